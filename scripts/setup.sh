@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# yoloscope set-up: installs the Debian 12 packages the build and tests need
+# (idempotent, non-interactive, skips what is already present), then builds.
+#
+#   scripts/setup.sh deps     install packages only
+#   scripts/setup.sh build    deps + configure + build (default)
+#   scripts/setup.sh demo     build, then run the demo on the bundled default
+#   scripts/setup.sh test     build, then run every test (ctest)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${YOLOSCOPE_BUILD_DIR:-$here/build}"
+jobs="${YOLOSCOPE_JOBS:-$(nproc)}"
+
+packages=(
+  build-essential cmake pkg-config git ca-certificates
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libopencv-dev libtorch-dev python3-torch python3-onnx python3-numpy libopenblas0-pthread
+  libturbojpeg0-dev libwebp-dev zlib1g-dev libzstd-dev
+  libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
+  prometheus prometheus-alertmanager wrk
+)
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+install_deps() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+      missing+=("$p")
+    fi
+  done
+  if ((${#missing[@]})); then
+    log "installing ${#missing[@]} Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "all ${#packages[@]} Debian packages present"
+  fi
+}
+
+configure_and_build() {
+  log "configuring in $build_dir"
+  cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  log "building with $jobs jobs"
+  cmake --build "$build_dir" -j "$jobs"
+}
+
+cmd="${1:-build}"
+case "$cmd" in
+  deps) install_deps ;;
+  build) install_deps; configure_and_build ;;
+  demo) install_deps; configure_and_build; exec "$here/scripts/demo.sh" "$build_dir" ;;
+  test)
+    install_deps; configure_and_build
+    log "running the test suite"
+    cd "$build_dir" && ctest --output-on-failure --no-label-summary -j "$jobs" --timeout 900
+    ;;
+  *) echo "usage: $0 [deps|build|demo|test]" >&2; exit 2 ;;
+esac

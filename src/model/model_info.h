@@ -1,0 +1,58 @@
+// ModelInfo: what a loaded model says about itself. Backends fill it from the
+// metadata that travels with the model file (TorchScript extra file
+// "config.txt", ONNX metadata_props), from a sidecar names file, and from the
+// output shape they observe at warm-up.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace yoloscope {
+
+// Raw network output layouts the decoder understands.
+enum class OutputLayout {
+  kUnknown = 0,
+  kYoloV5,     // [B, N, 5 + nc]: cx, cy, w, h, objectness, class scores (anchor-based).
+  kYoloV8,     // [B, 4 + nc, N]: cx, cy, w, h, class scores (anchor-free; v8/v11).
+  kEndToEnd,   // [B, K, 6]: x1, y1, x2, y2, score, class (NMS inside the model).
+};
+
+const char* OutputLayoutName(OutputLayout layout);         // "v5", "v8", "e2e", "unknown"
+OutputLayout ParseOutputLayout(const std::string& name);   // inverse; kUnknown if not known.
+
+struct ModelInfo {
+  std::string name;                      // e.g. "yolov8n"; defaults to the file stem.
+  std::string task = "detect";
+  int input_w = 640;                     // network input width in pixels.
+  int input_h = 640;
+  int stride = 32;                       // largest stride (letterbox alignment).
+  OutputLayout layout = OutputLayout::kUnknown;  // kUnknown: detect from the output shape.
+  std::vector<std::string> class_names;  // index = class id; defaults to the 80 COCO names.
+  bool dynamic_batch = true;
+  int fixed_batch = 0;                   // > 0 when the model only accepts this batch.
+  std::map<std::string, std::string> metadata;  // raw key/value pairs as found.
+
+  int num_classes() const { return static_cast<int>(class_names.size()); }
+  // Name of a class id, or "class<N>" when out of range.
+  std::string Label(int class_id) const;
+};
+
+// The 80 COCO class names, in Ultralytics order.
+const std::vector<std::string>& CocoClassNames();
+
+// Fills `info` from metadata key/values in the Ultralytics convention:
+//   names  : Python dict repr "{0: 'person', 1: 'bicycle'}" or JSON dict/list
+//   imgsz  : "[640, 640]" (h, w) or "640"
+//   stride : "32";  layout : "v5" | "v8" | "e2e";  batch : "1";  task
+// Also accepts the whole set as one JSON object under key "config.txt" or
+// as JSON text (TorchScript extra files). Unknown keys are kept in metadata.
+Status ApplyModelMetadata(const std::map<std::string, std::string>& kv, ModelInfo* info);
+
+// Reads a sidecar names file: one class name per line (.names/.txt), or a
+// YAML/JSON with a `names:` mapping or list. Replaces info->class_names.
+Status LoadNamesFile(const std::string& path, ModelInfo* info);
+
+}  // namespace yoloscope

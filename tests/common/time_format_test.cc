@@ -1,0 +1,45 @@
+#include "common/time_format.h"
+
+#include <gtest/gtest.h>
+
+namespace yoloscope {
+namespace {
+
+TEST(TimeFormatTest, FormatsRfc3339WithMicros) {
+  EXPECT_EQ(FormatRfc3339Micros(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatRfc3339Micros(1767225600123456), "2026-01-01T00:00:00.123456Z");
+  EXPECT_EQ(FormatRfc3339Micros(951782400000000), "2000-02-29T00:00:00.000000Z");  // leap day
+}
+
+TEST(TimeFormatTest, RoundTrips) {
+  for (int64_t us : {int64_t{0}, int64_t{1767225600123456}, int64_t{1798761599999999},
+                     int64_t{951868799000001}}) {
+    auto back = ParseTimestampUs(FormatRfc3339Micros(us));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, us);
+  }
+}
+
+TEST(TimeFormatTest, ParsesCommonForms) {
+  const int64_t base = 1767225600000000;  // 2026-01-01T00:00:00Z
+  EXPECT_EQ(*ParseTimestampUs("2026-01-01 00:00:00"), base);
+  EXPECT_EQ(*ParseTimestampUs("2026-01-01 00:00:00.250"), base + 250000);
+  EXPECT_EQ(*ParseTimestampUs("2026-01-01T08:00:00+08:00"), base);
+  EXPECT_EQ(*ParseTimestampUs("2025-12-31T19:00:00-05:00"), base);
+  EXPECT_EQ(*ParseTimestampUs("1767225600"), base);            // seconds
+  EXPECT_EQ(*ParseTimestampUs("1767225600.5"), base + 500000);  // fractional seconds
+  EXPECT_EQ(*ParseTimestampUs("1767225600000"), base);         // ms
+  EXPECT_EQ(*ParseTimestampUs("1767225600000000"), base);      // us
+  EXPECT_EQ(*ParseTimestampUs("1767225600000000000"), base);   // ns
+  EXPECT_EQ(*ParseTimestampUs("2026-01-01"), base);
+}
+
+TEST(TimeFormatTest, RejectsGarbage) {
+  for (const char* bad : {"", "yesterday", "2026-13-01 00:00:00", "2026-01-01X00:00",
+                          "2026-01-01T25:00:00Z", "2026-01-01T00:00:00Zjunk", "12:00"}) {
+    EXPECT_FALSE(ParseTimestampUs(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace yoloscope
