@@ -19,6 +19,7 @@ packages=(
   libturbojpeg0-dev libwebp-dev zlib1g-dev libzstd-dev
   libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
   prometheus prometheus-alertmanager wrk
+  darknet  # ships the sample photos (/usr/share/darknet/data/*.jpg)
 )
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
