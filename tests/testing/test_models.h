@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -10,7 +11,11 @@
 
 namespace yoloscope::testing {
 
-inline std::string ModelsDir() { return YOLOSCOPE_MODELS_DIR; }
+// The generated models (build/models); YOLOSCOPE_TEST_MODELS_DIR overrides.
+inline std::string ModelsDir() {
+  const char* env = std::getenv("YOLOSCOPE_TEST_MODELS_DIR");
+  return env && *env ? env : YOLOSCOPE_MODELS_DIR;
+}
 inline std::string PhotosDir() { return "/usr/share/darknet/data"; }
 
 struct TestModel {
@@ -62,6 +67,15 @@ inline std::vector<float> ReadFloats(const std::string& path) {
   v.resize(bytes / sizeof(float));
   in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
   return v;
+}
+
+// The generated model called `name` in the given format ("torchscript" or
+// "onnx"), or "" when absent.
+inline std::string ModelPath(const std::string& name, const std::string& format) {
+  for (const auto& m : LoadManifest()) {
+    if (m.name == name) return format == "onnx" ? m.onnx : m.torchscript;
+  }
+  return "";
 }
 
 inline std::string ReadFileBytes(const std::string& path) {

@@ -1,0 +1,610 @@
+#include "server/inference_server.h"
+
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "http/media_type.h"
+#include "http/multipart_form.h"
+#include "http/router.h"
+#include "logging/async_log_writer.h"
+#include "reqlog/json_line_serializer.h"
+#include "server/inference_service.h"
+#include "server/metrics_registry.h"
+#include "server/request_id_generator.h"
+
+namespace yoloscope {
+namespace {
+
+using http::Request;
+using http::Responder;
+using http::Response;
+
+constexpr char kVersion[] = "0.1.0";
+
+// Parses a float/int query parameter; nullopt when absent.
+template <typename T>
+StatusOr<std::optional<T>> NumberParam(const Request& req, std::string_view key) {
+  auto v = req.query_param(key);
+  if (!v) return std::optional<T>();
+  T out{};
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size()) {
+    return InvalidArgumentError("query parameter '" + std::string(key) + "' is not a number: '" +
+                                std::string(*v) + "'");
+  }
+  return std::optional<T>(out);
+}
+
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void AppendMs(double v, std::string* out) { AppendJsonNumber(v, 3, out); }
+
+// Standard base64 (RFC 4648), padding optional, no whitespace.
+StatusOr<std::string> Base64Decode(std::string_view in) {
+  static const auto kTable = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) t[static_cast<uint8_t>(a[i])] = static_cast<int8_t>(i);
+    return t;
+  }();
+  while (!in.empty() && in.back() == '=') in.remove_suffix(1);
+  std::string out;
+  out.reserve(in.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int8_t v = kTable[static_cast<uint8_t>(c)];
+    if (v < 0) return InvalidArgumentError("BYTES element is not base64");
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+struct InferenceServer::Impl {
+  ServeConfig config;
+  RealClock real_clock;
+  Clock* clock = nullptr;
+  MetricsRegistry metrics;
+  std::unique_ptr<AsyncLogWriter> log;
+  std::unique_ptr<InferenceService> service;
+  std::unique_ptr<RequestIdGenerator> ids;
+  http::Router router;
+  std::unique_ptr<http::HttpServer> http_server;
+  std::once_flag shutdown_once;
+  bool drained = true;
+
+  // Gauges refreshed at scrape time.
+  Gauge *g_queue = nullptr, *g_in_flight = nullptr, *g_connections = nullptr;
+
+  std::string RequestIdFor(const Request& req) {
+    auto h = req.header("X-Request-Id");
+    if (h && ValidRequestId(*h)) return std::string(*h);
+    return ids->Next();
+  }
+
+  void Reject(const Request& req, Responder& resp, const std::string& rid, int status,
+              const std::string& code, const std::string& message) {
+    service->LogRejected(rid, clock->WallNowUs(), req.receive_ns(),
+                         static_cast<int64_t>(req.body().size()), status, code, message);
+    Response r = Response::Error(status, message);
+    r.headers.emplace_back("X-Request-Id", rid);
+    resp.Send(std::move(r));
+  }
+
+  void HandleDetect(Request req, Responder resp);
+  void HandleInfer(Request req, Responder resp);
+  void HandleStats(Request req, Responder resp);
+  void HandleModelMetadata(Request req, Responder resp);
+  bool CheckModel(const Request& req, Responder& resp);
+  Status AddRoutes();
+  std::string RenderMetricsText();
+};
+
+StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeConfig& config,
+                                                                   Clock* clock) {
+  YS_RETURN_IF_ERROR(ValidateServeConfig(config));
+  std::unique_ptr<InferenceServer> s(new InferenceServer());
+  s->impl_ = std::make_unique<Impl>();
+  Impl& im = *s->impl_;
+  im.config = config;
+  im.clock = clock ? clock : &im.real_clock;
+  im.ids = std::make_unique<RequestIdGenerator>(im.clock);
+  if (config.log.enabled) {
+    AsyncLogWriterConfig lc;
+    lc.path = config.log.path;
+    lc.max_file_bytes = config.log.max_file_bytes;
+    lc.max_files = config.log.max_files;
+    lc.queue_capacity = config.log.queue_capacity;
+    auto log = AsyncLogWriter::Create(lc, im.clock);
+    if (!log.ok()) return log.status().WithContext("request log");
+    im.log = std::move(log).value();
+  }
+  auto service = InferenceService::Create(config.service, im.clock, &im.metrics, im.log.get());
+  if (!service.ok()) return service.status();
+  im.service = std::move(service).value();
+  im.g_queue = im.metrics.GetGauge("yoloscope_queue_length",
+                                   "Requests waiting for preprocessing or in the batcher.");
+  im.g_in_flight = im.metrics.GetGauge("yoloscope_in_flight_requests",
+                                       "Requests admitted and not yet answered.");
+  im.g_connections = im.metrics.GetGauge("yoloscope_http_connections_open",
+                                         "Open HTTP connections.");
+  YS_RETURN_IF_ERROR(im.AddRoutes());
+  auto server = http::HttpServer::Create(config.http, im.router.AsHandler(), im.clock);
+  if (!server.ok()) return server.status();
+  im.http_server = std::move(server).value();
+  return s;
+}
+
+InferenceServer::~InferenceServer() {
+  if (impl_) Shutdown(std::chrono::milliseconds(0));
+}
+
+Status InferenceServer::Start() { return impl_->http_server->Start(); }
+int InferenceServer::port() const { return impl_->http_server->port(); }
+
+bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
+  Impl& im = *impl_;
+  std::call_once(im.shutdown_once, [&] {
+    // Order: stop accepting and let in-flight requests finish (the HTTP
+    // server waits for their Responders), then drain the pipeline, then
+    // flush the log so no accepted request's record is lost.
+    // Create may have failed half-way: any part may be missing.
+    if (im.http_server) im.drained = im.http_server->Shutdown(grace);
+    if (im.service) im.service->Shutdown();
+    if (im.log) {
+      Status st = im.log->Close();
+      if (!st.ok()) im.drained = false;
+    }
+  });
+  return im.drained;
+}
+
+std::string InferenceServer::RenderMetrics() { return impl_->RenderMetricsText(); }
+
+std::string InferenceServer::Impl::RenderMetricsText() {
+  Impl& im = *this;
+  InferenceServiceStats st = im.service->Stats();
+  im.g_queue->Set(static_cast<double>(st.queue_length));
+  im.g_in_flight->Set(static_cast<double>(st.in_flight));
+  http::HttpServerStats hs = im.http_server->stats();
+  im.g_connections->Set(static_cast<double>(hs.connections_open));
+  for (const auto& [reason, count] : hs.RejectedByReason()) {
+    // Counters mirror the HTTP layer's totals: set by difference.
+    Counter* c = im.metrics.GetCounter("yoloscope_http_rejected_total",
+                                       "Requests refused by the HTTP layer, by reason.",
+                                       {{"reason", std::string(reason)}});
+    if (count > c->value()) c->Inc(count - c->value());
+  }
+  return im.metrics.Render();
+}
+
+Status InferenceServer::Impl::AddRoutes() {
+  auto bind = [this](void (Impl::*fn)(Request, Responder)) {
+    return [this, fn](Request req, Responder resp) { (this->*fn)(std::move(req), std::move(resp)); };
+  };
+  YS_RETURN_IF_ERROR(router.Add("POST", "/v1/detect", bind(&Impl::HandleDetect)));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v1/stats", bind(&Impl::HandleStats)));
+  YS_RETURN_IF_ERROR(router.Add("POST", "/v2/models/{model}/infer", bind(&Impl::HandleInfer)));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v2/models/{model}", bind(&Impl::HandleModelMetadata)));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/metrics", [this](Request, Responder resp) {
+    resp.Send(Response::Text(RenderMetricsText(), 200, "text/plain; version=0.0.4; charset=utf-8"));
+  }));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v2/health/live", [](Request, Responder resp) {
+    resp.Send(Response::Json(R"({"live":true})"));
+  }));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v2/health/ready", [this](Request, Responder resp) {
+    bool ready = service->ready();
+    resp.Send(Response::Json(ready ? R"({"ready":true})" : R"({"ready":false})", ready ? 200 : 503));
+  }));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v2", [](Request, Responder resp) {
+    resp.Send(Response::Json(std::string(R"({"name":"yoloscope","version":")") + kVersion +
+                             R"(","extensions":["binary_tensor_data"]})"));
+  }));
+  YS_RETURN_IF_ERROR(router.Add("GET", "/v2/models/{model}/ready", [this](Request req, Responder resp) {
+    if (!CheckModel(req, resp)) return;
+    bool ready = service->ready();
+    resp.Send(Response::Json(std::string(R"({"name":")") + service->model_name() +
+                                 R"(","ready":)" + (ready ? "true" : "false") + "}",
+                             ready ? 200 : 503));
+  }));
+  return Status::Ok();
+}
+
+
+namespace {
+
+// The /v1/detect response body.
+std::string DetectJson(const InferenceResult& r, const std::string& model, const ModelInfo& info) {
+  std::string out;
+  out.reserve(256 + r.detections.size() * 96);
+  out += "{\"request_id\":";
+  AppendJsonString(r.request_id, &out);
+  out += ",\"model\":";
+  AppendJsonString(model, &out);
+  out += ",\"width\":" + std::to_string(r.width) + ",\"height\":" + std::to_string(r.height);
+  out += ",\"detections\":[";
+  for (size_t i = 0; i < r.detections.size(); ++i) {
+    const Detection& d = r.detections[i];
+    if (i) out += ',';
+    out += "{\"class_id\":" + std::to_string(d.class_id) + ",\"label\":";
+    AppendJsonString(info.Label(d.class_id), &out);
+    out += ",\"score\":";
+    AppendJsonNumber(d.score, 4, &out);
+    out += ",\"box\":[";
+    AppendJsonNumber(d.x1, 2, &out);
+    out += ',';
+    AppendJsonNumber(d.y1, 2, &out);
+    out += ',';
+    AppendJsonNumber(d.x2, 2, &out);
+    out += ',';
+    AppendJsonNumber(d.y2, 2, &out);
+    out += "]}";
+  }
+  out += "],\"batch_size\":" + std::to_string(r.batch_size);
+  out += ",\"batch_id\":" + std::to_string(r.batch_id);
+  out += ",\"timing\":{\"queue_ms\":";
+  AppendMs(r.timing.queue_ms, &out);
+  out += ",\"decode_ms\":";
+  AppendMs(r.timing.decode_ms, &out);
+  out += ",\"preprocess_ms\":";
+  AppendMs(r.timing.preprocess_ms, &out);
+  out += ",\"inference_ms\":";
+  AppendMs(r.timing.inference_ms, &out);
+  out += ",\"postprocess_ms\":";
+  AppendMs(r.timing.postprocess_ms, &out);
+  out += ",\"total_ms\":";
+  AppendMs(r.timing.total_ms, &out);
+  out += "}}";
+  return out;
+}
+
+Response ErrorResponse(const InferenceResult& r) {
+  Response resp = Response::Error(r.http_status, r.status.message());
+  resp.headers.emplace_back("X-Request-Id", r.request_id);
+  if (r.http_status == 503) resp.headers.emplace_back("Retry-After", "1");
+  return resp;
+}
+
+}  // namespace
+
+void InferenceServer::Impl::HandleDetect(Request req, Responder resp) {
+  const std::string rid = RequestIdFor(req);
+  InferenceRequest ir;
+  ir.request_id = rid;
+  ir.receive_ns = req.receive_ns();
+  ir.arrival_wall_us = clock->WallNowUs() - (clock->NowNs() - req.receive_ns()) / 1000;
+
+  auto ct = req.header("Content-Type");
+  if (!ct) {
+    return Reject(req, resp, rid, 415, "unsupported_media_type",
+                  "missing Content-Type: send the image as image/jpeg, image/png, image/bmp, "
+                  "image/webp, application/octet-stream or multipart/form-data field 'image'");
+  }
+  auto mt = http::MediaType::Parse(*ct);
+  if (!mt.ok()) {
+    return Reject(req, resp, rid, 415, "unsupported_media_type",
+                  "bad Content-Type: " + mt.status().message());
+  }
+  if (mt->Is("multipart/form-data")) {
+    auto form = http::MultipartForm::Parse(*ct, req.body());
+    if (!form.ok()) return Reject(req, resp, rid, 400, "bad_request", form.status().message());
+    const http::MultipartPart* part = form->Find("image");
+    if (part == nullptr) {
+      return Reject(req, resp, rid, 400, "bad_request", "multipart field 'image' is missing");
+    }
+    ir.image.assign(part->data);
+  } else if (mt->type.rfind("image/", 0) == 0 || mt->Is("application/octet-stream")) {
+    ir.image = req.TakeBody();
+  } else {
+    return Reject(req, resp, rid, 415, "unsupported_media_type",
+                  "unsupported Content-Type '" + mt->type +
+                      "': send image/* , application/octet-stream or multipart/form-data");
+  }
+  if (ir.image.empty()) return Reject(req, resp, rid, 400, "bad_request", "empty image body");
+
+  auto conf = NumberParam<float>(req, "conf");
+  auto iou = NumberParam<float>(req, "iou");
+  auto max_det = NumberParam<int>(req, "max_det");
+  auto timeout_ms = NumberParam<int64_t>(req, "timeout_ms");
+  for (const Status& st : {conf.status(), iou.status(), max_det.status(), timeout_ms.status()}) {
+    if (!st.ok()) return Reject(req, resp, rid, 400, "bad_request", st.message());
+  }
+  ir.conf = *conf;
+  ir.iou = *iou;
+  ir.max_det = *max_det;
+  if (*timeout_ms) ir.timeout_us = **timeout_ms * 1000;
+  if (auto h = req.header("X-Timeout-Ms")) {
+    int64_t v = 0;
+    auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), v);
+    if (ec != std::errc() || p != h->data() + h->size() || v < 0) {
+      return Reject(req, resp, rid, 400, "bad_request", "X-Timeout-Ms is not a whole number");
+    }
+    ir.timeout_us = v * 1000;
+  }
+  auto prio = req.header("X-Priority");
+  if (!prio) prio = req.query_param("priority");
+  ir.high_priority = prio && *prio == "high";
+
+  auto shared = std::make_shared<Responder>(std::move(resp));
+  const ModelInfo* info = &service->model_info();
+  const std::string* model = &service->model_name();
+  service->Submit(std::move(ir), [shared, info, model](InferenceResult&& r) {
+    if (!r.status.ok()) {
+      shared->Send(ErrorResponse(r));
+      return;
+    }
+    Response out = Response::Json(DetectJson(r, *model, *info));
+    out.headers.emplace_back("X-Request-Id", r.request_id);
+    shared->Send(std::move(out));
+  });
+}
+
+bool InferenceServer::Impl::CheckModel(const Request& req, Responder& resp) {
+  auto m = req.path_param("model");
+  if (m && *m == service->model_name()) return true;
+  resp.Send(Response::Error(404, "unknown model '" + std::string(m ? *m : "") +
+                                     "' (this server serves '" + service->model_name() + "')"));
+  return false;
+}
+
+void InferenceServer::Impl::HandleModelMetadata(Request req, Responder resp) {
+  if (!CheckModel(req, resp)) return;
+  const ModelInfo& info = service->model_info();
+  nlohmann::json j = {
+      {"name", service->model_name()},
+      {"versions", {"1"}},
+      {"platform", service->backend_name() == "torch" ? "pytorch_libtorch"
+                   : service->backend_name() == "opencv" ? "onnx_opencv"
+                                                         : service->backend_name()},
+      {"inputs",
+       {{{"name", "images"}, {"datatype", "BYTES"}, {"shape", {-1}}},
+        {{"name", "images"}, {"datatype", "FP32"}, {"shape", {-1, 3, info.input_h, info.input_w}}}}},
+      {"outputs",
+       {{{"name", "num_detections"}, {"datatype", "INT32"}, {"shape", {-1}}},
+        {{"name", "detections"}, {"datatype", "FP32"}, {"shape", {-1, -1, 6}}}}},
+      {"parameters",
+       {{"layout", "detections rows are x1, y1, x2, y2, score, class_id"},
+        {"classes", info.class_names},
+        {"backend", service->backend_name()},
+        {"device", service->device()}}}};
+  resp.Send(Response::Json(j.dump()));
+}
+
+void InferenceServer::Impl::HandleStats(Request, Responder resp) {
+  InferenceServiceStats st = service->Stats();
+  nlohmann::json batches = nlohmann::json::array();
+  for (size_t b = 1; b < st.batch_count_by_size.size(); ++b) {
+    int64_t n = st.batch_count_by_size[b];
+    if (n == 0) continue;
+    double total = b < st.batch_latency_ms_by_size.size() ? st.batch_latency_ms_by_size[b] : 0;
+    batches.push_back({{"batch_size", b},
+                       {"count", n},
+                       {"compute_ms_total", total},
+                       {"compute_ms_mean", n ? total / static_cast<double>(n) : 0.0}});
+  }
+  nlohmann::json j = {{"model", service->model_name()},
+                      {"backend", service->backend_name()},
+                      {"device", service->device()},
+                      {"queue_length", st.queue_length},
+                      {"in_flight", st.in_flight},
+                      {"completed", st.completed},
+                      {"log_records_dropped", st.log_records_dropped},
+                      {"batch_stats", batches}};
+  resp.Send(Response::Json(j.dump()));
+}
+
+void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
+  const std::string rid = RequestIdFor(req);
+  if (!CheckModel(req, resp)) {
+    service->LogRejected(rid, clock->WallNowUs(), req.receive_ns(),
+                         static_cast<int64_t>(req.body().size()), 404, "not_found",
+                         "unknown model");
+    return;
+  }
+  // KServe binary-tensor extension: a JSON header of the stated length,
+  // then the binary tensor data in input order.
+  std::string_view body = req.body();
+  std::string_view json_text = body, binary;
+  if (auto h = req.header("Inference-Header-Content-Length")) {
+    size_t n = 0;
+    auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), n);
+    if (ec != std::errc() || p != h->data() + h->size() || n > body.size()) {
+      return Reject(req, resp, rid, 400, "bad_request",
+                    "Inference-Header-Content-Length is not a length within the body");
+    }
+    json_text = body.substr(0, n);
+    binary = body.substr(n);
+  }
+  nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Reject(req, resp, rid, 400, "bad_request", "request body is not a JSON object");
+  }
+  const ModelInfo& info = service->model_info();
+  std::vector<InferenceRequest> items;
+  std::string reply_id = rid;
+  std::optional<float> conf, iou;
+  std::optional<int> max_det;
+  try {
+    if (j.contains("id") && j["id"].is_string()) reply_id = j["id"].get<std::string>();
+    if (j.contains("parameters") && j["parameters"].is_object()) {
+      const auto& p = j["parameters"];
+      if (p.contains("conf")) conf = p["conf"].get<float>();
+      if (p.contains("iou")) iou = p["iou"].get<float>();
+      if (p.contains("max_det")) max_det = p["max_det"].get<int>();
+    }
+    if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty()) {
+      return Reject(req, resp, rid, 400, "bad_request", "'inputs' must be a non-empty array");
+    }
+    const auto& in = j["inputs"][0];
+    const std::string dtype = in.value("datatype", "");
+    const std::vector<int64_t> shape = in.at("shape").get<std::vector<int64_t>>();
+    int64_t binary_size = -1;
+    if (in.contains("parameters") && in["parameters"].contains("binary_data_size")) {
+      binary_size = in["parameters"]["binary_data_size"].get<int64_t>();
+      if (binary_size < 0 || static_cast<size_t>(binary_size) > binary.size()) {
+        return Reject(req, resp, rid, 400, "bad_request", "binary_data_size exceeds the body");
+      }
+    }
+    if (dtype == "BYTES") {
+      if (shape.empty() || shape[0] < 1) {
+        return Reject(req, resp, rid, 400, "bad_request", "BYTES input needs shape [B]");
+      }
+      if (binary_size >= 0) {
+        std::string_view rest = binary.substr(0, static_cast<size_t>(binary_size));
+        while (!rest.empty()) {
+          if (rest.size() < 4) return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
+          uint32_t len;
+          std::memcpy(&len, rest.data(), 4);  // little-endian on x86
+          rest.remove_prefix(4);
+          if (len > rest.size()) return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
+          InferenceRequest ir;
+          ir.image.assign(rest.substr(0, len));
+          rest.remove_prefix(len);
+          items.push_back(std::move(ir));
+        }
+      } else {
+        if (!in.contains("data") || !in["data"].is_array()) {
+          return Reject(req, resp, rid, 400, "bad_request", "BYTES input needs 'data'");
+        }
+        for (const auto& e : in["data"]) {
+          if (!e.is_string()) {
+            return Reject(req, resp, rid, 400, "bad_request",
+                          "BYTES data elements must be base64 strings");
+          }
+          auto decoded = Base64Decode(e.get<std::string>());
+          if (!decoded.ok()) return Reject(req, resp, rid, 400, "bad_request", decoded.status().message());
+          InferenceRequest ir;
+          ir.image = std::move(decoded).value();
+          items.push_back(std::move(ir));
+        }
+      }
+      if (static_cast<int64_t>(items.size()) != shape[0]) {
+        return Reject(req, resp, rid, 400, "bad_request",
+                      "BYTES input has " + std::to_string(items.size()) +
+                          " elements but shape says " + std::to_string(shape[0]));
+      }
+    } else if (dtype == "FP32") {
+      if (shape.size() != 4 || shape[1] != 3 || shape[2] != info.input_h ||
+          shape[3] != info.input_w || shape[0] < 1) {
+        return Reject(req, resp, rid, 400, "bad_request",
+                      "FP32 input must have shape [B, 3, " + std::to_string(info.input_h) + ", " +
+                          std::to_string(info.input_w) + "]");
+      }
+      const size_t per = static_cast<size_t>(3) * info.input_h * info.input_w;
+      const size_t total = per * static_cast<size_t>(shape[0]);
+      std::vector<float> flat;
+      if (binary_size >= 0) {
+        if (static_cast<size_t>(binary_size) != total * sizeof(float)) {
+          return Reject(req, resp, rid, 400, "bad_request", "binary FP32 data has the wrong size");
+        }
+        flat.resize(total);
+        std::memcpy(flat.data(), binary.data(), total * sizeof(float));
+      } else {
+        flat = in.at("data").get<std::vector<float>>();
+        if (flat.size() != total) {
+          return Reject(req, resp, rid, 400, "bad_request",
+                        "FP32 data has " + std::to_string(flat.size()) + " values, shape needs " +
+                            std::to_string(total));
+        }
+      }
+      for (int64_t b = 0; b < shape[0]; ++b) {
+        InferenceRequest ir;
+        ir.tensor = TensorInput{std::vector<float>(flat.begin() + b * per, flat.begin() + (b + 1) * per)};
+        items.push_back(std::move(ir));
+      }
+    } else {
+      return Reject(req, resp, rid, 400, "bad_request",
+                    "input datatype must be BYTES (encoded images) or FP32, not '" + dtype + "'");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Reject(req, resp, rid, 400, "bad_request", std::string("malformed KServe request: ") + e.what());
+  }
+
+  // One pipeline job per image; answer when the last one completes.
+  struct Gather {
+    std::mutex mu;
+    std::vector<InferenceResult> results;
+    size_t remaining;
+    Responder resp;
+    std::string model, id;
+  };
+  auto g = std::make_shared<Gather>();
+  g->results.resize(items.size());
+  g->remaining = items.size();
+  g->resp = std::move(resp);
+  g->model = service->model_name();
+  g->id = reply_id;
+  const int64_t wall = clock->WallNowUs() - (clock->NowNs() - req.receive_ns()) / 1000;
+  for (size_t i = 0; i < items.size(); ++i) {
+    InferenceRequest& ir = items[i];
+    ir.request_id = items.size() == 1 ? rid : rid + "-" + std::to_string(i);
+    ir.receive_ns = req.receive_ns();
+    ir.arrival_wall_us = wall;
+    ir.conf = conf;
+    ir.iou = iou;
+    ir.max_det = max_det;
+    service->Submit(std::move(ir), [g, i](InferenceResult&& r) {
+      std::unique_lock<std::mutex> lock(g->mu);
+      g->results[i] = std::move(r);
+      if (--g->remaining > 0) return;
+      lock.unlock();
+      for (const auto& res : g->results) {
+        if (!res.status.ok()) {
+          g->resp.Send(ErrorResponse(res));
+          return;
+        }
+      }
+      size_t k = 0;
+      for (const auto& res : g->results) k = std::max(k, res.detections.size());
+      std::string out = "{\"model_name\":";
+      AppendJsonString(g->model, &out);
+      out += ",\"model_version\":\"1\",\"id\":";
+      AppendJsonString(g->id, &out);
+      const size_t b = g->results.size();
+      out += ",\"outputs\":[{\"name\":\"num_detections\",\"datatype\":\"INT32\",\"shape\":[" +
+             std::to_string(b) + "],\"data\":[";
+      for (size_t x = 0; x < b; ++x) {
+        if (x) out += ',';
+        out += std::to_string(g->results[x].detections.size());
+      }
+      out += "]},{\"name\":\"detections\",\"datatype\":\"FP32\",\"shape\":[" + std::to_string(b) +
+             "," + std::to_string(k) + ",6],\"data\":[";
+      bool first = true;
+      for (const auto& res : g->results) {
+        for (size_t d = 0; d < k; ++d) {
+          float row[6] = {0, 0, 0, 0, 0, -1};  // padding rows: score 0, class -1
+          if (d < res.detections.size()) {
+            const Detection& det = res.detections[d];
+            float v[6] = {det.x1, det.y1, det.x2, det.y2, det.score, static_cast<float>(det.class_id)};
+            std::copy(v, v + 6, row);
+          }
+          for (float f : row) {
+            if (!first) out += ',';
+            first = false;
+            AppendJsonNumber(f, 4, &out);
+          }
+        }
+      }
+      out += "]}]}";
+      g->resp.Send(Response::Json(std::move(out)));
+    });
+  }
+}
+
+}  // namespace yoloscope

@@ -1,0 +1,53 @@
+// InferenceServer: `yoloscope serve` as a library object. Owns the HTTP
+// server, its routes, the InferenceService pipeline, the request-log writer,
+// the metrics registry and the request-id generator.
+//
+// Routes:
+//   POST /v1/detect                 image body (image/*, application/octet-stream) or
+//                                   multipart/form-data field `image`; ?conf=&iou=&max_det=
+//   GET  /v1/stats                  per-batch-size execution counts and times
+//   GET  /metrics                   Prometheus text format
+//   GET  /v2, /v2/health/live, /v2/health/ready
+//   GET  /v2/models/{m}, /v2/models/{m}/ready
+//   POST /v2/models/{m}/infer       KServe v2: BYTES input of encoded images (JSON base64
+//                                   strings or the binary-tensor extension) or an FP32
+//                                   [B,3,H,W] tensor; outputs num_detections + detections
+// Every error is `{"error": "..."}` with a 4xx/5xx status; every request that
+// reaches a handler writes one `request` log record.
+//
+// Thread-safety: Start/Shutdown from one controlling thread; handlers run on
+// I/O threads and hand work to the pipeline.
+#pragma once
+
+#include <memory>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "server/serve_config.h"
+
+namespace yoloscope {
+
+class InferenceServer {
+ public:
+  // Loads the model (and warms it up), opens the request log and binds the
+  // port; serves nothing until Start. `clock` may be null (a RealClock is used).
+  static StatusOr<std::unique_ptr<InferenceServer>> Create(const ServeConfig& config,
+                                                           Clock* clock = nullptr);
+  ~InferenceServer();
+
+  Status Start();
+  int port() const;
+  // Stops accepting, answers everything accepted, flushes the request log.
+  // Returns true when everything drained within `grace`.
+  bool Shutdown(std::chrono::milliseconds grace);
+
+  // The Prometheus text exposition of every metric, gauges refreshed.
+  std::string RenderMetrics();
+
+ private:
+  struct Impl;
+  InferenceServer() = default;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace yoloscope

@@ -1,0 +1,632 @@
+#include "server/inference_service.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "batching/dynamic_batcher.h"
+#include "image/image_decoder.h"
+#include "image/letterbox.h"
+#include "reqlog/json_line_serializer.h"
+#include "reqlog/log_records.h"
+#include "server/work_queue.h"
+
+namespace yoloscope {
+
+std::pair<int, std::string> HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk: return {200, "ok"};
+    case StatusCode::kInvalidArgument:
+      // The decoder names formats it recognises but cannot decode.
+      if (status.message().rfind("unsupported", 0) == 0) return {415, "unsupported_media_type"};
+      return {400, "bad_request"};
+    case StatusCode::kDataLoss: return {422, "bad_image"};
+    case StatusCode::kOutOfRange: return {422, "too_many_pixels"};
+    case StatusCode::kNotFound: return {404, "not_found"};
+    case StatusCode::kResourceExhausted: return {503, "queue_full"};
+    case StatusCode::kDeadlineExceeded: return {504, "timeout"};
+    case StatusCode::kUnavailable: return {503, "unavailable"};
+    case StatusCode::kUnimplemented: return {501, "unimplemented"};
+    default: return {500, "internal"};
+  }
+}
+
+namespace {
+
+double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// Allocation retries and OOM are facts only where a device allocator exists
+// (CUDA, the simulated GPU); on the CPU they stay absent, not a made-up zero.
+bool HasAllocator(const BatchTiming& t) {
+  return t.oom || t.alloc_retries > 0 || t.memory.reserved_mb.has_value() ||
+         t.memory.allocated_mb.has_value() || t.memory.alloc_retries.has_value();
+}
+
+// Reusable 3xHxW float buffers, so steady-state preprocessing allocates no
+// tensors (each is ~4.9 MB at 640x640).
+class TensorPool {
+ public:
+  explicit TensorPool(size_t floats) : floats_(floats) {}
+  std::vector<float> Get() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!free_.empty()) {
+        std::vector<float> v = std::move(free_.back());
+        free_.pop_back();
+        return v;
+      }
+    }
+    return std::vector<float>(floats_);
+  }
+  void Put(std::vector<float>&& v) {
+    if (v.size() != floats_) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.size() < kMaxPooled) free_.push_back(std::move(v));
+  }
+
+ private:
+  static constexpr size_t kMaxPooled = 512;
+  const size_t floats_;
+  std::mutex mu_;
+  std::vector<std::vector<float>> free_;  // Guarded by mu_.
+};
+
+}  // namespace
+
+struct InferenceService::Job {
+  InferenceRequest req;
+  Completion done;
+  PostprocessConfig post;
+  std::vector<float> tensor;
+  LetterboxTransform transform;
+  int width = 0, height = 0;
+  int64_t pre_start_ns = 0, pre_end_ns = 0, post_enqueue_ns = 0;
+  double decode_ms = 0, preprocess_ms = 0, batch_queue_ms = 0;
+  int queue_len = 0;
+  int64_t batch_id = 0;
+  int batch_size = 0;
+  BatchTiming timing;
+  std::shared_ptr<const OutputTensor> output;
+  int index_in_batch = 0;
+  Detections detections;
+  double postprocess_ms = 0;
+  int64_t input_bytes = 0;  // set for requests rejected before Submit
+};
+
+struct InferenceService::Impl {
+  using JobPtr = std::unique_ptr<Job>;
+
+  InferenceServiceConfig config;
+  Clock* clock = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  AsyncLogWriter* log = nullptr;
+  std::vector<std::unique_ptr<Backend>> backends;
+  OutputLayout layout = OutputLayout::kUnknown;
+  std::unique_ptr<TensorPool> pool;
+
+  std::unique_ptr<WorkQueue<JobPtr>> pre_queue;
+  std::unique_ptr<DynamicBatcher<JobPtr>> batcher;
+  std::unique_ptr<WorkQueue<JobPtr>> post_queue;
+  std::vector<std::thread> pre_threads, device_threads, post_threads;
+
+  std::atomic<bool> accepting{false};
+  std::atomic<bool> shut_down{false};
+  std::atomic<int64_t> in_flight{0}, completed{0}, pre_waiting{0};
+
+  // Metrics, resolved once.
+  Histogram *h_queue = nullptr, *h_decode = nullptr, *h_preprocess = nullptr,
+            *h_inference = nullptr, *h_postprocess = nullptr, *h_total = nullptr,
+            *h_batch_size = nullptr;
+  Counter* c_batches = nullptr;
+  Counter* c_log_dropped = nullptr;
+  std::array<std::atomic<Counter*>, 600> code_counters{};
+
+  mutable std::mutex stats_mu;
+  std::vector<double> batch_latency_ms_by_size;  // Guarded by stats_mu.
+
+  std::string model_name;
+
+  void PreprocessLoop();
+  void DeviceLoop(int instance);
+  void PostprocessLoop();
+  void Finish(JobPtr job, const Status& status, int http_status, const std::string& code);
+  void WriteRequestRecord(const Job& job, const InferenceResult& r);
+  void WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int64_t start_wall_us,
+                        const BatchTiming& timing);
+  void CountRequest(int http_status);
+};
+
+namespace {
+const std::vector<double>& BatchSizeBuckets() {
+  static const std::vector<double> kBuckets = {1, 2, 4, 8, 16, 32, 64, 128};
+  return kBuckets;
+}
+}  // namespace
+
+StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
+    const InferenceServiceConfig& config, Clock* clock, MetricsRegistry* metrics,
+    AsyncLogWriter* log) {
+  if (clock == nullptr || metrics == nullptr) {
+    return InvalidArgumentError("InferenceService needs a clock and a metrics registry");
+  }
+  if (config.instances < 1 || config.preprocess_workers < 1 || config.postprocess_workers < 1) {
+    return InvalidArgumentError("instances and worker counts must be >= 1");
+  }
+  YS_RETURN_IF_ERROR(config.postprocess.Validate());
+  std::unique_ptr<InferenceService> s(new InferenceService());
+  s->impl_ = std::make_unique<Impl>();
+  Impl& im = *s->impl_;
+  im.config = config;
+  im.clock = clock;
+  im.metrics = metrics;
+  im.log = log;
+
+  BackendConfig bc = config.backend;
+  bc.max_batch = config.batcher.max_batch_size;
+  for (int i = 0; i < config.instances; ++i) {
+    auto b = CreateBackend(bc);
+    if (!b.ok()) return b.status();
+    im.backends.push_back(std::move(b).value());
+  }
+  const ModelInfo& info = im.backends[0]->info();
+  s->model_name_ = config.model_name.empty()
+                       ? std::filesystem::path(config.backend.model_path).stem().string()
+                       : config.model_name;
+  if (s->model_name_.empty()) s->model_name_ = info.name;
+  im.model_name = s->model_name_;
+
+  // One batch of zeros shows the output layout; refuse a model we cannot decode.
+  const size_t slot = static_cast<size_t>(3) * info.input_w * info.input_h;
+  {
+    std::vector<float> zeros(slot, 0.f);
+    OutputTensor out;
+    BatchTiming timing;
+    YS_RETURN_IF_ERROR(im.backends[0]
+                           ->Run(zeros.data(), 1, info.input_h, info.input_w, &out, &timing)
+                           .WithContext("first run"));
+    auto layout = YoloDecoder::DetectLayout(out.shape, info);
+    if (!layout.ok()) return layout.status().WithContext(config.backend.model_path);
+    im.layout = *layout;
+  }
+  if (config.warmup) {
+    std::vector<int> sizes;
+    for (int b = 1; b <= config.batcher.max_batch_size; ++b) sizes.push_back(b);
+    for (auto& b : im.backends) YS_RETURN_IF_ERROR(b->Warmup(sizes));
+  }
+
+  im.pool = std::make_unique<TensorPool>(slot);
+  im.pre_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(
+      static_cast<size_t>(config.batcher.max_queue_size));
+  im.post_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(SIZE_MAX);
+  Impl* raw = &im;
+  auto batcher = DynamicBatcher<Impl::JobPtr>::Create(
+      config.batcher, clock,
+      [raw](Impl::JobPtr&& job, const BatchItemInfo& info, const Status& st) {
+        job->batch_queue_ms = NsToMs(info.queue_wait_ns);
+        job->queue_len = info.queue_len;
+        raw->pool->Put(std::move(job->tensor));
+        raw->Finish(std::move(job), st, 504, "timeout");
+      });
+  if (!batcher.ok()) return batcher.status();
+  im.batcher = std::move(batcher).value();
+
+  const auto& lat = LatencyBucketsSeconds();
+  const char* kStageHelp = "Request time per pipeline stage, in seconds.";
+  im.h_queue = metrics->GetHistogram("yoloscope_stage_duration_seconds", kStageHelp, lat,
+                                     {{"stage", "queue"}});
+  im.h_decode = metrics->GetHistogram("yoloscope_stage_duration_seconds", kStageHelp, lat,
+                                      {{"stage", "decode"}});
+  im.h_preprocess = metrics->GetHistogram("yoloscope_stage_duration_seconds", kStageHelp, lat,
+                                          {{"stage", "preprocess"}});
+  im.h_inference = metrics->GetHistogram("yoloscope_stage_duration_seconds", kStageHelp, lat,
+                                         {{"stage", "inference"}});
+  im.h_postprocess = metrics->GetHistogram("yoloscope_stage_duration_seconds", kStageHelp, lat,
+                                           {{"stage", "postprocess"}});
+  im.h_total = metrics->GetHistogram("yoloscope_request_duration_seconds",
+                                     "End-to-end request time in the server, in seconds.", lat);
+  im.h_batch_size = metrics->GetHistogram("yoloscope_batch_size",
+                                          "Requests per executed batch.", BatchSizeBuckets());
+  im.c_batches = metrics->GetCounter("yoloscope_batches_total", "Executed batches.");
+  im.c_log_dropped = metrics->GetCounter(
+      "yoloscope_log_records_dropped_total",
+      "Request-log records dropped because the writer could not keep up.");
+  im.batch_latency_ms_by_size.assign(config.batcher.max_batch_size + 1, 0.0);
+  // Pre-create the common series so they are visible (at 0) from the start.
+  for (int code : {200, 400, 415, 422, 503, 504}) {
+    metrics->GetCounter("yoloscope_requests_total", "Requests answered, by HTTP status.",
+                        {{"code", std::to_string(code)}});
+  }
+
+  for (int i = 0; i < config.preprocess_workers; ++i) {
+    im.pre_threads.emplace_back([raw] { raw->PreprocessLoop(); });
+  }
+  for (int i = 0; i < config.instances; ++i) {
+    im.device_threads.emplace_back([raw, i] { raw->DeviceLoop(i); });
+  }
+  for (int i = 0; i < config.postprocess_workers; ++i) {
+    im.post_threads.emplace_back([raw] { raw->PostprocessLoop(); });
+  }
+  im.accepting = true;
+  s->ready_ = true;
+  return s;
+}
+
+InferenceService::~InferenceService() { Shutdown(); }
+
+const ModelInfo& InferenceService::model_info() const { return impl_->backends[0]->info(); }
+std::string InferenceService::backend_name() const { return impl_->backends[0]->name(); }
+std::string InferenceService::device() const { return impl_->backends[0]->device(); }
+
+void InferenceService::Submit(InferenceRequest request, Completion done) {
+  Impl& im = *impl_;
+  auto job = std::make_unique<Job>();
+  job->req = std::move(request);
+  job->done = std::move(done);
+  job->post = im.config.postprocess;
+  if (job->req.conf) job->post.conf = *job->req.conf;
+  if (job->req.iou) job->post.iou = *job->req.iou;
+  if (job->req.max_det) job->post.max_det = *job->req.max_det;
+  im.in_flight.fetch_add(1);
+  Status valid = job->post.Validate();
+  if (!valid.ok()) {
+    im.Finish(std::move(job), valid, 400, "bad_request");
+    return;
+  }
+  if (!im.accepting.load()) {
+    im.Finish(std::move(job), UnavailableError("server is shutting down"), 503, "unavailable");
+    return;
+  }
+  // Admission: the preprocess queue and the batcher share one bound, so a
+  // saturated server answers 503 at once instead of queueing without limit.
+  const int64_t queued = im.pre_waiting.load() + im.batcher->QueueLength();
+  if (queued >= im.config.batcher.max_queue_size) {
+    im.Finish(std::move(job),
+              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"),
+              503, "queue_full");
+    return;
+  }
+  job->queue_len = static_cast<int>(queued);
+  job->input_bytes = static_cast<int64_t>(job->req.image.size());
+  im.pre_waiting.fetch_add(1);
+  if (!im.pre_queue->TryPush(job)) {
+    im.pre_waiting.fetch_sub(1);
+    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), 503,
+              "queue_full");
+  }
+}
+
+void InferenceService::Impl::PreprocessLoop() {
+  ImageDecoder decoder;
+  const ModelInfo& info = backends[0]->info();
+  LetterboxOptions lb;
+  lb.width = info.input_w;
+  lb.height = info.input_h;
+  lb.stride = info.stride;
+  Letterbox letterbox(lb);
+  Image image;
+  DecodeOptions opts;
+  opts.max_pixels = config.max_pixels;
+  opts.target_w = info.input_w;
+  opts.target_h = info.input_h;
+  const size_t slot = static_cast<size_t>(3) * info.input_w * info.input_h;
+
+  while (auto item = pre_queue->Pop()) {
+    JobPtr job = std::move(*item);
+    pre_waiting.fetch_sub(1);
+    job->pre_start_ns = clock->NowNs();
+    const int64_t timeout_us =
+        job->req.timeout_us > 0 ? job->req.timeout_us : config.batcher.default_timeout_us;
+    const int64_t deadline_ns = timeout_us > 0 ? job->req.receive_ns + timeout_us * 1000 : 0;
+    if (deadline_ns && job->pre_start_ns >= deadline_ns) {
+      Finish(std::move(job), DeadlineExceededError("timed out waiting for a preprocess worker"),
+             504, "timeout");
+      continue;
+    }
+    if (job->req.tensor) {
+      if (job->req.tensor->chw.size() != slot) {
+        Finish(std::move(job), InvalidArgumentError("tensor input has the wrong size"), 400,
+               "bad_request");
+        continue;
+      }
+      job->tensor = std::move(job->req.tensor->chw);
+      job->req.tensor.reset();
+      job->width = info.input_w;
+      job->height = info.input_h;
+      job->transform = LetterboxTransform{1.f, 1.f, 0.f, 0.f, info.input_w, info.input_h};
+      job->pre_end_ns = clock->NowNs();
+    } else {
+      auto decoded = decoder.Decode(reinterpret_cast<const uint8_t*>(job->req.image.data()),
+                                    job->req.image.size(), opts, &image);
+      const int64_t decoded_ns = clock->NowNs();
+      job->decode_ms = NsToMs(decoded_ns - job->pre_start_ns);
+      if (!decoded.ok()) {
+        auto [http, code] = HttpStatusFor(decoded.status());
+        Finish(std::move(job), decoded.status(), http, code);
+        continue;
+      }
+      job->width = decoded->orig_width;
+      job->height = decoded->orig_height;
+      job->tensor = pool->Get();
+      auto transform = letterbox.ToTensor(image, *decoded, job->tensor.data(), slot);
+      job->pre_end_ns = clock->NowNs();
+      job->preprocess_ms = NsToMs(job->pre_end_ns - decoded_ns);
+      if (!transform.ok()) {
+        pool->Put(std::move(job->tensor));
+        Finish(std::move(job), transform.status(), 400, "bad_image");
+        continue;
+      }
+      job->transform = *transform;
+      std::string().swap(job->req.image);  // the bytes are no longer needed
+    }
+    const Priority prio = job->req.high_priority ? Priority::kHigh : Priority::kNormal;
+    Status st = batcher->Enqueue(std::move(job), prio, deadline_ns);
+    if (!st.ok()) {  // Enqueue leaves `job` untouched on failure.
+      pool->Put(std::move(job->tensor));
+      auto [http, code] = HttpStatusFor(st);
+      Finish(std::move(job), st, http, code);
+    }
+  }
+}
+
+void InferenceService::Impl::DeviceLoop(int instance) {
+  Backend& backend = *backends[instance];
+  const ModelInfo& info = backend.info();
+  const size_t slot = static_cast<size_t>(3) * info.input_w * info.input_h;
+  std::vector<float> batch_buffer;
+  Batch<JobPtr> batch;
+  while (batcher->NextBatch(&batch).ok()) {
+    const int n = batch.size();
+    const float* input = nullptr;
+    if (n == 1) {
+      input = batch.items[0]->tensor.data();  // no copy for a batch of one
+    } else {
+      batch_buffer.resize(slot * n);
+      for (int k = 0; k < n; ++k) {
+        std::memcpy(batch_buffer.data() + slot * k, batch.items[k]->tensor.data(),
+                    slot * sizeof(float));
+      }
+      input = batch_buffer.data();
+    }
+    auto output = std::make_shared<OutputTensor>();
+    BatchTiming timing;
+    const int64_t start_ns = clock->NowNs();
+    const int64_t start_wall_us = clock->WallNowUs();
+    Status st = backend.Run(input, n, info.input_h, info.input_w, output.get(), &timing);
+    const int64_t end_ns = clock->NowNs();
+    batcher->OnBatchFinished(n, (end_ns - start_ns) / 1000);
+    for (auto& job : batch.items) pool->Put(std::move(job->tensor));
+
+    c_batches->Inc();
+    h_batch_size->Observe(n);
+    {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      if (static_cast<size_t>(n) < batch_latency_ms_by_size.size()) {
+        batch_latency_ms_by_size[n] += NsToMs(end_ns - start_ns);
+      }
+    }
+    WriteBatchRecord(instance, batch, start_wall_us, timing);
+
+    for (int k = 0; k < n; ++k) {
+      JobPtr job = std::move(batch.items[k]);
+      job->batch_id = static_cast<int64_t>(batch.batch_id);
+      job->batch_size = n;
+      job->batch_queue_ms = NsToMs(batch.infos[k].queue_wait_ns);
+      job->timing = timing;
+      if (!st.ok()) {
+        const bool oom = st.code() == StatusCode::kResourceExhausted;
+        Finish(std::move(job), st, oom ? 507 : 500, oom ? "oom" : "inference_error");
+        continue;
+      }
+      job->output = output;
+      job->index_in_batch = k;
+      job->post_enqueue_ns = clock->NowNs();
+      if (!post_queue->ForcePush(std::move(job))) {
+        // Only after Shutdown closed the queue, which waits for this thread.
+      }
+    }
+    batch.Clear();
+  }
+}
+
+void InferenceService::Impl::PostprocessLoop() {
+  YoloDecoder decoder;
+  while (auto item = post_queue->Pop()) {
+    JobPtr job = std::move(*item);
+    const int64_t t0 = clock->NowNs();
+    // Waiting for a postprocess worker counts as queueing.
+    job->batch_queue_ms += NsToMs(t0 - job->post_enqueue_ns);
+    Status st = decoder.Decode(job->output->data.data(), job->output->shape, job->index_in_batch,
+                               layout, job->transform, job->post, &job->detections);
+    job->output.reset();  // the last job of a batch frees its output tensor
+    job->postprocess_ms = NsToMs(clock->NowNs() - t0);
+    if (!st.ok()) {
+      Finish(std::move(job), st, 500, "postprocess_error");
+      continue;
+    }
+    Finish(std::move(job), Status::Ok(), 200, "ok");
+  }
+}
+
+void InferenceService::Impl::CountRequest(int http_status) {
+  if (http_status < 0 || http_status >= static_cast<int>(code_counters.size())) http_status = 500;
+  // The registry lookup takes a lock; do it once per status code.
+  Counter* c = code_counters[http_status].load(std::memory_order_acquire);
+  if (c == nullptr) {
+    c = metrics->GetCounter("yoloscope_requests_total", "Requests answered, by HTTP status.",
+                            {{"code", std::to_string(http_status)}});
+    code_counters[http_status].store(c, std::memory_order_release);
+  }
+  c->Inc();
+}
+
+void InferenceService::Impl::Finish(JobPtr job, const Status& status, int http_status,
+                                    const std::string& code) {
+  InferenceResult r;
+  r.status = status;
+  r.http_status = http_status;
+  r.error_code = code;
+  r.request_id = job->req.request_id;
+  r.width = job->width;
+  r.height = job->height;
+  r.detections = std::move(job->detections);
+  r.batch_id = job->batch_id;
+  r.batch_size = job->batch_size;
+  r.queue_len = job->queue_len;
+  const int64_t now = clock->NowNs();
+  StageTiming& t = r.timing;
+  // Queueing = waiting for a preprocess worker + in the batcher (until an
+  // instance took the batch) + waiting for a postprocess worker.
+  const double pre_wait = job->pre_start_ns ? NsToMs(job->pre_start_ns - job->req.receive_ns) : 0;
+  t.queue_ms = pre_wait + job->batch_queue_ms;
+  t.decode_ms = job->decode_ms;
+  t.preprocess_ms = job->preprocess_ms;
+  t.inference_ms = job->batch_size > 0 ? job->timing.inference_ms : 0;
+  t.h2d_ms = job->timing.h2d_ms;
+  t.d2h_ms = job->timing.d2h_ms;
+  t.postprocess_ms = job->postprocess_ms;
+  t.total_ms = job->req.receive_ns ? NsToMs(now - job->req.receive_ns) : 0;
+
+  CountRequest(http_status);
+  if (status.ok()) {
+    h_queue->Observe(t.queue_ms / 1e3);
+    h_decode->Observe(t.decode_ms / 1e3);
+    h_preprocess->Observe(t.preprocess_ms / 1e3);
+    h_inference->Observe(t.inference_ms / 1e3);
+    h_postprocess->Observe(t.postprocess_ms / 1e3);
+  }
+  h_total->Observe(t.total_ms / 1e3);
+  WriteRequestRecord(*job, r);
+  completed.fetch_add(1);
+  in_flight.fetch_sub(1);
+  if (job->done) job->done(std::move(r));
+}
+
+void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceResult& r) {
+  if (log == nullptr) return;
+  const Backend& b = *backends[0];
+  RequestLogRecord rec;
+  rec.ts_us = job.req.arrival_wall_us;
+  rec.request_id = r.request_id;
+  rec.model = model_name;
+  rec.backend = b.name();
+  rec.device = b.device();
+  if (r.width > 0) {
+    rec.input_w = r.width;
+    rec.input_h = r.height;
+  }
+  if (job.input_bytes > 0) rec.input_bytes = job.input_bytes;
+  if (r.batch_size > 0) {
+    rec.batch_id = r.batch_id;
+    rec.batch_size = r.batch_size;
+    rec.inference_ms = r.timing.inference_ms;
+    rec.h2d_ms = r.timing.h2d_ms;
+    rec.d2h_ms = r.timing.d2h_ms;
+    const DeviceMemoryStats& m = job.timing.memory;
+    rec.mem_used_mb = m.used_mb;
+    rec.mem_total_mb = m.total_mb;
+    rec.mem_reserved_mb = m.reserved_mb;
+    rec.mem_allocated_mb = m.allocated_mb;
+    if (HasAllocator(job.timing)) {
+      rec.alloc_retries = job.timing.alloc_retries;
+      rec.oom = job.timing.oom;
+    }
+  }
+  rec.queue_len = r.queue_len;
+  rec.queue_ms = r.timing.queue_ms;
+  if (job.pre_start_ns) {
+    rec.decode_ms = r.timing.decode_ms;
+    rec.preprocess_ms = r.timing.preprocess_ms;
+  }
+  if (r.status.ok()) {
+    rec.postprocess_ms = r.timing.postprocess_ms;
+    rec.detections = static_cast<int64_t>(r.detections.size());
+  }
+  rec.total_ms = r.timing.total_ms;
+  rec.status = r.error_code;
+  if (!r.status.ok()) rec.error = r.status.message();
+  if (config.annotate_request) config.annotate_request(&rec);
+  const int64_t carried = log->TakeDroppedSinceLast();
+  rec.dropped_records = carried;
+  std::string line;
+  line.reserve(640);
+  AppendJsonLine(rec, &line);
+  if (!log->TryWrite(std::move(line), carried)) c_log_dropped->Inc();
+}
+
+void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch,
+                                              int64_t start_wall_us, const BatchTiming& timing) {
+  if (log == nullptr) return;
+  BatchLogRecord rec;
+  rec.ts_us = start_wall_us;
+  rec.batch_id = static_cast<int64_t>(batch.batch_id);
+  rec.batch_size = batch.size();
+  rec.model = model_name;
+  rec.instance = instance;
+  rec.h2d_ms = timing.h2d_ms;
+  rec.inference_ms = timing.inference_ms;
+  rec.d2h_ms = timing.d2h_ms;
+  rec.mem_used_mb = timing.memory.used_mb;
+  rec.mem_total_mb = timing.memory.total_mb;
+  rec.mem_reserved_mb = timing.memory.reserved_mb;
+  rec.mem_allocated_mb = timing.memory.allocated_mb;
+  rec.mem_inactive_split_mb = timing.memory.inactive_split_mb;
+  if (HasAllocator(timing)) {
+    rec.alloc_retries = timing.alloc_retries;
+    rec.oom = timing.oom;
+  }
+  const int64_t carried = log->TakeDroppedSinceLast();
+  rec.dropped_records = carried;
+  std::string line;
+  line.reserve(384);
+  AppendJsonLine(rec, &line);
+  if (!log->TryWrite(std::move(line), carried)) c_log_dropped->Inc();
+}
+
+void InferenceService::LogRejected(const std::string& request_id, int64_t arrival_wall_us,
+                                   int64_t receive_ns, int64_t input_bytes, int http_status,
+                                   const std::string& error_code, const std::string& message) {
+  Impl& im = *impl_;
+  auto job = std::make_unique<Job>();
+  job->req.request_id = request_id;
+  job->req.arrival_wall_us = arrival_wall_us;
+  job->req.receive_ns = receive_ns;
+  job->input_bytes = input_bytes;
+  im.in_flight.fetch_add(1);
+  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), http_status,
+            error_code);
+}
+
+void InferenceService::Shutdown() {
+  if (!impl_ || impl_->shut_down.exchange(true)) return;
+  Impl& im = *impl_;
+  ready_ = false;
+  im.accepting = false;
+  // Drain stage by stage: everything admitted is answered. Create may have
+  // failed half-way, so every part may be missing.
+  if (im.pre_queue) im.pre_queue->Close();
+  for (auto& t : im.pre_threads) t.join();
+  if (im.batcher) im.batcher->Shutdown();
+  for (auto& t : im.device_threads) t.join();
+  if (im.post_queue) im.post_queue->Close();
+  for (auto& t : im.post_threads) t.join();
+}
+
+InferenceServiceStats InferenceService::Stats() const {
+  const Impl& im = *impl_;
+  InferenceServiceStats s;
+  BatcherStats b = im.batcher->GetStats();
+  s.queue_length = im.pre_waiting.load() + b.queue_length;
+  s.in_flight = im.in_flight.load();
+  s.completed = im.completed.load();
+  s.batch_count_by_size = b.batch_count_by_size;
+  {
+    std::lock_guard<std::mutex> lock(im.stats_mu);
+    s.batch_latency_ms_by_size = im.batch_latency_ms_by_size;
+  }
+  s.log_records_dropped = im.log ? im.log->dropped_total() : 0;
+  return s;
+}
+
+}  // namespace yoloscope

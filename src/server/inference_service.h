@@ -1,0 +1,149 @@
+// InferenceService: the serving pipeline behind the HTTP layer. All stages
+// run concurrently on their own threads:
+//
+//   Submit -> [preprocess queue] -> preprocess workers (decode + letterbox)
+//          -> DynamicBatcher -> device workers (one Backend instance each)
+//          -> [postprocess queue] -> postprocess workers (YOLO decode + NMS)
+//          -> Completion callback (the HTTP responder) + one `request` record
+//
+// Every request that reaches Submit gets exactly one Completion call and
+// exactly one `request` log record, whatever happens to it (bad image, queue
+// full, timeout, backend failure, shutdown). Every executed batch writes one
+// `batch` record. Requests rejected before Submit (bad HTTP input) are
+// logged through LogRejected.
+//
+// Ownership: owns its backends, threads and buffers; borrows the Clock,
+// metrics registry and log writer (which must outlive it; the log writer may
+// be null to disable the request log). Thread-safety: Submit, LogRejected,
+// Stats are thread-safe; Shutdown is called once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/backend.h"
+#include "batching/batcher_config.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "logging/async_log_writer.h"
+#include "model/detection.h"
+#include "model/yolo_decoder.h"
+#include "reqlog/log_records.h"
+#include "server/metrics_registry.h"
+
+namespace yoloscope {
+
+struct InferenceServiceConfig {
+  BackendConfig backend;            // each instance builds its own Backend from this
+  int instances = 1;                // model instances = device worker threads
+  int preprocess_workers = 2;       // decode + letterbox threads
+  int postprocess_workers = 1;      // YOLO decode + NMS threads
+  int64_t max_pixels = 40'000'000;  // images over this are refused (422) before decoding
+  BatcherConfig batcher;            // max_batch_size also caps the backend's batch
+  PostprocessConfig postprocess;    // defaults; requests may override conf/iou/max_det
+  bool warmup = true;               // run every batch size once before serving
+  std::string model_name;           // served name; "" = the model file's stem
+  // Called for every `request` record before it is written, from worker
+  // threads (e.g. to add the latest device telemetry). Must be thread-safe.
+  std::function<void(RequestLogRecord*)> annotate_request;
+};
+
+// Where the time went, in milliseconds. Optional stages are empty when they
+// do not exist on this device (no copies on CPU).
+struct StageTiming {
+  double queue_ms = 0, decode_ms = 0, preprocess_ms = 0, inference_ms = 0, postprocess_ms = 0,
+         total_ms = 0;
+  std::optional<double> h2d_ms, d2h_ms;
+};
+
+// An already letterboxed input (KServe FP32 tensor input): skips decoding.
+struct TensorInput {
+  std::vector<float> chw;  // 3 x H x W, RGB in [0, 1], H and W = the model's input
+};
+
+struct InferenceRequest {
+  std::string request_id;
+  std::string image;                   // encoded image bytes (ignored when tensor is set)
+  std::optional<TensorInput> tensor;   // pre-processed input instead of an image
+  int64_t receive_ns = 0;              // Clock::NowNs when the request arrived
+  int64_t arrival_wall_us = 0;         // Clock::WallNowUs at arrival (the log's ts)
+  std::optional<float> conf, iou;      // overrides of the service's postprocess config
+  std::optional<int> max_det;
+  bool high_priority = false;
+  int64_t timeout_us = 0;              // 0 = the batcher's default_timeout_us
+};
+
+struct InferenceResult {
+  Status status;            // OK, or why the request failed
+  int http_status = 200;    // the HTTP status that `status` maps to
+  std::string error_code;   // log `status`: "ok", "bad_image", "queue_full", "timeout", ...
+  std::string request_id;
+  int width = 0, height = 0;  // original image size
+  Detections detections;
+  int64_t batch_id = 0;
+  int batch_size = 0;
+  int queue_len = 0;
+  StageTiming timing;
+};
+
+using Completion = std::function<void(InferenceResult&&)>;
+
+struct InferenceServiceStats {
+  int64_t queue_length = 0;     // waiting for a preprocess worker + in the batcher
+  int64_t in_flight = 0;        // submitted, not yet completed
+  int64_t completed = 0;
+  std::vector<int64_t> batch_count_by_size;       // index = batch size
+  std::vector<double> batch_latency_ms_by_size;   // summed execution time
+  int64_t log_records_dropped = 0;
+};
+
+class InferenceService {
+ public:
+  static StatusOr<std::unique_ptr<InferenceService>> Create(const InferenceServiceConfig& config,
+                                                            Clock* clock,
+                                                            MetricsRegistry* metrics,
+                                                            AsyncLogWriter* log);
+  ~InferenceService();
+
+  // Admits a request; `done` is called exactly once, from a worker thread
+  // (or from this thread when the request is refused at once: queue full,
+  // shutting down).
+  void Submit(InferenceRequest request, Completion done);
+
+  // Writes the `request` record (and metrics) of a request refused before
+  // Submit, e.g. an unsupported content type (`http_status` 415).
+  void LogRejected(const std::string& request_id, int64_t arrival_wall_us, int64_t receive_ns,
+                   int64_t input_bytes, int http_status, const std::string& error_code,
+                   const std::string& message);
+
+  // Stops admitting (later Submits fail with 503), finishes everything
+  // admitted, joins the workers. Idempotent.
+  void Shutdown();
+
+  bool ready() const { return ready_.load(); }
+  const ModelInfo& model_info() const;
+  const std::string& model_name() const { return model_name_; }
+  std::string backend_name() const;
+  std::string device() const;
+  InferenceServiceStats Stats() const;
+
+ private:
+  struct Job;
+  struct Impl;
+  InferenceService() = default;
+
+  std::unique_ptr<Impl> impl_;
+  std::string model_name_;
+  std::atomic<bool> ready_{false};
+};
+
+// Maps a pipeline Status to (HTTP status, log error code).
+std::pair<int, std::string> HttpStatusFor(const Status& status);
+
+}  // namespace yoloscope

@@ -1,0 +1,248 @@
+#include "server/serve_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace yoloscope {
+namespace {
+
+// Reads a scalar of type T from `node`, naming file:line and key on error.
+template <typename T>
+Status Read(const YAML::Node& node, const std::string& source, const std::string& key, T* out) {
+  try {
+    *out = node.as<T>();
+    return Status::Ok();
+  } catch (const YAML::Exception&) {
+    return InvalidArgumentError(source + ":" + std::to_string(node.Mark().line + 1) + ": " + key +
+                                ": expected " +
+                                (std::is_same_v<T, bool>          ? "true or false"
+                                 : std::is_same_v<T, std::string> ? "a string"
+                                 : std::is_floating_point_v<T>    ? "a number"
+                                                                  : "an integer"));
+  }
+}
+
+using Setter = std::function<Status(const YAML::Node&, const std::string& source)>;
+
+std::map<std::string, Setter> Setters(ServeConfig* c) {
+  auto& s = c->service;
+  auto& b = s.batcher;
+  auto& h = c->http;
+  std::map<std::string, Setter> m;
+  auto str = [](std::string* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) { return Read(n, src, key, p); };
+  };
+  auto i32 = [](int* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) { return Read(n, src, key, p); };
+  };
+  auto i64 = [](int64_t* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) { return Read(n, src, key, p); };
+  };
+  auto f32 = [](float* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) { return Read(n, src, key, p); };
+  };
+  auto boolean = [](bool* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) { return Read(n, src, key, p); };
+  };
+  auto ms = [](std::chrono::milliseconds* p, const char* key) {
+    return [p, key](const YAML::Node& n, const std::string& src) {
+      int64_t v;
+      YS_RETURN_IF_ERROR(Read(n, src, key, &v));
+      *p = std::chrono::milliseconds(v);
+      return Status::Ok();
+    };
+  };
+  m["model.path"] = str(&s.backend.model_path, "model.path");
+  m["model.name"] = str(&s.model_name, "model.name");
+  m["model.backend"] = str(&s.backend.kind, "model.backend");
+  m["model.device"] = str(&s.backend.device, "model.device");
+  m["model.precision"] = str(&s.backend.precision, "model.precision");
+  m["model.names"] = str(&s.backend.names_path, "model.names");
+  m["model.threads"] = i32(&s.backend.num_threads, "model.threads");
+  m["model.instances"] = i32(&s.instances, "model.instances");
+  m["model.warmup"] = boolean(&s.warmup, "model.warmup");
+  m["pipeline.preprocess_workers"] = i32(&s.preprocess_workers, "pipeline.preprocess_workers");
+  m["pipeline.postprocess_workers"] = i32(&s.postprocess_workers, "pipeline.postprocess_workers");
+  m["pipeline.max_pixels"] = i64(&s.max_pixels, "pipeline.max_pixels");
+  m["postprocess.conf"] = f32(&s.postprocess.conf, "postprocess.conf");
+  m["postprocess.iou"] = f32(&s.postprocess.iou, "postprocess.iou");
+  m["postprocess.max_det"] = i32(&s.postprocess.max_det, "postprocess.max_det");
+  m["postprocess.agnostic"] = boolean(&s.postprocess.agnostic, "postprocess.agnostic");
+  m["batching.max_batch_size"] = i32(&b.max_batch_size, "batching.max_batch_size");
+  m["batching.max_queue_delay_us"] = i64(&b.max_queue_delay_us, "batching.max_queue_delay_us");
+  m["batching.max_queue_size"] = i32(&b.max_queue_size, "batching.max_queue_size");
+  m["batching.default_timeout_us"] = i64(&b.default_timeout_us, "batching.default_timeout_us");
+  m["batching.policy"] = [&b](const YAML::Node& n, const std::string& src) {
+    std::string v;
+    YS_RETURN_IF_ERROR(Read(n, src, "batching.policy", &v));
+    auto p = ParseBatchPolicy(v);
+    if (!p.ok()) {
+      return InvalidArgumentError(src + ":" + std::to_string(n.Mark().line + 1) +
+                                  ": batching.policy: " + p.status().message());
+    }
+    b.policy = *p;
+    return Status::Ok();
+  };
+  m["batching.preferred_batch_sizes"] = [&b](const YAML::Node& n, const std::string& src) {
+    return Read(n, src, "batching.preferred_batch_sizes", &b.preferred_batch_sizes);
+  };
+  m["http.host"] = str(&h.host, "http.host");
+  m["http.port"] = i32(&h.port, "http.port");
+  m["http.io_threads"] = i32(&h.io_threads, "http.io_threads");
+  m["http.max_connections"] = [&h](const YAML::Node& n, const std::string& src) {
+    return Read(n, src, "http.max_connections", &h.max_connections);
+  };
+  m["http.max_body_bytes"] = [&h](const YAML::Node& n, const std::string& src) {
+    return Read(n, src, "http.max_body_bytes", &h.max_body_bytes);
+  };
+  m["http.read_timeout_ms"] = ms(&h.read_timeout, "http.read_timeout_ms");
+  m["http.write_timeout_ms"] = ms(&h.write_timeout, "http.write_timeout_ms");
+  m["http.idle_timeout_ms"] = ms(&h.idle_timeout, "http.idle_timeout_ms");
+  m["http.auth_token"] = str(&h.auth_token, "http.auth_token");
+  m["log.enabled"] = boolean(&c->log.enabled, "log.enabled");
+  m["log.path"] = str(&c->log.path, "log.path");
+  m["log.max_file_bytes"] = i64(&c->log.max_file_bytes, "log.max_file_bytes");
+  m["log.max_files"] = i32(&c->log.max_files, "log.max_files");
+  m["log.queue_capacity"] = i32(&c->log.queue_capacity, "log.queue_capacity");
+  m["shutdown_grace_ms"] = i32(&c->shutdown_grace_ms, "shutdown_grace_ms");
+  return m;
+}
+
+Status Apply(const YAML::Node& node, const std::string& prefix, const std::string& source,
+             const std::map<std::string, Setter>& setters) {
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const std::string full = prefix.empty() ? key : prefix + "." + key;
+    auto it = setters.find(full);
+    if (it != setters.end()) {
+      YS_RETURN_IF_ERROR(it->second(kv.second, source));
+      continue;
+    }
+    if (kv.second.IsMap()) {
+      // A section: accept it only if some known key lives under it.
+      bool known = false;
+      for (const auto& s : setters) known |= s.first.rfind(full + ".", 0) == 0;
+      if (known) {
+        YS_RETURN_IF_ERROR(Apply(kv.second, full, source, setters));
+        continue;
+      }
+    }
+    return InvalidArgumentError(source + ":" + std::to_string(kv.first.Mark().line + 1) +
+                                ": unknown key '" + full + "'");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status LoadServeConfigYaml(const std::string& yaml_text, const std::string& source_name,
+                           ServeConfig* config) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " +
+                                e.msg);
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return InvalidArgumentError(source_name + ":1: expected a mapping");
+  try {
+    return Apply(root, "", source_name, Setters(config));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " +
+                                e.msg);
+  }
+}
+
+Status LoadServeConfigFile(const std::string& path, ServeConfig* config) {
+  std::ifstream in(path);
+  if (!in) return NotFoundError("cannot open config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return LoadServeConfigYaml(ss.str(), path, config);
+}
+
+std::string ServeConfigToYaml(const ServeConfig& c) {
+  const auto& s = c.service;
+  const auto& b = s.batcher;
+  const auto& h = c.http;
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "path" << YAML::Value << s.backend.model_path;
+  e << YAML::Key << "name" << YAML::Value << s.model_name;
+  e << YAML::Key << "backend" << YAML::Value << s.backend.kind;
+  e << YAML::Key << "device" << YAML::Value << s.backend.device;
+  e << YAML::Key << "precision" << YAML::Value << s.backend.precision;
+  e << YAML::Key << "names" << YAML::Value << s.backend.names_path;
+  e << YAML::Key << "threads" << YAML::Value << s.backend.num_threads;
+  e << YAML::Key << "instances" << YAML::Value << s.instances;
+  e << YAML::Key << "warmup" << YAML::Value << s.warmup;
+  e << YAML::EndMap;
+  e << YAML::Key << "pipeline" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "preprocess_workers" << YAML::Value << s.preprocess_workers;
+  e << YAML::Key << "postprocess_workers" << YAML::Value << s.postprocess_workers;
+  e << YAML::Key << "max_pixels" << YAML::Value << s.max_pixels;
+  e << YAML::EndMap;
+  e << YAML::Key << "postprocess" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "conf" << YAML::Value << s.postprocess.conf;
+  e << YAML::Key << "iou" << YAML::Value << s.postprocess.iou;
+  e << YAML::Key << "max_det" << YAML::Value << s.postprocess.max_det;
+  e << YAML::Key << "agnostic" << YAML::Value << s.postprocess.agnostic;
+  e << YAML::EndMap;
+  e << YAML::Key << "batching" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "policy" << YAML::Value << std::string(BatchPolicyName(b.policy));
+  e << YAML::Key << "max_batch_size" << YAML::Value << b.max_batch_size;
+  e << YAML::Key << "max_queue_delay_us" << YAML::Value << b.max_queue_delay_us;
+  e << YAML::Key << "preferred_batch_sizes" << YAML::Value << YAML::Flow
+    << b.preferred_batch_sizes;
+  e << YAML::Key << "max_queue_size" << YAML::Value << b.max_queue_size;
+  e << YAML::Key << "default_timeout_us" << YAML::Value << b.default_timeout_us;
+  e << YAML::EndMap;
+  e << YAML::Key << "http" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "host" << YAML::Value << h.host;
+  e << YAML::Key << "port" << YAML::Value << h.port;
+  e << YAML::Key << "io_threads" << YAML::Value << h.io_threads;
+  e << YAML::Key << "max_connections" << YAML::Value << h.max_connections;
+  e << YAML::Key << "max_body_bytes" << YAML::Value << h.max_body_bytes;
+  e << YAML::Key << "read_timeout_ms" << YAML::Value << h.read_timeout.count();
+  e << YAML::Key << "write_timeout_ms" << YAML::Value << h.write_timeout.count();
+  e << YAML::Key << "idle_timeout_ms" << YAML::Value << h.idle_timeout.count();
+  e << YAML::Key << "auth_token" << YAML::Value << (h.auth_token.empty() ? "" : "<set>");
+  e << YAML::EndMap;
+  e << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "enabled" << YAML::Value << c.log.enabled;
+  e << YAML::Key << "path" << YAML::Value << c.log.path;
+  e << YAML::Key << "max_file_bytes" << YAML::Value << c.log.max_file_bytes;
+  e << YAML::Key << "max_files" << YAML::Value << c.log.max_files;
+  e << YAML::Key << "queue_capacity" << YAML::Value << c.log.queue_capacity;
+  e << YAML::EndMap;
+  e << YAML::Key << "shutdown_grace_ms" << YAML::Value << c.shutdown_grace_ms;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+Status ValidateServeConfig(const ServeConfig& c) {
+  if (c.service.backend.model_path.empty() && c.service.backend.kind != "identity") {
+    return InvalidArgumentError("model.path is required (--model)");
+  }
+  if (c.http.port < 0 || c.http.port > 65535) {
+    return InvalidArgumentError("http.port must be in 0..65535");
+  }
+  if (c.service.instances < 1) return InvalidArgumentError("model.instances must be >= 1");
+  if (c.service.preprocess_workers < 1) {
+    return InvalidArgumentError("pipeline.preprocess_workers must be >= 1");
+  }
+  if (c.service.postprocess_workers < 1) {
+    return InvalidArgumentError("pipeline.postprocess_workers must be >= 1");
+  }
+  if (c.log.queue_capacity < 1) return InvalidArgumentError("log.queue_capacity must be >= 1");
+  YS_RETURN_IF_ERROR(ValidateBatcherConfig(c.service.batcher));
+  return c.service.postprocess.Validate();
+}
+
+}  // namespace yoloscope

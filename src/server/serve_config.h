@@ -1,0 +1,44 @@
+// ServeConfig: everything `yoloscope serve` can be told, as plain structs
+// with documented defaults (the defaults live in the member initializers of
+// the component configs). Loaded from YAML (serve --config FILE), then
+// overridden by command-line flags; `serve --print-config` prints the
+// effective config in the same YAML shape.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "http/http_server.h"
+#include "server/inference_service.h"
+
+namespace yoloscope {
+
+struct RequestLogConfig {
+  bool enabled = true;
+  std::string path = "yoloscope-requests.jsonl";
+  int64_t max_file_bytes = 256ll << 20;  // rotate above this (0 = never)
+  int max_files = 5;                      // rotated files kept
+  int queue_capacity = 65536;             // records buffered before dropping
+};
+
+struct ServeConfig {
+  http::HttpServerConfig http;     // host 127.0.0.1, port 8080, limits, auth_token
+  InferenceServiceConfig service;  // model, instances, workers, batcher, postprocess
+  RequestLogConfig log;
+  int shutdown_grace_ms = 30'000;  // SIGTERM: time to finish accepted requests
+};
+
+// Applies the keys present in the YAML file at `path` onto `*config`
+// (absent keys keep their values). InvalidArgument "FILE:LINE: key: why" for
+// an unknown key, a wrong type or an out-of-range value.
+Status LoadServeConfigFile(const std::string& path, ServeConfig* config);
+Status LoadServeConfigYaml(const std::string& yaml_text, const std::string& source_name,
+                           ServeConfig* config);
+
+// The effective config as YAML (same keys LoadServeConfigYaml accepts).
+std::string ServeConfigToYaml(const ServeConfig& config);
+
+// Checks cross-field rules (ports, sizes, counts); InvalidArgument naming the field.
+Status ValidateServeConfig(const ServeConfig& config);
+
+}  // namespace yoloscope
