@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "model/model_info.h"
+#include "telemetry/telemetry_source.h"
 
 namespace yoloscope {
 
@@ -81,6 +82,15 @@ class Backend {
 
   // Runs each batch size once on zeros so later calls pay no first-run cost.
   virtual Status Warmup(const std::vector<int>& batch_sizes);
+
+  // Another instance on the same device that shares what instances of one
+  // device share (the simulated GPU's memory). nullptr: build a fresh one
+  // with CreateBackend.
+  virtual std::unique_ptr<Backend> NewSiblingInstance() const { return nullptr; }
+
+  // A telemetry source for this backend's device when the backend models the
+  // device itself (the simulated GPU); nullptr: use NVML or process telemetry.
+  virtual std::unique_ptr<TelemetrySource> NewTelemetrySource() const { return nullptr; }
 };
 
 // Builds the backend named by config.kind ("auto": .onnx -> opencv,

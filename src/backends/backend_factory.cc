@@ -6,6 +6,7 @@
 
 #include "backends/backend.h"
 #include "backends/identity_backend.h"
+#include "backends/sim_backend.h"
 #ifdef YOLOSCOPE_HAVE_TORCH
 #include "backends/torch_backend.h"
 #endif
@@ -35,6 +36,7 @@ std::vector<std::string> AvailableBackends() {
 #ifdef YOLOSCOPE_HAVE_OPENCV_DNN
   v.push_back("opencv");
 #endif
+  v.push_back("sim");
   v.push_back("identity");
   return v;
 }
@@ -46,10 +48,15 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendConfig& config) {
     if (kind.empty()) {
       return InvalidArgumentError("cannot tell the backend from the model file name '" +
                                   config.model_path +
-                                  "' (expected .onnx, .torchscript/.pt; or pass --backend)");
+                                  "' (expected .onnx, .torchscript/.pt, or .yaml/.sim for the simulated GPU; or pass --backend)");
     }
   }
   if (kind == "identity") return std::unique_ptr<Backend>(new IdentityBackend(config));
+  if (kind == "sim") {
+    auto b = SimBackend::Create(config);
+    if (!b.ok()) return b.status();
+    return std::unique_ptr<Backend>(std::move(b).value());
+  }
   if (kind == "torch") {
 #ifdef YOLOSCOPE_HAVE_TORCH
     auto b = TorchBackend::Create(config);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <filesystem>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 #include <thread>
 
@@ -49,6 +50,13 @@ StatusOr<std::unique_ptr<OpenCvDnnBackend>> OpenCvDnnBackend::Create(
     int threads = config.num_threads > 0 ? config.num_threads
                                          : static_cast<int>(std::thread::hardware_concurrency());
     cv::setNumThreads(std::max(1, threads));
+    // The importer logs its own errors to stderr before throwing; the Status
+    // we return carries the message, so keep the log quiet while loading.
+    struct LogLevelGuard {
+      cv::utils::logging::LogLevel saved =
+          cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+      ~LogLevelGuard() { cv::utils::logging::setLogLevel(saved); }
+    } quiet;
     b->impl_->net = cv::dnn::readNetFromONNX(config.model_path);
     if (b->impl_->net.empty()) {
       return InvalidArgumentError("OpenCV could not build a network from " + config.model_path);

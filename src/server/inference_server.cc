@@ -13,6 +13,8 @@
 #include "server/inference_service.h"
 #include "server/metrics_registry.h"
 #include "server/request_id_generator.h"
+#include "telemetry/telemetry_sampler.h"
+#include "telemetry/telemetry_source.h"
 
 namespace yoloscope {
 namespace {
@@ -83,6 +85,7 @@ struct InferenceServer::Impl {
   MetricsRegistry metrics;
   std::unique_ptr<AsyncLogWriter> log;
   std::unique_ptr<InferenceService> service;
+  std::unique_ptr<TelemetrySampler> sampler;  // null when telemetry is off or unavailable
   std::unique_ptr<RequestIdGenerator> ids;
   http::Router router;
   std::unique_ptr<http::HttpServer> http_server;
@@ -114,7 +117,78 @@ struct InferenceServer::Impl {
   bool CheckModel(const Request& req, Responder& resp);
   Status AddRoutes();
   std::string RenderMetricsText();
+  Status StartTelemetry();
+  void OnSample(const DeviceSample& s);
+  void Annotate(RequestLogRecord* rec) const;
 };
+
+Status InferenceServer::Impl::StartTelemetry() {
+  if (config.telemetry.kind == "off") return Status::Ok();
+  auto source = CreateTelemetrySource(config.telemetry, clock, service->NewTelemetrySource());
+  if (!source.ok()) {
+    // Asked for explicitly: an error. "auto" falls back to process telemetry
+    // inside the factory, so reaching here means nothing works at all.
+    if (config.telemetry.kind != "auto") return source.status().WithContext("telemetry");
+    return Status::Ok();
+  }
+  auto sampler = TelemetrySampler::Create(config.telemetry.sampler, clock, std::move(source).value(),
+                                          [this](const DeviceSample& s) { OnSample(s); });
+  if (!sampler.ok()) return sampler.status().WithContext("telemetry");
+  this->sampler = std::move(sampler).value();
+  return this->sampler->Start();
+}
+
+void InferenceServer::Impl::OnSample(const DeviceSample& s) {
+  const bool is_gpu = s.gpu_util || s.mem_total_mb || s.gpu_id;
+  Labels labels = {{"device", s.device.empty() ? "cpu" : s.device}};
+  auto gauge = [&](const char* name, const char* help, const std::optional<double>& v,
+                   double scale = 1.0) {
+    if (v) metrics.GetGauge(name, help, labels)->Set(*v * scale);
+  };
+  gauge("yoloscope_gpu_utilization_percent", "Device utilisation, percent.", s.gpu_util);
+  gauge("yoloscope_gpu_memory_used_bytes", "Device memory in use by all processes.",
+        s.mem_used_mb, 1048576.0);
+  gauge("yoloscope_gpu_memory_total_bytes", "Device memory capacity.", s.mem_total_mb, 1048576.0);
+  gauge("yoloscope_gpu_memory_other_processes_bytes", "Device memory held by other processes.",
+        s.mem_other_processes_mb, 1048576.0);
+  gauge("yoloscope_gpu_sm_clock_mhz", "Current SM clock.", s.sm_clock_mhz);
+  gauge("yoloscope_process_cpu_percent", "This process's CPU use, percent of all cores.",
+        s.process_cpu_util);
+  gauge("yoloscope_process_resident_bytes", "This process's resident memory.", s.process_rss_mb,
+        1048576.0);
+  if (!is_gpu || !log) return;
+  GpuLogRecord rec;
+  rec.ts_us = s.ts_us ? s.ts_us : clock->WallNowUs();
+  rec.gpu_id = s.gpu_id;
+  rec.gpu_util = s.gpu_util;
+  rec.mem_used_mb = s.mem_used_mb;
+  rec.mem_total_mb = s.mem_total_mb;
+  rec.mem_other_processes_mb = s.mem_other_processes_mb;
+  rec.sm_clock_mhz = s.sm_clock_mhz;
+  rec.temp_c = s.temp_c;
+  rec.power_w = s.power_w;
+  rec.pcie_tx_mbs = s.pcie_tx_mbs;
+  rec.pcie_rx_mbs = s.pcie_rx_mbs;
+  rec.throttle_reasons = s.throttle_reasons;
+  const int64_t carried = log->TakeDroppedSinceLast();
+  rec.dropped_records = carried;
+  std::string line;
+  AppendJsonLine(rec, &line);
+  log->TryWrite(std::move(line), carried);
+}
+
+void InferenceServer::Impl::Annotate(RequestLogRecord* rec) const {
+  if (!sampler) return;
+  auto snap = sampler->LatestSnapshot();
+  if (!snap || snap->empty()) return;
+  const DeviceSample& s = snap->front();
+  if (!rec->gpu_id) rec->gpu_id = s.gpu_id;
+  if (!rec->gpu_util) rec->gpu_util = s.gpu_util;
+  // The batch's own allocator facts (set by the backend) win over the
+  // sampler's slightly older view.
+  if (!rec->mem_used_mb) rec->mem_used_mb = s.mem_used_mb;
+  if (!rec->mem_total_mb) rec->mem_total_mb = s.mem_total_mb;
+}
 
 StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeConfig& config,
                                                                    Clock* clock) {
@@ -135,7 +209,10 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
     if (!log.ok()) return log.status().WithContext("request log");
     im.log = std::move(log).value();
   }
-  auto service = InferenceService::Create(config.service, im.clock, &im.metrics, im.log.get());
+  InferenceServiceConfig sc = config.service;
+  Impl* raw = &im;
+  sc.annotate_request = [raw](RequestLogRecord* rec) { raw->Annotate(rec); };
+  auto service = InferenceService::Create(sc, im.clock, &im.metrics, im.log.get());
   if (!service.ok()) return service.status();
   im.service = std::move(service).value();
   im.g_queue = im.metrics.GetGauge("yoloscope_queue_length",
@@ -144,6 +221,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
                                        "Requests admitted and not yet answered.");
   im.g_connections = im.metrics.GetGauge("yoloscope_http_connections_open",
                                          "Open HTTP connections.");
+  YS_RETURN_IF_ERROR(im.StartTelemetry());
   YS_RETURN_IF_ERROR(im.AddRoutes());
   auto server = http::HttpServer::Create(config.http, im.router.AsHandler(), im.clock);
   if (!server.ok()) return server.status();
@@ -167,6 +245,7 @@ bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
     // Create may have failed half-way: any part may be missing.
     if (im.http_server) im.drained = im.http_server->Shutdown(grace);
     if (im.service) im.service->Shutdown();
+    if (im.sampler) im.sampler->Stop();
     if (im.log) {
       Status st = im.log->Close();
       if (!st.ok()) im.drained = false;

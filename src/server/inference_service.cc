@@ -12,6 +12,7 @@
 #include "reqlog/json_line_serializer.h"
 #include "reqlog/log_records.h"
 #include "server/work_queue.h"
+#include "telemetry/telemetry_source.h"
 
 namespace yoloscope {
 
@@ -166,6 +167,13 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
   BackendConfig bc = config.backend;
   bc.max_batch = config.batcher.max_batch_size;
   for (int i = 0; i < config.instances; ++i) {
+    // Instances of one simulated device share its memory; others load anew.
+    if (i > 0) {
+      if (auto sibling = im.backends[0]->NewSiblingInstance()) {
+        im.backends.push_back(std::move(sibling));
+        continue;
+      }
+    }
     auto b = CreateBackend(bc);
     if (!b.ok()) return b.status();
     im.backends.push_back(std::move(b).value());
@@ -256,6 +264,10 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
 InferenceService::~InferenceService() { Shutdown(); }
 
 const ModelInfo& InferenceService::model_info() const { return impl_->backends[0]->info(); }
+std::unique_ptr<TelemetrySource> InferenceService::NewTelemetrySource() const {
+  return impl_->backends[0]->NewTelemetrySource();
+}
+
 std::string InferenceService::backend_name() const { return impl_->backends[0]->name(); }
 std::string InferenceService::device() const { return impl_->backends[0]->device(); }
 

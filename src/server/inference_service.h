@@ -130,6 +130,8 @@ class InferenceService {
   const ModelInfo& model_info() const;
   const std::string& model_name() const { return model_name_; }
   std::string backend_name() const;
+  // The device's own telemetry when the backend models it (simulated GPU).
+  std::unique_ptr<TelemetrySource> NewTelemetrySource() const;
   std::string device() const;
   InferenceServiceStats Stats() const;
 

@@ -108,6 +108,10 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["log.max_file_bytes"] = i64(&c->log.max_file_bytes, "log.max_file_bytes");
   m["log.max_files"] = i32(&c->log.max_files, "log.max_files");
   m["log.queue_capacity"] = i32(&c->log.queue_capacity, "log.queue_capacity");
+  m["telemetry.kind"] = str(&c->telemetry.kind, "telemetry.kind");
+  m["telemetry.period_ms"] = [c](const YAML::Node& n, const std::string& src) {
+    return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
+  };
   m["shutdown_grace_ms"] = i32(&c->shutdown_grace_ms, "shutdown_grace_ms");
   return m;
 }
@@ -220,6 +224,10 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "max_file_bytes" << YAML::Value << c.log.max_file_bytes;
   e << YAML::Key << "max_files" << YAML::Value << c.log.max_files;
   e << YAML::Key << "queue_capacity" << YAML::Value << c.log.queue_capacity;
+  e << YAML::EndMap;
+  e << YAML::Key << "telemetry" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "kind" << YAML::Value << c.telemetry.kind;
+  e << YAML::Key << "period_ms" << YAML::Value << c.telemetry.sampler.period_ms;
   e << YAML::EndMap;
   e << YAML::Key << "shutdown_grace_ms" << YAML::Value << c.shutdown_grace_ms;
   e << YAML::EndMap;

@@ -10,6 +10,7 @@
 #include "common/status.h"
 #include "http/http_server.h"
 #include "server/inference_service.h"
+#include "telemetry/telemetry_factory.h"
 
 namespace yoloscope {
 
@@ -25,6 +26,9 @@ struct ServeConfig {
   http::HttpServerConfig http;     // host 127.0.0.1, port 8080, limits, auth_token
   InferenceServiceConfig service;  // model, instances, workers, batcher, postprocess
   RequestLogConfig log;
+  // Device telemetry sampled every telemetry.sampler.period_ms (200 ms) into
+  // `gpu` records, gauges and each request record; kind "off" disables it.
+  TelemetryConfig telemetry;
   int shutdown_grace_ms = 30'000;  // SIGTERM: time to finish accepted requests
 };
 
