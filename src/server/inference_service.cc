@@ -121,6 +121,8 @@ struct InferenceService::Impl {
             *h_inference = nullptr, *h_postprocess = nullptr, *h_total = nullptr,
             *h_batch_size = nullptr;
   Counter* c_batches = nullptr;
+  Counter* c_oom = nullptr;            // batches that hit a device OOM (recovered or not)
+  Counter* c_alloc_retries = nullptr;  // allocator retries/splits performed
   Counter* c_log_dropped = nullptr;
   std::array<std::atomic<Counter*>, 600> code_counters{};
 
@@ -237,6 +239,10 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
   im.h_batch_size = metrics->GetHistogram("yoloscope_batch_size",
                                           "Requests per executed batch.", BatchSizeBuckets());
   im.c_batches = metrics->GetCounter("yoloscope_batches_total", "Executed batches.");
+  im.c_oom = metrics->GetCounter("yoloscope_oom_total",
+                                 "Batches that ran out of device memory (recovered or failed).");
+  im.c_alloc_retries = metrics->GetCounter("yoloscope_alloc_retries_total",
+                                           "Device allocation retries and batch splits.");
   im.c_log_dropped = metrics->GetCounter(
       "yoloscope_log_records_dropped_total",
       "Request-log records dropped because the writer could not keep up.");
@@ -412,6 +418,8 @@ void InferenceService::Impl::DeviceLoop(int instance) {
 
     c_batches->Inc();
     h_batch_size->Observe(n);
+    if (timing.oom || st.code() == StatusCode::kResourceExhausted) c_oom->Inc();
+    if (timing.alloc_retries > 0) c_alloc_retries->Inc(static_cast<uint64_t>(timing.alloc_retries));
     {
       std::lock_guard<std::mutex> lock(stats_mu);
       if (static_cast<size_t>(n) < batch_latency_ms_by_size.size()) {

@@ -1,0 +1,106 @@
+// Per-backend inference: every generated model (tiny and n, 320 and 640) on
+// every backend at batch 1/2/4/8. Reports ms per batch (the benchmark time)
+// and ms per image (counter "ms_per_image").
+//
+//   build/bench/backend_bench --benchmark_min_time=1 [--benchmark_filter=...]
+// Models come from build/models (YOLOSCOPE_TEST_MODELS_DIR overrides).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/backend.h"
+
+namespace yoloscope {
+namespace {
+
+struct BenchModel {
+  std::string name, torchscript, onnx;
+  int h = 0, w = 0;
+  bool onnx_ok = false;
+};
+
+std::vector<BenchModel> Models() {
+  const char* env = std::getenv("YOLOSCOPE_TEST_MODELS_DIR");
+  std::string dir = env && *env ? env : YOLOSCOPE_MODELS_DIR;
+  std::ifstream in(dir + "/manifest.json");
+  std::vector<BenchModel> out;
+  if (!in) return out;
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) return out;
+  for (const auto& m : j["models"]) {
+    BenchModel b;
+    b.name = m["name"];
+    if (b.name.find("e2e") != std::string::npos || b.name.find("v5") != std::string::npos) {
+      continue;  // the layout variants share the v8 backbone cost; keep the table small
+    }
+    b.torchscript = dir + "/" + m["torchscript"].get<std::string>();
+    if (m["onnx"].is_string()) b.onnx = dir + "/" + m["onnx"].get<std::string>();
+    b.onnx_ok = m.value("onnx_opencv_loadable", !b.onnx.empty());
+    b.h = m["imgsz"][0];
+    b.w = m["imgsz"][1];
+    out.push_back(b);
+  }
+  return out;
+}
+
+void RunBackend(benchmark::State& state, std::string kind, std::string path, int h, int w) {
+  const int batch = static_cast<int>(state.range(0));
+  BackendConfig cfg;
+  cfg.kind = kind;
+  cfg.model_path = path;
+  cfg.max_batch = batch;
+  cfg.num_threads = 2;
+  auto backend = CreateBackend(cfg);
+  if (!backend.ok()) {
+    state.SkipWithError(backend.status().ToString().c_str());
+    return;
+  }
+  std::vector<float> input(static_cast<size_t>(batch) * 3 * h * w);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(0.f, 1.f);
+  for (float& v : input) v = u(rng);
+  OutputTensor out;
+  BatchTiming timing;
+  // Warm-up: first runs pay for allocation and kernel selection.
+  for (int i = 0; i < 2; ++i) (void)(*backend)->Run(input.data(), batch, h, w, &out, &timing);
+  for (auto _ : state) {
+    Status s = (*backend)->Run(input.data(), batch, h, w, &out, &timing);
+    if (!s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(out.data.data());
+  }
+  state.counters["ms_per_image"] = benchmark::Counter(
+      static_cast<double>(batch) * state.iterations(),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ms_per_image"].value *= 1e3;  // seconds -> ms
+  state.counters["images_per_s"] = benchmark::Counter(
+      static_cast<double>(batch) * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+int RegisterAll() {
+  for (const auto& m : Models()) {
+    benchmark::RegisterBenchmark(("torch/" + m.name).c_str(), RunBackend, std::string("torch"),
+                                 m.torchscript, m.h, m.w)
+        ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+    if (m.onnx_ok) {
+      benchmark::RegisterBenchmark(("opencv/" + m.name).c_str(), RunBackend,
+                                   std::string("opencv"), m.onnx, m.h, m.w)
+          ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
+  }
+  return 0;
+}
+
+const int kRegistered = RegisterAll();
+
+}  // namespace
+}  // namespace yoloscope
+
+BENCHMARK_MAIN();
