@@ -31,7 +31,8 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 GENERATOR = "yoloscope tools/gen_models.py v1"
-DESCRIPTION = "yoloscope generated test model: YOLO architecture, seeded untrained weights"
+DESCRIPTION = ("yoloscope generated test model: YOLO architecture, seeded weights; only the last "
+               "class-score blocks fitted to made-up labels so detections are sparse (not a trained detector)")
 PHOTO_DIR = "/usr/share/darknet/data"
 # Photos used for the reference input batch (batch of 2), in this order.
 REF_PHOTOS = ("dog.jpg", "horses.jpg")
