@@ -2,6 +2,7 @@
 #include "backends/torch_backend.h"
 
 #include <ATen/Parallel.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -58,6 +59,7 @@ StatusOr<std::unique_ptr<TorchBackend>> TorchBackend::Create(const BackendConfig
                                        : static_cast<int>(std::thread::hardware_concurrency());
   try {
     at::set_num_threads(std::max(1, threads));
+    torch::jit::setGraphExecutorOptimize(config.torch_jit_optimize);
     if (config.device.rfind("cuda", 0) == 0) {
       if (!torch::cuda::is_available()) {
         return UnimplementedError("device " + config.device +

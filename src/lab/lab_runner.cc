@@ -1,0 +1,193 @@
+#include "lab/lab_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "analyzer/analyze_command.h"
+#include "bench/arrival_schedule.h"
+#include "bench/load_generator.h"
+#include "server/inference_server.h"
+
+namespace yoloscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Photos cut at 55% of their bytes: the header survives (the load
+// generator and the server's probe accept them), decoding fails.
+StatusOr<std::string> MakeCorruptImages(const std::string& photos, const std::string& dir) {
+  fs::create_directories(dir);
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(photos)) {
+    if (e.path().extension() != ".jpg") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(fs::path(dir) / e.path().filename(), std::ios::binary)
+        << bytes.substr(0, bytes.size() * 55 / 100);
+    ++n;
+  }
+  if (n == 0) return NotFoundError("no .jpg photos in " + photos);
+  return dir;
+}
+
+Status ImagesFor(const std::string& spec, const LabConfig& cfg, const std::string& work,
+                 ImageSetConfig* out) {
+  if (spec == "photos") {
+    out->directory = cfg.photos_dir;
+    return Status::Ok();
+  }
+  if (spec == "corrupt") {
+    auto dir = MakeCorruptImages(cfg.photos_dir, work + "/corrupt");
+    if (!dir.ok()) return dir.status();
+    out->directory = *dir;
+    return Status::Ok();
+  }
+  int w = 0, h = 0;
+  if (std::sscanf(spec.c_str(), "generated:%dx%d", &w, &h) == 2 && w > 0 && h > 0) {
+    out->directory.clear();
+    out->width = w;
+    out->height = h;
+    return Status::Ok();
+  }
+  return InvalidArgumentError("unknown images '" + spec +
+                              "' (photos, corrupt or generated:WxH)");
+}
+
+}  // namespace
+
+LabRunner::LabRunner(LabConfig config) : config_(std::move(config)) {}
+
+Status LabRunner::RunScenario(const Scenario& s, const std::string& dir, ScenarioResult* r) {
+  ServeConfig cfg;
+  YS_RETURN_IF_ERROR(LoadServeConfigYaml(s.server_yaml, s.path + " (server)", &cfg));
+  cfg.http.port = 0;
+  cfg.http.host = "127.0.0.1";
+  cfg.log.enabled = true;
+  cfg.log.path = dir + "/requests.jsonl";
+  r->log_path = cfg.log.path;
+  auto server = InferenceServer::Create(cfg);
+  if (!server.ok()) return server.status().WithContext("starting the server");
+  YS_RETURN_IF_ERROR((*server)->Start());
+  const std::string url = "http://127.0.0.1:" + std::to_string((*server)->port());
+
+  uint64_t seed = 1;
+  for (const LoadPhase& ph : s.phases) {
+    LoadGeneratorConfig lg;
+    lg.target.url = url;
+    lg.seed = seed++;
+    YS_RETURN_IF_ERROR(ImagesFor(ph.images, config_, dir, &lg.images));
+    lg.measurement.drain_timeout_ms = 15'000;
+    if (ph.rate > 0) {
+      // A rate over a fixed duration: a synthetic arrival list, sent open loop
+      // (latency from the scheduled time) and measured as one window.
+      auto process = ParseArrivalProcess(ph.arrivals);
+      if (!process.ok()) return process.status();
+      ArrivalSchedule sched = ArrivalSchedule::FromRate(ph.rate, *process, lg.seed);
+      const int64_t end_ns = static_cast<int64_t>(ph.duration_s * 1e9);
+      while (auto a = sched.Next()) {
+        if (a->offset_ns >= end_ns) break;
+        lg.replay.push_back(*a);
+      }
+      lg.mode = LoadMode::kReplay;
+      lg.initial_connections = 8;
+    } else {
+      lg.mode = LoadMode::kClosedLoop;
+      lg.concurrency = {ph.concurrency};
+      lg.measurement.warmup_ms = 0;
+      lg.measurement.stability.windows = 2;
+      lg.measurement.max_windows = 2;
+      lg.measurement.window_ms = static_cast<int64_t>(ph.duration_s * 500);
+    }
+    auto gen = LoadGenerator::Create(lg);
+    if (!gen.ok()) return gen.status().WithContext("load phase");
+    auto report = (*gen)->Run();
+    if (!report.ok()) return report.status().WithContext("load phase");
+  }
+  (*server)->Shutdown(std::chrono::seconds(15));
+  server->reset();
+
+  AnalyzeOptions ao;
+  ao.paths = {cfg.log.path};
+  ao.format = "json";
+  AnalyzeCommand cmd(ao);
+  auto analysis = cmd.Analyze();
+  if (!analysis.ok()) return analysis.status().WithContext("analyzing the log");
+  r->requests = analysis->summary.requests;
+
+  std::set<std::string> any, serious;
+  for (const Finding& f : analysis->findings) {
+    r->found.push_back(f.kind + "(" + std::string(SeverityName(f.severity)) + ")");
+    any.insert(f.kind);
+    if (f.severity != Severity::kInfo) serious.insert(f.kind);
+  }
+  for (const auto& k : s.expect_kinds) {
+    if (!any.count(k)) r->missing.push_back(k);
+  }
+  for (const auto& k : s.absent_kinds) {
+    if (serious.count(k)) r->unexpected.push_back(k);
+  }
+  if (s.healthy) {
+    for (const auto& k : serious) r->unexpected.push_back(k);
+  }
+  // The key evidence: the first expected finding's first evidence line.
+  for (const Finding& f : analysis->findings) {
+    const bool wanted = std::find(s.expect_kinds.begin(), s.expect_kinds.end(), f.kind) !=
+                        s.expect_kinds.end();
+    if (wanted && !f.evidence.empty()) {
+      r->evidence = f.kind + ": " + f.evidence.front();
+      break;
+    }
+  }
+  if (r->evidence.empty() && s.healthy) {
+    r->evidence = "no warning or critical finding in " + std::to_string(r->requests) + " requests";
+  }
+  r->passed = r->missing.empty() && r->unexpected.empty();
+  return Status::Ok();
+}
+
+ScenarioResult LabRunner::Run(const Scenario& s) {
+  ScenarioResult r;
+  r.name = s.name;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string dir = config_.work_dir.empty()
+                        ? (fs::temp_directory_path() / ("yoloscope-lab-" + std::to_string(getpid())))
+                              .string()
+                        : config_.work_dir;
+  dir += "/" + s.name;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  Status st = RunScenario(s, dir, &r);
+  if (!st.ok()) r.error = st.ToString();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!config_.keep_logs && r.passed) fs::remove_all(dir, ec);
+  return r;
+}
+
+void LabRunner::PrintTable(const std::vector<ScenarioResult>& results, std::FILE* out) {
+  std::fprintf(out, "\n%-26s %-5s %6s %6s  %s\n", "scenario", "", "reqs", "secs", "findings / evidence");
+  int passed = 0;
+  for (const auto& r : results) {
+    passed += r.passed;
+    std::string found;
+    for (const auto& f : r.found) found += (found.empty() ? "" : ", ") + f;
+    std::fprintf(out, "%-26s %-5s %6lld %6.1f  %s\n", r.name.c_str(), r.passed ? "PASS" : "FAIL",
+                 static_cast<long long>(r.requests), r.seconds,
+                 found.empty() ? "(no findings)" : found.c_str());
+    if (!r.evidence.empty()) std::fprintf(out, "%-41s  %s\n", "", r.evidence.c_str());
+    for (const auto& m : r.missing) std::fprintf(out, "%-41s  missing: %s\n", "", m.c_str());
+    for (const auto& u : r.unexpected) {
+      std::fprintf(out, "%-41s  unexpected: %s\n", "", u.c_str());
+    }
+    if (!r.error.empty()) std::fprintf(out, "%-41s  error: %s\n", "", r.error.c_str());
+    if (!r.passed && !r.log_path.empty()) {
+      std::fprintf(out, "%-41s  log kept: %s\n", "", r.log_path.c_str());
+    }
+  }
+  std::fprintf(out, "\n%d passed, %d failed\n", passed, static_cast<int>(results.size()) - passed);
+}
+
+}  // namespace yoloscope
