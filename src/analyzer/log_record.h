@@ -19,6 +19,9 @@ enum class RecordKind { kRequest, kBatch, kGpu, kAlert, kOther };
 struct LogRecord {
   RecordKind kind = RecordKind::kRequest;
   std::optional<int64_t> ts_us;  // Unix microseconds (request: arrival time)
+  // True when ts_us comes from a monotonic clock with an unknown epoch (Triton
+  // traces): good for ordering and durations, not for wall-clock display.
+  bool ts_monotonic = false;
 
   // Identity.
   std::string_view request_id, model, backend, device, status, error;
@@ -38,6 +41,9 @@ struct LogRecord {
   std::optional<int64_t> alloc_retries;
   std::optional<bool> oom;
   std::string_view throttle_reasons;
+
+  // Records the writer dropped just before this one (absent when none).
+  std::optional<int64_t> dropped_records;
 
   // Where it came from, for error messages and examples.
   std::string_view source;  // file name

@@ -1,0 +1,76 @@
+// Writer-side records of the request-log schema `yoloscope.v1`
+// (docs/log-schema.md): RequestLogRecord, BatchLogRecord and GpuLogRecord.
+// `serve` fills one per request / executed batch / telemetry sample and hands
+// it to AppendJsonLine (json_line_serializer.h).
+//
+// An unknown value is an empty std::optional (or an empty string for text
+// fields other than `status`); the serializer omits it. Never store a made-up
+// zero for something that was not measured.
+//
+// Units: times in milliseconds, memory in MB (1 MB = 2^20 bytes), utilisation
+// in percent (0..100), `ts_us` in Unix microseconds (UTC).
+//
+// Plain value types; not synchronized.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace yoloscope {
+
+// One inference request (`"event":"request"`), logged when it completes or
+// fails. `ts_us` is the arrival time.
+struct RequestLogRecord {
+  int64_t ts_us = 0;
+  std::string request_id;
+  std::string model;
+  std::string backend;
+  std::string device;             // "cpu", "cuda:0", ...
+  std::optional<int64_t> gpu_id;  // written as null when empty (CPU or unknown).
+  std::optional<int64_t> input_w, input_h, input_bytes;
+  std::optional<int64_t> batch_id, batch_size;
+  std::optional<int64_t> queue_len;  // requests waiting when this one arrived.
+  std::optional<double> queue_ms, decode_ms, preprocess_ms, h2d_ms, inference_ms, d2h_ms,
+      postprocess_ms, total_ms;
+  std::optional<int64_t> detections;
+  std::string status = "ok";  // "ok" or an error code such as "oom", "timeout".
+  std::string error;          // human-readable message; omitted when empty.
+  std::optional<double> gpu_util;
+  std::optional<double> mem_used_mb, mem_total_mb, mem_reserved_mb, mem_allocated_mb;
+  std::optional<int64_t> alloc_retries;
+  std::optional<bool> oom;
+  int64_t dropped_records = 0;  // records the writer dropped before this one; written when > 0.
+};
+
+// One executed batch (`"event":"batch"`); `ts_us` is when it started running.
+struct BatchLogRecord {
+  int64_t ts_us = 0;
+  std::optional<int64_t> batch_id, batch_size;
+  std::string model;                // addition to the minimum field set; omitted when empty.
+  std::optional<int64_t> instance;  // model instance (worker) that ran the batch.
+  std::optional<int64_t> gpu_id;    // written as null when empty.
+  std::optional<double> h2d_ms, inference_ms, d2h_ms;
+  std::optional<double> mem_used_mb, mem_total_mb, mem_reserved_mb, mem_allocated_mb,
+      mem_inactive_split_mb;
+  std::optional<int64_t> alloc_retries;
+  std::optional<bool> oom;
+  int64_t dropped_records = 0;
+};
+
+// One GPU telemetry sample (`"event":"gpu"`).
+struct GpuLogRecord {
+  int64_t ts_us = 0;
+  std::optional<int64_t> gpu_id;
+  std::optional<double> gpu_util;
+  std::optional<double> mem_used_mb, mem_total_mb, mem_other_processes_mb;
+  std::optional<double> sm_clock_mhz, temp_c, power_w;
+  std::optional<double> pcie_tx_mbs, pcie_rx_mbs;
+  // Active clock-throttle reasons, comma-separated snake_case names
+  // ("sw_power_cap,hw_thermal_slowdown"); "" when none is active; empty
+  // optional (omitted) when unknown.
+  std::optional<std::string> throttle_reasons;
+  int64_t dropped_records = 0;
+};
+
+}  // namespace yoloscope

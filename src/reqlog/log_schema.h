@@ -1,0 +1,80 @@
+// LogSchema: the names of the request-log schema `yoloscope.v1`
+// (docs/log-schema.md), shared by the writer (serve) and the readers
+// (analyze). These names are the contract: fields may be added, never renamed.
+//
+// Header-only constants; thread-safe.
+#pragma once
+
+#include <string_view>
+
+namespace yoloscope::logschema {
+
+// The value of the "schema" field on every record.
+inline constexpr std::string_view kSchemaVersion = "yoloscope.v1";
+// Every version of this schema family starts with this prefix.
+inline constexpr std::string_view kSchemaPrefix = "yoloscope.v";
+
+// Record types: the value of the "event" field.
+inline constexpr std::string_view kEventRequest = "request";
+inline constexpr std::string_view kEventBatch = "batch";
+inline constexpr std::string_view kEventGpu = "gpu";
+inline constexpr std::string_view kEventAlert = "alert";
+
+// Envelope (every record).
+inline constexpr std::string_view kEvent = "event";
+inline constexpr std::string_view kSchema = "schema";
+inline constexpr std::string_view kTs = "ts";                           // RFC 3339 UTC, us.
+inline constexpr std::string_view kDroppedRecords = "dropped_records";  // only when > 0.
+
+// Identity.
+inline constexpr std::string_view kRequestId = "request_id";
+inline constexpr std::string_view kModel = "model";
+inline constexpr std::string_view kBackend = "backend";
+inline constexpr std::string_view kDevice = "device";
+inline constexpr std::string_view kGpuId = "gpu_id";
+inline constexpr std::string_view kBatchId = "batch_id";
+inline constexpr std::string_view kInstance = "instance";
+inline constexpr std::string_view kStatus = "status";
+inline constexpr std::string_view kError = "error";
+
+// Request shape and queueing.
+inline constexpr std::string_view kInputW = "input_w";
+inline constexpr std::string_view kInputH = "input_h";
+inline constexpr std::string_view kInputBytes = "input_bytes";
+inline constexpr std::string_view kBatchSize = "batch_size";
+inline constexpr std::string_view kQueueLen = "queue_len";
+inline constexpr std::string_view kDetections = "detections";
+
+// Stage times, milliseconds.
+inline constexpr std::string_view kQueueMs = "queue_ms";
+inline constexpr std::string_view kDecodeMs = "decode_ms";
+inline constexpr std::string_view kPreprocessMs = "preprocess_ms";
+inline constexpr std::string_view kH2dMs = "h2d_ms";
+inline constexpr std::string_view kInferenceMs = "inference_ms";
+inline constexpr std::string_view kD2hMs = "d2h_ms";
+inline constexpr std::string_view kPostprocessMs = "postprocess_ms";
+inline constexpr std::string_view kTotalMs = "total_ms";
+
+// Device state. Memory in MB where 1 MB = 2^20 bytes (MiB).
+inline constexpr std::string_view kGpuUtil = "gpu_util";  // percent, 0..100.
+inline constexpr std::string_view kMemUsedMb = "mem_used_mb";
+inline constexpr std::string_view kMemTotalMb = "mem_total_mb";
+inline constexpr std::string_view kMemReservedMb = "mem_reserved_mb";
+inline constexpr std::string_view kMemAllocatedMb = "mem_allocated_mb";
+inline constexpr std::string_view kMemInactiveSplitMb = "mem_inactive_split_mb";
+inline constexpr std::string_view kMemOtherProcessesMb = "mem_other_processes_mb";
+inline constexpr std::string_view kAllocRetries = "alloc_retries";
+inline constexpr std::string_view kOom = "oom";
+
+// GPU telemetry.
+inline constexpr std::string_view kSmClockMhz = "sm_clock_mhz";
+inline constexpr std::string_view kTempC = "temp_c";
+inline constexpr std::string_view kPowerW = "power_w";
+inline constexpr std::string_view kPcieTxMbs = "pcie_tx_mbs";  // MB/s.
+inline constexpr std::string_view kPcieRxMbs = "pcie_rx_mbs";  // MB/s.
+inline constexpr std::string_view kThrottleReasons = "throttle_reasons";
+
+// The value of "status" for a request that succeeded.
+inline constexpr std::string_view kStatusOk = "ok";
+
+}  // namespace yoloscope::logschema
