@@ -20,7 +20,12 @@ packages=(
   libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
   prometheus prometheus-alertmanager wrk
   darknet  # ships the sample photos (/usr/share/darknet/data/*.jpg)
+  chromium  # headless browser for the report / live page tests (tests/report)
+  nodejs    # runs npm (web/: uPlot for the report) and playwright-core (browser tests)
 )
+# npm ships with some Node.js builds (NodeSource); Debian's npm package only
+# when the command is missing, so it never fights an installed Node.js.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -43,7 +48,30 @@ install_deps() {
   fi
 }
 
+# web/: the report's chart library (uPlot) and the browser-test driver
+# (playwright-core), pinned by web/package-lock.json. Skipped when the lock
+# file has not changed since the last install; without npm (or offline) the
+# build still succeeds, without chart assets (`analyze --html` says so).
+install_web_assets() {
+  local web="$here/web" stamp="$here/web/node_modules/.yoloscope-npm-ci.lock"
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm not found: building WITHOUT the report's chart assets (analyze --html will say so)"
+    return 0
+  fi
+  if [ -f "$stamp" ] && cmp -s "$web/package-lock.json" "$stamp"; then
+    log "web/node_modules matches web/package-lock.json"
+    return 0
+  fi
+  log "installing the report's web assets: npm ci in web/"
+  if (cd "$web" && timeout 600 npm ci --no-audit --no-fund --loglevel=error); then
+    cp "$web/package-lock.json" "$stamp"
+  else
+    log "npm ci failed: building WITHOUT the report's chart assets (analyze --html will say so)"
+  fi
+}
+
 configure_and_build() {
+  install_web_assets
   log "configuring in $build_dir"
   cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
   log "building with $jobs jobs"

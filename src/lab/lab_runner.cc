@@ -121,7 +121,7 @@ Status LabRunner::RunScenario(const Scenario& s, const std::string& dir, Scenari
   for (const Finding& f : analysis->findings) {
     r->found.push_back(f.kind + "(" + std::string(SeverityName(f.severity)) + ")");
     any.insert(f.kind);
-    if (f.severity != Severity::kInfo) serious.insert(f.kind);
+    if (f.severity != FindingSeverity::kInfo) serious.insert(f.kind);
   }
   for (const auto& k : s.expect_kinds) {
     if (!any.count(k)) r->missing.push_back(k);

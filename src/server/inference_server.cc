@@ -9,9 +9,13 @@
 #include "http/multipart_form.h"
 #include "http/router.h"
 #include "logging/async_log_writer.h"
+#include "alerts/alerting_config.h"
+#include "alerts/record_adapters.h"
 #include "reqlog/json_line_serializer.h"
 #include "server/inference_service.h"
 #include "server/metrics_registry.h"
+#include "server/live_page.h"
+#include "server/live_series.h"
 #include "server/request_id_generator.h"
 #include "telemetry/telemetry_sampler.h"
 #include "telemetry/telemetry_source.h"
@@ -86,7 +90,9 @@ struct InferenceServer::Impl {
   std::unique_ptr<AsyncLogWriter> log;
   std::unique_ptr<InferenceService> service;
   std::unique_ptr<TelemetrySampler> sampler;  // null when telemetry is off or unavailable
+  std::unique_ptr<LiveAlerter> alerter;       // null unless config.alerts.enabled
   std::unique_ptr<RequestIdGenerator> ids;
+  std::unique_ptr<LiveSeries> live;  // the live page's last minutes (`/`, `/api/live`)
   http::Router router;
   std::unique_ptr<http::HttpServer> http_server;
   std::once_flag shutdown_once;
@@ -139,6 +145,7 @@ Status InferenceServer::Impl::StartTelemetry() {
 }
 
 void InferenceServer::Impl::OnSample(const DeviceSample& s) {
+  if (live) live->AddGpuSample(s);
   const bool is_gpu = s.gpu_util || s.mem_total_mb || s.gpu_id;
   Labels labels = {{"device", s.device.empty() ? "cpu" : s.device}};
   auto gauge = [&](const char* name, const char* help, const std::optional<double>& v,
@@ -156,7 +163,7 @@ void InferenceServer::Impl::OnSample(const DeviceSample& s) {
         s.process_cpu_util);
   gauge("yoloscope_process_resident_bytes", "This process's resident memory.", s.process_rss_mb,
         1048576.0);
-  if (!is_gpu || !log) return;
+  if (!is_gpu || (!log && !alerter)) return;
   GpuLogRecord rec;
   rec.ts_us = s.ts_us ? s.ts_us : clock->WallNowUs();
   rec.gpu_id = s.gpu_id;
@@ -170,6 +177,8 @@ void InferenceServer::Impl::OnSample(const DeviceSample& s) {
   rec.pcie_tx_mbs = s.pcie_tx_mbs;
   rec.pcie_rx_mbs = s.pcie_rx_mbs;
   rec.throttle_reasons = s.throttle_reasons;
+  if (alerter) alerter->Observe(ToLogRecord(rec));
+  if (!log) return;
   const int64_t carried = log->TakeDroppedSinceLast();
   rec.dropped_records = carried;
   std::string line;
@@ -209,9 +218,27 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
     if (!log.ok()) return log.status().WithContext("request log");
     im.log = std::move(log).value();
   }
+  if (config.alerts.enabled) {
+    AlertLineSink sink;
+    if (im.log) {
+      sink = [w = im.log.get()](std::string&& line) { return w->TryWrite(std::move(line)); };
+    }
+    auto alerter = CreateLiveAlerter(config.alerts, im.clock, std::move(sink));
+    if (!alerter.ok()) return alerter.status().WithContext("alerts");
+    im.alerter = std::move(alerter).value();
+  }
   InferenceServiceConfig sc = config.service;
   Impl* raw = &im;
-  sc.annotate_request = [raw](RequestLogRecord* rec) { raw->Annotate(rec); };
+  im.live = std::make_unique<LiveSeries>(LiveSeriesConfig{}, im.clock);
+  sc.annotate_request = [raw](RequestLogRecord* rec) {
+    raw->Annotate(rec);
+    raw->live->AddRequest(*rec);
+  };
+  if (im.alerter) {
+    LiveAlerter* a = im.alerter.get();
+    sc.on_request_record = [a](const RequestLogRecord& r) { a->Observe(ToLogRecord(r)); };
+    sc.on_batch_record = [a](const BatchLogRecord& r) { a->Observe(ToLogRecord(r)); };
+  }
   auto service = InferenceService::Create(sc, im.clock, &im.metrics, im.log.get());
   if (!service.ok()) return service.status();
   im.service = std::move(service).value();
@@ -233,7 +260,10 @@ InferenceServer::~InferenceServer() {
   if (impl_) Shutdown(std::chrono::milliseconds(0));
 }
 
-Status InferenceServer::Start() { return impl_->http_server->Start(); }
+Status InferenceServer::Start() {
+  if (impl_->alerter) YS_RETURN_IF_ERROR(impl_->alerter->Start());
+  return impl_->http_server->Start();
+}
 int InferenceServer::port() const { return impl_->http_server->port(); }
 
 bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
@@ -246,6 +276,8 @@ bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
     if (im.http_server) im.drained = im.http_server->Shutdown(grace);
     if (im.service) im.service->Shutdown();
     if (im.sampler) im.sampler->Stop();
+    // Before the log closes: the last alert records go through it.
+    if (im.alerter) im.alerter->Stop();
     if (im.log) {
       Status st = im.log->Close();
       if (!st.ok()) im.drained = false;
@@ -302,6 +334,10 @@ Status InferenceServer::Impl::AddRoutes() {
                                  R"(","ready":)" + (ready ? "true" : "false") + "}",
                              ready ? 200 : 503));
   }));
+  LivePageOptions live_options;
+  live_options.subtitle = "model " + service->model_name() + ", backend " +
+                          service->backend_name() + ", device " + service->device();
+  YS_RETURN_IF_ERROR(LivePage::AddRoutes(&router, live.get(), live_options));
   return Status::Ok();
 }
 

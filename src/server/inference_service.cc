@@ -524,7 +524,7 @@ void InferenceService::Impl::Finish(JobPtr job, const Status& status, int http_s
 }
 
 void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceResult& r) {
-  if (log == nullptr) return;
+  if (log == nullptr && !config.on_request_record && !config.annotate_request) return;
   const Backend& b = *backends[0];
   RequestLogRecord rec;
   rec.ts_us = job.req.arrival_wall_us;
@@ -567,6 +567,8 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   rec.status = r.error_code;
   if (!r.status.ok()) rec.error = r.status.message();
   if (config.annotate_request) config.annotate_request(&rec);
+  if (config.on_request_record) config.on_request_record(rec);
+  if (log == nullptr) return;
   const int64_t carried = log->TakeDroppedSinceLast();
   rec.dropped_records = carried;
   std::string line;
@@ -577,7 +579,7 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
 
 void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch,
                                               int64_t start_wall_us, const BatchTiming& timing) {
-  if (log == nullptr) return;
+  if (log == nullptr && !config.on_batch_record) return;
   BatchLogRecord rec;
   rec.ts_us = start_wall_us;
   rec.batch_id = static_cast<int64_t>(batch.batch_id);
@@ -596,6 +598,8 @@ void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>&
     rec.alloc_retries = timing.alloc_retries;
     rec.oom = timing.oom;
   }
+  if (config.on_batch_record) config.on_batch_record(rec);
+  if (log == nullptr) return;
   const int64_t carried = log->TakeDroppedSinceLast();
   rec.dropped_records = carried;
   std::string line;

@@ -52,6 +52,10 @@ struct InferenceServiceConfig {
   // Called for every `request` record before it is written, from worker
   // threads (e.g. to add the latest device telemetry). Must be thread-safe.
   std::function<void(RequestLogRecord*)> annotate_request;
+  // Called with every request / batch record (after annotate_request),
+  // whether or not the request log is on: the live alerter's feed.
+  std::function<void(const RequestLogRecord&)> on_request_record;
+  std::function<void(const BatchLogRecord&)> on_batch_record;
 };
 
 // Where the time went, in milliseconds. Optional stages are empty when they

@@ -113,6 +113,9 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
     return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
   };
   m["shutdown_grace_ms"] = i32(&c->shutdown_grace_ms, "shutdown_grace_ms");
+  m["alerts"] = [c](const YAML::Node& n, const std::string& src) {
+    return ApplyAlertingConfigYaml(n, src, &c->alerts);
+  };
   return m;
 }
 
@@ -230,6 +233,8 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "period_ms" << YAML::Value << c.telemetry.sampler.period_ms;
   e << YAML::EndMap;
   e << YAML::Key << "shutdown_grace_ms" << YAML::Value << c.shutdown_grace_ms;
+  e << YAML::Key << "alerts" << YAML::Value;
+  EmitAlertingConfigYaml(c.alerts, &e);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "alerts/alerting_config.h"
 #include "common/status.h"
 #include "http/http_server.h"
 #include "server/inference_service.h"
@@ -30,6 +31,7 @@ struct ServeConfig {
   // `gpu` records, gauges and each request record; kind "off" disables it.
   TelemetryConfig telemetry;
   int shutdown_grace_ms = 30'000;  // SIGTERM: time to finish accepted requests
+  AlertingConfig alerts;  // `alerts:` (docs/alerts.md); off unless alerts.enabled
 };
 
 // Applies the keys present in the YAML file at `path` onto `*config`
