@@ -1,0 +1,60 @@
+// `yoloscope analyze`: flags -> AnalyzeOptions -> AnalyzeCommand::Run.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "analyzer/analyze_command.h"
+
+namespace yoloscope {
+
+int AnalyzeMain(int argc, char** argv) {
+  CLI::App app{"Diagnose GPU/CPU bottlenecks from inference request logs", "yoloscope analyze"};
+  AnalyzeOptions o;
+  std::vector<std::string> maps;
+  app.add_option("logs", o.paths,
+                 "log files (JSONL, CSV/TSV/Markdown, nvidia-smi CSV, Triton trace; "
+                 ".gz/.zst ok); - for stdin")
+      ->required();
+  app.add_option("--format", o.format, "report format")
+      ->check(CLI::IsMember({"text", "json", "markdown"}))
+      ->capture_default_str();
+  app.add_option("--input-format", o.input_format,
+                 "force the input format: auto, jsonl, csv, tsv, markdown, nvidia-smi, triton")
+      ->capture_default_str();
+  app.add_option("--map", maps, "map a schema field to a column or key: field=column (repeatable)");
+  app.add_option("--fail-on", o.fail_on, "exit 3 when a finding of this severity or worse exists")
+      ->check(CLI::IsMember({"none", "warning", "critical"}))
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "reading threads (0 = all cores)")->capture_default_str();
+  app.add_flag("--follow", o.follow,
+               "keep reading growing files; report every --interval seconds until Ctrl-C");
+  app.add_option("--interval", o.follow_interval_s, "report period with --follow (seconds)")
+      ->capture_default_str();
+  app.add_option("--window", o.window_s, "time-series window in seconds (0 = automatic)")
+      ->capture_default_str();
+  app.add_option("--color", o.color, "colour: auto (TTY and NO_COLOR unset), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  app.add_option("--progress", o.progress, "progress bar on stderr: auto, always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : AnalyzeCommand::kExitUsage;
+  }
+  for (const std::string& m : maps) {
+    const size_t eq = m.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size()) {
+      std::fprintf(stderr, "yoloscope analyze: --map wants field=column, got '%s'\n", m.c_str());
+      return AnalyzeCommand::kExitUsage;
+    }
+    o.column_map[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  AnalyzeCommand command(std::move(o));
+  return command.Run(stdout, stderr);
+}
+
+}  // namespace yoloscope

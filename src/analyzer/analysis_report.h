@@ -1,0 +1,188 @@
+// AnalysisReport: what `yoloscope analyze` found in a log -- plain data,
+// produced by Analyzer and rendered by ReportWriter (text, JSON, Markdown).
+// The JSON form is documented in docs/diagnosis.md; field names here match
+// it. An unknown value is an empty optional (null in JSON), never a made-up 0.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace yoloscope {
+
+enum class FindingSeverity { kInfo = 0, kWarning = 1, kCritical = 2 };
+// "info", "warning", "critical".
+std::string_view SeverityName(FindingSeverity s);
+
+// The fixed vocabulary of finding kinds (docs/diagnosis.md describes each).
+inline constexpr std::string_view kFindingKinds[] = {
+    "oom",
+    "gpu_memory_pressure",
+    "memory_fragmentation",
+    "memory_leak",
+    "queue_saturation",
+    "underbatching",
+    "batch_window_too_long",
+    "cpu_preprocess_bound",
+    "transfer_bound",
+    "postprocess_bound",
+    "gpu_contention",
+    "gpu_throttling",
+    "cold_start",
+    "error_burst",
+    "latency_outliers",
+};
+
+struct TimeRange {
+  int64_t start_us = 0;  // inclusive, Unix microseconds.
+  int64_t end_us = 0;    // exclusive.
+};
+
+struct Finding {
+  std::string kind;  // one of kFindingKinds.
+  FindingSeverity severity = FindingSeverity::kInfo;
+  std::string title;
+  std::vector<TimeRange> time_ranges;                   // empty: the whole log / not time-bound.
+  int64_t affected_count = 0;                           // requests (or records) showing it.
+  double affected_fraction = 0.0;                       // of the records that could show it.
+  std::vector<std::string> request_ids;                 // examples.
+  std::vector<std::string> evidence;                    // human-readable, with the numbers.
+  std::vector<std::pair<std::string, double>> metrics;  // the same numbers, by name.
+  std::string recommendation;
+};
+
+// A check that could not run, and what would enable it.
+struct SkippedCheck {
+  std::string check;                        // a finding kind.
+  std::vector<std::string> missing_fields;  // any one of a group is enough: "a|b".
+  std::string reason;
+};
+
+struct StageSummary {
+  std::string stage;  // "queue", ..., "total".
+  int64_t count = 0;
+  double mean_ms = 0, p50_ms = 0, p90_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+  // Share of the mean end-to-end latency (total = 1); "other" is total minus
+  // the logged stages.
+  std::optional<double> share;
+};
+
+struct GroupSummary {
+  std::string name;  // "cuda:0", "cpu", model name.
+  std::optional<int64_t> gpu_id;
+  int64_t requests = 0;
+  int64_t errors = 0;
+  double error_rate = 0;
+  std::optional<double> throughput_rps;
+  std::optional<double> total_p50_ms, total_p99_ms, inference_p50_ms, inference_p99_ms;
+  std::optional<double> mean_batch_size, max_mem_used_mb, mem_total_mb, mean_gpu_util;
+};
+
+struct CountEntry {
+  std::string key;
+  int64_t count = 0;
+};
+
+struct BatchSizeEntry {
+  int64_t batch_size = 0;  // the last entry may be ">=1024".
+  int64_t requests = 0;
+  int64_t batches = 0;
+};
+
+struct Summary {
+  int64_t records = 0;
+  int64_t requests = 0;
+  int64_t batches = 0;
+  int64_t gpu_samples = 0;
+  int64_t errors = 0;
+  double error_rate = 0;
+  std::optional<int64_t> first_ts_us, last_ts_us;
+  std::optional<double> span_s, throughput_rps;
+  std::optional<double> mean_batch_size, mean_queue_len, p90_queue_len;
+  std::optional<int64_t> max_queue_len, max_batch_size;
+  std::vector<GroupSummary> by_gpu, by_model;
+  std::vector<CountEntry> errors_by_status;
+  std::vector<BatchSizeEntry> batch_sizes;
+};
+
+// One window of the time series. Empty optionals: nothing logged in it.
+struct WindowStats {
+  int64_t start_us = 0, end_us = 0;
+  int64_t records = 0, requests = 0, errors = 0, rejections = 0, ooms = 0, alloc_retries = 0;
+  double throughput_rps = 0;
+  double error_rate = 0;
+  std::optional<double> total_p50_ms, total_p99_ms, inference_p50_ms, inference_p99_ms;
+  std::optional<double> queue_ms_mean, queue_len_mean, batch_size_mean;
+  // Inference time over the equal-work baseline (1 = as fast as usual).
+  std::optional<double> inflation;
+  // Device state (means over samples; summed over GPUs for memory, max ratio).
+  std::optional<double> mem_used_mb, mem_total_mb, mem_used_ratio, mem_reserved_mb,
+      mem_allocated_mb, mem_inactive_split_mb, mem_other_processes_mb, gpu_util, sm_clock_mhz,
+      temp_c;
+  std::optional<double> throttled_fraction;
+  std::string slowest_request_id;
+};
+
+struct ChangePoint {
+  std::string metric;   // "total_p99_ms", "inflation", "error_rate", ...
+  std::string kind;     // "spike" or "level_shift".
+  TimeRange range;      // spike: the flagged windows; level_shift: from the shift to the end.
+  double value = 0;     // spike: peak; level_shift: mean after.
+  double baseline = 0;  // median (spike) or mean before (shift).
+  double score = 0;     // robust z (spike) or CUSUM t-statistic (shift).
+};
+
+struct TimeSeries {
+  double window_s = 0;
+  std::vector<WindowStats> windows;
+  std::vector<ChangePoint> changes;
+};
+
+// Inference time at one equal-work key.
+struct BaselineEntry {
+  std::string model;
+  std::optional<int64_t> gpu_id;
+  std::optional<int64_t> batch_size;
+  std::string input_size;  // size class, "" unknown.
+  std::string source;      // "request" or "batch" records.
+  std::string metric;      // "inference_ms" or "total_ms".
+  int64_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, mean_ms = 0, max_ms = 0;
+  double steady_ms = 0;  // the baseline used for inflation.
+};
+
+// Filled from the readers' statistics by the caller (AnalyzeCommand).
+struct InputSummary {
+  std::vector<std::string> files;
+  std::vector<CountEntry> formats;  // records per detected input format.
+  int64_t bytes = 0;                // content bytes (after decompression).
+  int64_t raw_bytes = 0;            // bytes read from disk or pipe.
+  int64_t records = 0;
+  int64_t malformed = 0;                        // lines / rows skipped as unreadable.
+  int64_t field_errors = 0;                     // records with an unreadable field left unknown.
+  int64_t writer_dropped = 0;                   // records the server failed to log.
+  std::vector<std::string> malformed_examples;  // "file:line: why".
+  std::vector<std::string> warnings;
+  int64_t invalid_values = 0;  // negative / non-finite stage times ignored.
+  bool ts_monotonic = false;   // timestamps have no epoch (Triton traces).
+  int threads = 1;
+  double seconds = 0;  // wall time of reading + aggregation.
+};
+
+struct AnalysisReport {
+  InputSummary input;
+  Summary summary;
+  std::vector<StageSummary> stages;
+  std::vector<Finding> findings;  // most severe first.
+  std::vector<SkippedCheck> skipped_checks;
+  TimeSeries time_series;
+  std::vector<BaselineEntry> baselines;
+
+  // The most severe finding's severity, or nullopt when there are none.
+  std::optional<FindingSeverity> MaxSeverity() const;
+};
+
+}  // namespace yoloscope

@@ -1,0 +1,328 @@
+#include "analyzer/analyze_command.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "analyzer/analyzer.h"
+#include "analyzer/log_aggregator.h"
+#include "analyzer/log_reader.h"
+#include "analyzer/progress_bar.h"
+#include "analyzer/report_writer.h"
+
+namespace yoloscope {
+namespace {
+
+constexpr int64_t kProgressMinBytes = 64 << 20;
+
+// A sink that serializes access to its aggregator, so that --follow can take
+// snapshots while the reader keeps writing.
+class LockedSink : public RecordSink {
+ public:
+  LockedSink(LogAggregator* agg, std::mutex* mu) : agg_(agg), mu_(mu) {}
+  void OnRecord(const LogRecord& r) override {
+    std::lock_guard<std::mutex> lock(*mu_);
+    agg_->OnRecord(r);
+  }
+
+ private:
+  LogAggregator* agg_;
+  std::mutex* mu_;
+};
+
+// Blocks SIGINT/SIGTERM in the calling thread (and the threads it starts
+// afterwards) and turns them into `stop` from a watcher thread.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(std::atomic<bool>* stop) : stop_(stop) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+    thread_ = std::thread([this] {
+      while (!done_.load()) {
+        timespec ts{0, 200'000'000};
+        if (sigtimedwait(&set_, nullptr, &ts) > 0) stop_->store(true);
+      }
+    });
+  }
+  ~SignalWatcher() {
+    done_.store(true);
+    thread_.join();
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  std::atomic<bool>* stop_;
+  std::atomic<bool> done_{false};
+  sigset_t set_, old_;
+  std::thread thread_;
+};
+
+InputSummary ToInputSummary(const std::vector<std::string>& paths, const ReadStats& st, int threads,
+                            double seconds) {
+  InputSummary in;
+  in.files = paths;
+  for (const auto& [format, n] : st.records_by_format) in.formats.push_back({format, n});
+  in.bytes = st.bytes;
+  in.raw_bytes = st.raw_bytes;
+  in.records = st.records;
+  in.malformed = st.malformed;
+  in.field_errors = st.field_errors;
+  in.writer_dropped = st.writer_dropped;
+  in.malformed_examples = st.malformed_examples;
+  in.warnings = st.warnings;
+  if (st.foreign_schema > 0) {
+    in.warnings.push_back(
+        fmt::format("{} records carry a schema other than yoloscope.v1", st.foreign_schema));
+  }
+  if (st.writer_dropped > 0) {
+    in.warnings.push_back(fmt::format("the server dropped {} log records (its log queue was full)",
+                                      st.writer_dropped));
+  }
+  in.threads = threads;
+  in.seconds = seconds;
+  return in;
+}
+
+std::string Render(const AnalysisReport& report, const AnalyzeOptions& o, bool color,
+                   bool compact_json) {
+  if (o.format == "json") return ReportWriter::Json(report, compact_json ? -1 : 2);
+  if (o.format == "markdown") return ReportWriter::Markdown(report);
+  TextReportOptions t;
+  t.color = color;
+  return ReportWriter::Text(report, t);
+}
+
+bool UseColor(const std::string& mode, std::FILE* out) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(fileno(out)) == 1;
+}
+
+int64_t TotalFileBytes(const std::vector<std::string>& paths) {
+  int64_t total = 0;
+  for (const std::string& p : paths) {
+    if (p == "-") return 0;
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(p, ec);
+    if (ec) return 0;
+    total += static_cast<int64_t>(n);
+  }
+  return total;
+}
+
+std::string NoRecordsMessage(const std::vector<std::string>& paths, const ReadStats& st) {
+  std::string msg =
+      fmt::format("no usable records in {}", fmt::format("{}", fmt::join(paths, ", ")));
+  if (st.malformed > 0) {
+    msg += fmt::format(" ({} malformed lines", st.malformed);
+    if (!st.malformed_examples.empty()) msg += "; first: " + st.malformed_examples.front();
+    msg += ")";
+  } else if (st.lines == 0) {
+    msg += " (empty input)";
+  }
+  return msg;
+}
+
+}  // namespace
+
+AnalyzeCommand::AnalyzeCommand(AnalyzeOptions options) : options_(std::move(options)) {}
+
+Status AnalyzeCommand::Validate(const AnalyzeOptions& o) {
+  if (o.paths.empty()) return InvalidArgumentError("no log file given (use - for stdin)");
+  if (o.format != "text" && o.format != "json" && o.format != "markdown") {
+    return InvalidArgumentError("--format must be text, json or markdown, not '" + o.format + "'");
+  }
+  if (o.fail_on != "none" && o.fail_on != "warning" && o.fail_on != "critical") {
+    return InvalidArgumentError("--fail-on must be warning or critical, not '" + o.fail_on + "'");
+  }
+  if (o.threads < 0 || o.threads > 256) return InvalidArgumentError("--threads must be 0..256");
+  if (!(o.window_s >= 0) || o.window_s > 86400.0 * 365)
+    return InvalidArgumentError("--window must be >= 0 seconds");
+  if (o.color != "auto" && o.color != "always" && o.color != "never") {
+    return InvalidArgumentError("--color must be auto, always or never");
+  }
+  if (o.progress != "auto" && o.progress != "always" && o.progress != "never") {
+    return InvalidArgumentError("--progress must be auto, always or never");
+  }
+  if (!(o.follow_interval_s > 0)) return InvalidArgumentError("the follow interval must be > 0");
+  int stdin_count = 0;
+  for (const std::string& p : o.paths) stdin_count += p == "-";
+  if (stdin_count > 1) return InvalidArgumentError("stdin (-) given more than once");
+  return Status::Ok();
+}
+
+int AnalyzeCommand::ExitCodeFor(const AnalysisReport& report, const std::string& fail_on) {
+  const auto max = report.MaxSeverity();
+  if (!max) return kExitOk;
+  if (fail_on == "warning" && *max >= FindingSeverity::kWarning) return kExitFindings;
+  if (fail_on == "critical" && *max >= FindingSeverity::kCritical) return kExitFindings;
+  return kExitOk;
+}
+
+StatusOr<AnalysisReport> AnalyzeCommand::Analyze() {
+  YS_RETURN_IF_ERROR(Validate(options_));
+  ReadOptions ro;
+  ro.input_format = options_.input_format;
+  ro.threads = options_.threads;
+  ro.column_map = options_.column_map;
+  YS_ASSIGN_OR_RETURN(std::unique_ptr<LogReader> reader, LogReader::Create(ro));
+  const int n = std::max(1, reader->num_threads());
+  std::vector<std::unique_ptr<LogAggregator>> aggs;
+  for (int i = 0; i < n; ++i) aggs.push_back(std::make_unique<LogAggregator>());
+  ReadStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  YS_RETURN_IF_ERROR(reader->Read(
+      options_.paths, [&](int i) -> RecordSink* { return aggs[static_cast<size_t>(i)].get(); },
+      &stats));
+  for (int i = 1; i < n; ++i) aggs[0]->Merge(*aggs[static_cast<size_t>(i)]);
+  if (aggs[0]->records() == 0) return InvalidArgumentError(NoRecordsMessage(options_.paths, stats));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  AnalyzerConfig ac;
+  ac.window_s = options_.window_s;
+  return Analyzer(ac).Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
+}
+
+int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
+  if (Status s = Validate(options_); !s.ok()) {
+    std::fprintf(err, "yoloscope analyze: %s\n", s.message().c_str());
+    return kExitUsage;
+  }
+  const bool color = UseColor(options_.color, out);
+  ReadOptions ro;
+  ro.input_format = options_.input_format;
+  ro.threads = options_.threads;
+  ro.column_map = options_.column_map;
+  std::atomic<int64_t> progress_bytes{0};
+  ro.progress_bytes = &progress_bytes;
+  std::atomic<bool> stop{false};
+  std::unique_ptr<SignalWatcher> signals;
+  if (options_.follow) {
+    ro.follow.enabled = true;
+    ro.follow.stop = &stop;
+    ro.follow.idle_timeout_ms = static_cast<int64_t>(options_.follow_idle_timeout_s * 1000);
+    signals = std::make_unique<SignalWatcher>(&stop);
+  }
+  auto reader_or = LogReader::Create(ro);
+  if (!reader_or.ok()) {
+    std::fprintf(err, "yoloscope analyze: %s\n", reader_or.status().message().c_str());
+    return kExitUsage;
+  }
+  std::unique_ptr<LogReader> reader = std::move(reader_or).value();
+  const int n = std::max(1, reader->num_threads());
+  std::vector<std::unique_ptr<LogAggregator>> aggs;
+  std::vector<std::unique_ptr<std::mutex>> mus;
+  std::vector<std::unique_ptr<LockedSink>> locked;
+  for (int i = 0; i < n; ++i) {
+    aggs.push_back(std::make_unique<LogAggregator>());
+    mus.push_back(std::make_unique<std::mutex>());
+    locked.push_back(std::make_unique<LockedSink>(aggs.back().get(), mus.back().get()));
+  }
+  AnalyzerConfig ac;
+  ac.window_s = options_.window_s;
+  const Analyzer analyzer(ac);
+
+  // Progress bar: stderr is a terminal and the input is big (or asked for).
+  const int64_t total_bytes = TotalFileBytes(options_.paths);
+  const bool show_progress =
+      !options_.follow &&
+      (options_.progress == "always" || (options_.progress == "auto" && isatty(fileno(err)) == 1 &&
+                                         total_bytes >= kProgressMinBytes));
+  std::unique_ptr<ProgressBar> bar;
+  if (show_progress) {
+    ProgressBarConfig pc;
+    pc.total_bytes = total_bytes;
+    bar = std::make_unique<ProgressBar>(err, &progress_bytes, pc);
+    bar->Start();
+  }
+
+  // --follow: a reporter thread prints a fresh report every interval.
+  std::mutex report_mu;
+  std::condition_variable report_cv;
+  bool reading_done = false;
+  std::thread reporter;
+  const auto start = std::chrono::steady_clock::now();
+  ReadStats stats;
+  auto snapshot = [&]() {
+    LogAggregator merged;
+    for (int i = 0; i < n; ++i) {
+      std::lock_guard<std::mutex> lock(*mus[static_cast<size_t>(i)]);
+      merged.Merge(*aggs[static_cast<size_t>(i)]);
+    }
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    InputSummary in;
+    in.files = options_.paths;
+    in.records = merged.records();
+    in.threads = n;
+    in.seconds = s;
+    return analyzer.Analyze(merged, in);
+  };
+  if (options_.follow) {
+    reporter = std::thread([&] {
+      std::unique_lock<std::mutex> lock(report_mu);
+      while (!reading_done) {
+        report_cv.wait_for(lock, std::chrono::duration<double>(options_.follow_interval_s),
+                           [&] { return reading_done; });
+        if (reading_done) break;
+        lock.unlock();
+        const AnalysisReport report = snapshot();
+        std::string text = Render(report, options_, color, /*compact_json=*/true);
+        if (options_.format == "text" && isatty(fileno(out)) == 1) text = "\033[H\033[2J" + text;
+        if (options_.format == "markdown") text += "\n---\n";
+        std::fputs(text.c_str(), out);
+        std::fflush(out);
+        lock.lock();
+      }
+    });
+  }
+
+  Status read_status = reader->Read(
+      options_.paths,
+      [&](int i) -> RecordSink* {
+        return options_.follow ? static_cast<RecordSink*>(locked[static_cast<size_t>(i)].get())
+                               : static_cast<RecordSink*>(aggs[static_cast<size_t>(i)].get());
+      },
+      &stats);
+  if (bar) bar->Stop();
+  if (reporter.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(report_mu);
+      reading_done = true;
+    }
+    report_cv.notify_all();
+    reporter.join();
+  }
+  if (!read_status.ok() && read_status.code() != StatusCode::kCancelled) {
+    std::fprintf(err, "yoloscope analyze: %s\n", read_status.message().c_str());
+    return kExitUsage;
+  }
+  for (int i = 1; i < n; ++i) aggs[0]->Merge(*aggs[static_cast<size_t>(i)]);
+  if (aggs[0]->records() == 0) {
+    std::fprintf(err, "yoloscope analyze: %s\n", NoRecordsMessage(options_.paths, stats).c_str());
+    return kExitUsage;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const AnalysisReport report =
+      analyzer.Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
+  const std::string text = Render(report, options_, color, /*compact_json=*/options_.follow);
+  std::fputs(text.c_str(), out);
+  std::fflush(out);
+  return ExitCodeFor(report, options_.fail_on);
+}
+
+}  // namespace yoloscope

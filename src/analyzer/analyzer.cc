@@ -1,0 +1,726 @@
+#include "analyzer/analyzer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "analyzer/analysis_context.h"
+#include "analyzer/change_detector.h"
+#include "common/time_format.h"
+
+namespace yoloscope {
+namespace {
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+int64_t RoundUpToMultiple(int64_t v, int64_t m) { return ((v + m - 1) / m) * m; }
+
+// Nice window lengths, microseconds.
+int64_t NiceWindowUs(int64_t raw_us) {
+  constexpr int64_t kMs = 1000, kS = 1'000'000;
+  constexpr int64_t kNice[] = {1 * kMs,    2 * kMs,    5 * kMs,   10 * kMs,  20 * kMs,  50 * kMs,
+                               100 * kMs,  200 * kMs,  500 * kMs, 1 * kS,    2 * kS,    5 * kS,
+                               10 * kS,    15 * kS,    30 * kS,   60 * kS,   120 * kS,  300 * kS,
+                               600 * kS,   900 * kS,   1800 * kS, 3600 * kS, 7200 * kS, 10800 * kS,
+                               21600 * kS, 43200 * kS, 86400 * kS};
+  for (int64_t n : kNice) {
+    if (n >= raw_us) return n;
+  }
+  int64_t n = kNice[std::size(kNice) - 1];
+  while (n < raw_us && n < (int64_t{1} << 60)) n *= 2;
+  return n;
+}
+
+double Quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t i = static_cast<size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
+  return v[i];
+}
+
+std::string GpuName(int64_t gpu) {
+  if (gpu >= 0) return fmt::format("cuda:{}", gpu);
+  if (gpu == -1) return "cpu";
+  if (gpu == -3) return "other";
+  return "unknown";
+}
+
+void FillGroup(const GroupStats& g, GroupSummary* out) {
+  out->requests = g.requests;
+  out->errors = g.errors;
+  out->error_rate =
+      g.requests ? static_cast<double>(g.errors) / static_cast<double>(g.requests) : 0;
+  if (g.ts_us.n >= 2 && g.ts_us.max > g.ts_us.min) {
+    out->throughput_rps = static_cast<double>(g.requests) / ((g.ts_us.max - g.ts_us.min) / 1e6);
+  }
+  if (!g.total.empty()) {
+    out->total_p50_ms = g.total.Quantile(0.5);
+    out->total_p99_ms = g.total.Quantile(0.99);
+  }
+  if (!g.inference.empty()) {
+    out->inference_p50_ms = g.inference.Quantile(0.5);
+    out->inference_p99_ms = g.inference.Quantile(0.99);
+  }
+  if (!g.batch_size.empty()) out->mean_batch_size = g.batch_size.mean();
+  if (!g.mem_used.empty()) out->max_mem_used_mb = g.mem_used.max;
+  if (!g.mem_total.empty()) out->mem_total_mb = g.mem_total.max;
+  if (!g.gpu_util.empty()) out->mean_gpu_util = g.gpu_util.mean();
+}
+
+void BuildSummary(const LogAggregator& agg, Summary* s) {
+  s->records = agg.records();
+  s->requests = agg.requests();
+  s->batches = agg.batches();
+  s->gpu_samples = agg.gpu_samples();
+  s->errors = agg.errors();
+  s->error_rate =
+      agg.requests() ? static_cast<double>(agg.errors()) / static_cast<double>(agg.requests()) : 0;
+  const RunningStat& ts = agg.request_ts().n ? agg.request_ts() : agg.any_ts();
+  if (ts.n) {
+    s->first_ts_us = static_cast<int64_t>(ts.min);
+    s->last_ts_us = static_cast<int64_t>(ts.max);
+    s->span_s = (ts.max - ts.min) / 1e6;
+    if (*s->span_s > 0 && agg.requests() > 1) {
+      s->throughput_rps = static_cast<double>(agg.request_ts().n) / *s->span_s;
+    }
+  }
+  const bool gpu_known = std::any_of(agg.by_gpu().begin(), agg.by_gpu().end(),
+                                     [](const auto& kv) { return kv.first != -2; });
+  if (gpu_known) {
+    for (const auto& [gpu, g] : agg.by_gpu()) {
+      GroupSummary out;
+      out.name = GpuName(gpu);
+      if (gpu >= 0) out.gpu_id = gpu;
+      FillGroup(g, &out);
+      s->by_gpu.push_back(std::move(out));
+    }
+  }
+  for (const auto& [model, g] : agg.by_model()) {
+    GroupSummary out;
+    out.name = model.empty() ? "(unknown)" : model;
+    FillGroup(g, &out);
+    s->by_model.push_back(std::move(out));
+  }
+  if (s->by_model.size() == 1 && s->by_model[0].name == "(unknown)") s->by_model.clear();
+  for (const auto& [status, n] : agg.errors_by_status()) s->errors_by_status.push_back({status, n});
+  std::stable_sort(s->errors_by_status.begin(), s->errors_by_status.end(),
+                   [](const CountEntry& a, const CountEntry& b) { return a.count > b.count; });
+
+  const auto& br = agg.batch_size_requests();
+  const auto& bb = agg.batch_size_batches();
+  const size_t slots = std::max(br.size(), bb.size());
+  for (size_t i = 0; i < slots; ++i) {
+    const int64_t r = i < br.size() ? br[i] : 0;
+    const int64_t b = i < bb.size() ? bb[i] : 0;
+    if (r == 0 && b == 0) continue;
+    s->batch_sizes.push_back({static_cast<int64_t>(i), r, b});
+    s->max_batch_size = static_cast<int64_t>(i);
+  }
+  // Mean batch size per batch: from batch records when logged, else from
+  // requests (r requests served in batches of i are r / i batches).
+  double batches = 0, items = 0;
+  if (!bb.empty()) {
+    for (size_t i = 1; i < bb.size(); ++i) {
+      batches += static_cast<double>(bb[i]);
+      items += static_cast<double>(i) * static_cast<double>(bb[i]);
+    }
+  } else {
+    for (size_t i = 1; i < br.size(); ++i) {
+      batches += static_cast<double>(br[i]) / static_cast<double>(i);
+      items += static_cast<double>(br[i]);
+    }
+  }
+  if (batches > 0) s->mean_batch_size = items / batches;
+  const RunningStat& ql = agg.queue_len_stat();
+  if (ql.n > 0) {
+    s->mean_queue_len = ql.mean();
+    s->max_queue_len = static_cast<int64_t>(ql.max);
+    s->p90_queue_len = std::round(agg.queue_len_hist().Quantile(0.9));
+  }
+}
+
+void BuildStages(const LogAggregator& agg, std::vector<StageSummary>* out) {
+  const LatencyHistogram& total = agg.stage(LogStage::kTotal);
+  double stage_mean_sum = 0;
+  for (int s = 0; s < kNumLogStages - 1; ++s)
+    stage_mean_sum += agg.stage(static_cast<LogStage>(s)).mean();
+  const double denom = !total.empty() ? total.mean() : stage_mean_sum;
+  for (int s = 0; s < kNumLogStages; ++s) {
+    const LatencyHistogram& h = agg.stage(static_cast<LogStage>(s));
+    if (h.empty()) continue;
+    StageSummary st;
+    st.stage = std::string(LogStageName(static_cast<LogStage>(s)));
+    st.count = h.count();
+    st.mean_ms = h.mean();
+    st.p50_ms = h.Quantile(0.5);
+    st.p90_ms = h.Quantile(0.9);
+    st.p99_ms = h.Quantile(0.99);
+    st.p999_ms = h.Quantile(0.999);
+    st.max_ms = h.max();
+    if (denom > 0) st.share = h.mean() / denom;
+    out->push_back(std::move(st));
+  }
+  if (!total.empty() && stage_mean_sum > 0) {
+    const double other = total.mean() - stage_mean_sum;
+    if (other > 0.05 * total.mean()) {
+      StageSummary st;
+      st.stage = "other";
+      st.count = total.count();
+      st.mean_ms = other;
+      st.share = other / total.mean();
+      // Percentiles of "other" are not known (it is a difference of means).
+      st.p50_ms = st.p90_ms = st.p99_ms = st.p999_ms = st.max_ms = 0;
+      out->insert(out->end() - 1, std::move(st));
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<FindingSeverity> AnalysisReport::MaxSeverity() const {
+  std::optional<FindingSeverity> max;
+  for (const Finding& f : findings) {
+    if (!max || f.severity > *max) max = f.severity;
+  }
+  return max;
+}
+
+std::string_view SeverityName(FindingSeverity s) {
+  switch (s) {
+    case FindingSeverity::kInfo:
+      return "info";
+    case FindingSeverity::kWarning:
+      return "warning";
+    case FindingSeverity::kCritical:
+      return "critical";
+  }
+  return "info";
+}
+
+std::string FormatNumber(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  const double a = std::fabs(v);
+  if (a >= 100 || a == std::floor(a)) return fmt::format("{:.0f}", v);
+  if (a >= 10) return fmt::format("{:.1f}", v);
+  if (a >= 1) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.3g}", v);
+}
+
+std::string FormatMs(double ms) {
+  if (std::fabs(ms) >= 1000) return FormatNumber(ms / 1000.0) + " s";
+  return FormatNumber(ms) + " ms";
+}
+
+std::string FormatPercent(double f) {
+  const double p = f * 100.0;
+  if (p > 0 && p < 1) return fmt::format("{:.2g}%", p);
+  return fmt::format("{:.0f}%", p);
+}
+
+std::string FormatTime(int64_t ts_us) {
+  std::string s = FormatRfc3339Micros(ts_us);
+  // "2026-01-01T00:00:05.123456Z" -> drop the microseconds when they are 0,
+  // else keep milliseconds.
+  const size_t dot = s.find('.');
+  if (dot == std::string::npos) return s;
+  if (s.compare(dot + 1, 6, "000000") == 0) return s.substr(0, dot) + "Z";
+  return s.substr(0, dot + 4) + "Z";
+}
+
+std::string FormatOffset(int64_t ts_us, int64_t origin_us) {
+  return "t+" + FormatNumber(static_cast<double>(ts_us - origin_us) / 1e6) + "s";
+}
+
+std::string AnalysisContext::Time(int64_t ts_us) const {
+  return ts_monotonic ? FormatOffset(ts_us, time_origin_us) : FormatTime(ts_us);
+}
+
+bool AnalysisContext::Require(std::string_view check,
+                              const std::vector<std::vector<LogField>>& groups) {
+  SkippedCheck skip;
+  for (const auto& group : groups) {
+    bool any = false;
+    std::string names;
+    for (LogField f : group) {
+      any = any || Has(f);
+      if (!names.empty()) names += '|';
+      names += LogFieldName(f);
+    }
+    if (!any) skip.missing_fields.push_back(names);
+  }
+  if (skip.missing_fields.empty()) return true;
+  skip.check = std::string(check);
+  skip.reason = "the log has no " + fmt::format("{}", fmt::join(skip.missing_fields, ", no "));
+  report->skipped_checks.push_back(std::move(skip));
+  return false;
+}
+
+void AnalysisContext::SkipForSamples(std::string_view check, std::string reason) {
+  SkippedCheck skip;
+  skip.check = std::string(check);
+  skip.reason = std::move(reason);
+  report->skipped_checks.push_back(std::move(skip));
+}
+
+std::optional<AnalysisContext::Inflation> AnalysisContext::InflationWhere(
+    const std::function<bool(size_t)>& pick) const {
+  Inflation out;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (!pick(i)) continue;
+    ++out.windows;
+    out.requests += windows[i].requests;
+    if (inflation_den[i] <= 0) continue;
+    num += inflation_num[i];
+    den += inflation_den[i];
+    for (const WorkCell& c : windows[i].work) {
+      if (steady.count(c.key)) out.samples += use_inference ? c.inference_n : c.total_n;
+    }
+  }
+  if (den <= 0) return std::nullopt;
+  out.ratio = num / den;
+  return out;
+}
+
+std::vector<TimeRange> AnalysisContext::RangesWhere(const std::function<bool(size_t)>& pick) const {
+  std::vector<TimeRange> ranges;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (!pick(i)) continue;
+    const TimeRange r = WindowRange(i);
+    if (!ranges.empty() && ranges.back().end_us == r.start_us) {
+      ranges.back().end_us = r.end_us;
+    } else {
+      ranges.push_back(r);
+    }
+  }
+  return ranges;
+}
+
+std::vector<std::string> AnalysisContext::SlowestIdsWhere(
+    const std::function<bool(size_t)>& pick) const {
+  std::vector<const RequestExample*> ex;
+  for (size_t i = 0; i < windows.size(); ++i) {
+    if (pick(i) && windows[i].has_slowest) ex.push_back(&windows[i].slowest);
+  }
+  std::sort(ex.begin(), ex.end(), [](const RequestExample* a, const RequestExample* b) {
+    if (a->value != b->value) return a->value > b->value;
+    return a->ts_us < b->ts_us;
+  });
+  std::vector<std::string> ids;
+  for (const RequestExample* e : ex) {
+    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
+    ids.push_back(e->id);
+  }
+  return ids;
+}
+
+std::vector<std::string> AnalysisContext::Ids(const ExampleSet& set) const {
+  std::vector<std::string> ids;
+  for (const RequestExample& e : set.items()) {
+    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
+    ids.push_back(e.id);
+  }
+  return ids;
+}
+
+std::optional<size_t> AnalysisContext::WindowOf(int64_t ts_us) const {
+  if (windows.empty() || ts_us == std::numeric_limits<int64_t>::max()) return std::nullopt;
+  const int64_t i = FloorDiv(ts_us - window_start_us.front(), window_us);
+  if (i < 0 || i >= static_cast<int64_t>(windows.size())) return std::nullopt;
+  return static_cast<size_t>(i);
+}
+
+std::vector<AnalysisContext::FineWindow> AnalysisContext::FineWindows(int target) const {
+  std::vector<FineWindow> out;
+  const TimeBucketStore& store = agg.time_buckets();
+  const int64_t res = store.resolution_us();
+  const int64_t span = range_end_us - range_start_us;
+  if (store.size() == 0 || span <= 0) return out;
+  const int64_t w = RoundUpToMultiple(std::max(res, span / std::max(1, target)), res);
+  const int64_t count = (span + w - 1) / w;
+  out.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    out[static_cast<size_t>(i)].start_us = range_start_us + i * w;
+    out[static_cast<size_t>(i)].end_us = range_start_us + (i + 1) * w;
+  }
+  for (const auto& [key, b] : store.buckets()) {
+    const int64_t start = key * res;
+    if (start < range_start_us || start >= range_end_us) continue;
+    FineWindow& fw = out[static_cast<size_t>((start - range_start_us) / w)];
+    fw.requests += b.requests;
+    fw.errors += b.errors;
+  }
+  return out;
+}
+
+Analyzer::Analyzer(AnalyzerConfig config) : config_(config) {}
+
+AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& input) const {
+  AnalysisReport report;
+  report.input = input;
+  report.input.records = std::max(report.input.records, agg.records());
+  report.input.invalid_values = agg.invalid_values();
+  BuildSummary(agg, &report.summary);
+  BuildStages(agg, &report.stages);
+
+  AnalysisContext ctx{agg, config_, &report};
+  if (agg.monotonic_ts_records() > 0) report.input.ts_monotonic = true;
+  ctx.ts_monotonic = report.input.ts_monotonic;
+  ctx.time_origin_us = report.summary.first_ts_us.value_or(0);
+
+  // Which records and metric the equal-work baselines use.
+  int64_t req_inf = 0, req_total = 0, batch_inf = 0;
+  for (const auto& [key, w] : agg.work()) {
+    if (key.from_batch_record) {
+      batch_inf += w.inference.count();
+    } else {
+      req_inf += w.inference.count();
+      req_total += w.total.count();
+    }
+  }
+  ctx.use_batch_records = req_inf == 0 && req_total == 0 && batch_inf > 0;
+  ctx.use_inference = ctx.use_batch_records || req_inf * 2 >= req_total;
+
+  // Windows.
+  const TimeBucketStore& store = agg.time_buckets();
+  if (store.size() > 0) {
+    const int64_t res = store.resolution_us();
+    int64_t total_records = 0;
+    for (const auto& [key, b] : store.buckets()) total_records += b.records;
+    // Trim 0.1% of records at each end (a stray timestamp must not stretch
+    // the span), when there are enough records for that to mean anything.
+    const int64_t trim = total_records >= 1000 ? total_records / 1000 : 0;
+    int64_t lo_key = store.buckets().begin()->first, hi_key = store.buckets().rbegin()->first;
+    if (trim > 0) {
+      int64_t seen = 0;
+      for (const auto& [key, b] : store.buckets()) {
+        seen += b.records;
+        if (seen > trim) {
+          lo_key = key;
+          break;
+        }
+      }
+      seen = 0;
+      for (auto it = store.buckets().rbegin(); it != store.buckets().rend(); ++it) {
+        seen += it->second.records;
+        if (seen > trim) {
+          hi_key = it->first;
+          break;
+        }
+      }
+    }
+    // Drop isolated stragglers: an end bucket separated from the rest by more
+    // than half the span and holding few records (a clock that was not set,
+    // a test record from 1970).
+    {
+      std::vector<std::pair<int64_t, int64_t>> occupied;  // key, records
+      for (const auto& [key, b] : store.buckets()) {
+        if (key >= lo_key && key <= hi_key) occupied.emplace_back(key, b.records);
+      }
+      size_t first = 0, last = occupied.size();
+      // "Few": <= 1% of the records, or <= 2 of at least 20 (a tiny log has
+      // no stragglers to speak of).
+      const int64_t few = std::max<int64_t>(total_records >= 20 ? 2 : 0, total_records / 100);
+      for (int guard = 0; guard < 16 && last - first >= 3; ++guard) {
+        const double span_keys =
+            static_cast<double>(occupied[last - 1].first - occupied[first].first);
+        if (static_cast<double>(occupied[first + 1].first - occupied[first].first) >
+                0.5 * span_keys &&
+            occupied[first].second <= few) {
+          ++first;
+        } else if (static_cast<double>(occupied[last - 1].first - occupied[last - 2].first) >
+                       0.5 * span_keys &&
+                   occupied[last - 1].second <= few) {
+          --last;
+        } else {
+          break;
+        }
+      }
+      if (last > first) {
+        lo_key = occupied[first].first;
+        hi_key = occupied[last - 1].first;
+      }
+    }
+    int64_t outside = 0;
+    RunningStat in_range_ts;
+    int64_t in_range_requests = 0;
+    for (const auto& [key, b] : store.buckets()) {
+      if (key < lo_key || key > hi_key) {
+        outside += b.records;
+      } else {
+        in_range_ts.Merge(b.request_ts);
+        in_range_requests += b.requests;
+      }
+    }
+    if (outside > 0) {
+      report.input.warnings.push_back(fmt::format(
+          "{} with timestamps far outside the log's time range left out of the time series",
+          outside == 1 ? std::string("1 record") : fmt::format("{} records", outside)));
+      if (in_range_ts.n > 0) {
+        Summary& sm = report.summary;
+        sm.first_ts_us = static_cast<int64_t>(in_range_ts.min);
+        sm.last_ts_us = static_cast<int64_t>(in_range_ts.max);
+        sm.span_s = (in_range_ts.max - in_range_ts.min) / 1e6;
+        sm.throughput_rps.reset();
+        if (*sm.span_s > 0 && in_range_requests > 1) {
+          sm.throughput_rps = static_cast<double>(in_range_requests) / *sm.span_s;
+        }
+      }
+    }
+    const int64_t start = lo_key * res, end = (hi_key + 1) * res;
+    ctx.range_start_us = start;
+    ctx.range_end_us = end;
+    const int64_t span = end - start;
+    int64_t w = config_.window_s > 0 ? static_cast<int64_t>(config_.window_s * 1e6)
+                                     : NiceWindowUs(span / std::max(1, config_.target_windows));
+    w = std::max(w, res);
+    w = RoundUpToMultiple(w, res);
+    const int64_t max_windows = std::max(1, config_.max_windows);
+    if (span / w > max_windows) w = RoundUpToMultiple((span + max_windows - 1) / max_windows, res);
+    const int64_t origin = FloorDiv(start, w) * w;
+    const int64_t count = (end - origin + w - 1) / w;
+    ctx.window_us = w;
+    ctx.windows.resize(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) ctx.window_start_us.push_back(origin + i * w);
+    for (const auto& [key, b] : store.buckets()) {
+      if (key < lo_key || key > hi_key) continue;
+      const int64_t i = (key * res - origin) / w;
+      ctx.windows[static_cast<size_t>(i)].Merge(b);
+    }
+    for (TimeBucket& b : ctx.windows) b.SortCells();
+  }
+
+  // Steady baselines: per key, the lower quartile of per-window means (windows
+  // with >= 3 samples) when >= 4 windows have them, else the key's median.
+  {
+    std::map<WorkKey, std::vector<double>> window_means;
+    for (const TimeBucket& b : ctx.windows) {
+      for (const WorkCell& c : b.work) {
+        if (static_cast<bool>(c.key.from_batch_record) != ctx.use_batch_records) continue;
+        const int64_t n = ctx.use_inference ? c.inference_n : c.total_n;
+        const double sum = ctx.use_inference ? c.inference_sum : c.total_sum;
+        if (n >= 3) window_means[c.key].push_back(sum / static_cast<double>(n));
+      }
+    }
+    for (const auto& [key, w] : agg.work()) {
+      if (static_cast<bool>(key.from_batch_record) != ctx.use_batch_records) continue;
+      const LatencyHistogram& h = ctx.use_inference ? w.inference : w.total;
+      if (h.empty()) continue;
+      auto it = window_means.find(key);
+      double steady = (it != window_means.end() && it->second.size() >= 4)
+                          ? Quantile(it->second, 0.25)
+                          : h.Quantile(0.5);
+      if (steady > 0) ctx.steady[key] = steady;
+    }
+  }
+
+  // Per-window stats and inflation.
+  std::vector<double> rates, batch_means;
+  const double wsec = ctx.WindowSeconds();
+  for (size_t i = 0; i < ctx.windows.size(); ++i) {
+    const TimeBucket& b = ctx.windows[i];
+    WindowStats ws;
+    ws.start_us = ctx.window_start_us[i];
+    ws.end_us = ws.start_us + ctx.window_us;
+    ws.records = b.records;
+    ws.requests = b.requests;
+    ws.errors = b.errors;
+    ws.rejections = b.rejections;
+    ws.ooms = b.ooms;
+    ws.alloc_retries = b.alloc_retries;
+    ws.throughput_rps = wsec > 0 ? static_cast<double>(b.requests) / wsec : 0;
+    ws.error_rate =
+        b.requests ? static_cast<double>(b.errors) / static_cast<double>(b.requests) : 0;
+    if (!b.total_hist.empty()) {
+      ws.total_p50_ms = b.total_hist.Quantile(0.5);
+      ws.total_p99_ms = b.total_hist.Quantile(0.99);
+    }
+    if (!b.inference_hist.empty()) {
+      ws.inference_p50_ms = b.inference_hist.Quantile(0.5);
+      ws.inference_p99_ms = b.inference_hist.Quantile(0.99);
+    }
+    if (!b.queue_ms.empty()) ws.queue_ms_mean = b.queue_ms.mean();
+    if (!b.queue_len.empty()) ws.queue_len_mean = b.queue_len.mean();
+    if (!b.batch_size.empty()) {
+      ws.batch_size_mean = b.batch_size.mean();
+    } else if (!b.batch_record_size.empty()) {
+      ws.batch_size_mean = b.batch_record_size.mean();
+    }
+    double num = 0, den = 0;
+    for (const WorkCell& c : b.work) {
+      auto it = ctx.steady.find(c.key);
+      if (it == ctx.steady.end()) continue;
+      const int64_t n = ctx.use_inference ? c.inference_n : c.total_n;
+      num += ctx.use_inference ? c.inference_sum : c.total_sum;
+      den += static_cast<double>(n) * it->second;
+    }
+    ctx.inflation_num.push_back(num);
+    ctx.inflation_den.push_back(den);
+    ctx.inflation.push_back(den > 0 ? std::optional<double>(num / den) : std::nullopt);
+    ws.inflation = ctx.inflation.back();
+    // Device state.
+    auto sum_of = [&b](RunningStat DeviceWindow::*m) -> std::optional<double> {
+      double s = 0;
+      bool any = false;
+      for (const DeviceWindow& d : b.devices) {
+        if ((d.*m).empty()) continue;
+        s += (d.*m).mean();
+        any = true;
+      }
+      return any ? std::optional<double>(s) : std::nullopt;
+    };
+    auto mean_of = [&b](RunningStat DeviceWindow::*m) -> std::optional<double> {
+      double s = 0;
+      int n = 0;
+      for (const DeviceWindow& d : b.devices) {
+        if ((d.*m).empty()) continue;
+        s += (d.*m).mean();
+        ++n;
+      }
+      return n ? std::optional<double>(s / n) : std::nullopt;
+    };
+    auto max_of = [&b](RunningStat DeviceWindow::*m) -> std::optional<double> {
+      std::optional<double> mx;
+      for (const DeviceWindow& d : b.devices) {
+        if ((d.*m).empty()) continue;
+        mx = std::max(mx.value_or(-1e300), (d.*m).mean());
+      }
+      return mx;
+    };
+    ws.mem_used_mb = sum_of(&DeviceWindow::mem_used);
+    ws.mem_total_mb = sum_of(&DeviceWindow::mem_total);
+    ws.mem_used_ratio = max_of(&DeviceWindow::mem_ratio);
+    ws.mem_reserved_mb = sum_of(&DeviceWindow::mem_reserved);
+    ws.mem_allocated_mb = sum_of(&DeviceWindow::mem_allocated);
+    ws.mem_inactive_split_mb = sum_of(&DeviceWindow::mem_inactive_split);
+    ws.mem_other_processes_mb = sum_of(&DeviceWindow::mem_other);
+    ws.gpu_util = mean_of(&DeviceWindow::gpu_util);
+    ws.sm_clock_mhz = mean_of(&DeviceWindow::sm_clock);
+    ws.temp_c = max_of(&DeviceWindow::temp);
+    int64_t ts = 0, tt = 0;
+    for (const DeviceWindow& d : b.devices) {
+      ts += d.throttle_samples;
+      tt += d.throttled;
+    }
+    if (ts > 0 && agg.field_count(LogField::kThrottleReasons) > 0)
+      ws.throttled_fraction = static_cast<double>(tt) / static_cast<double>(ts);
+    if (b.has_slowest) ws.slowest_request_id = b.slowest.id;
+    if (b.requests > 0) rates.push_back(ws.throughput_rps);
+    if (ws.batch_size_mean) batch_means.push_back(*ws.batch_size_mean);
+    report.time_series.windows.push_back(std::move(ws));
+  }
+  report.time_series.window_s = wsec;
+  ctx.median_rate_rps = ChangeDetector::Median(rates);
+  ctx.median_batch_size = ChangeDetector::Median(batch_means);
+
+  // Change points.
+  {
+    const auto& W = report.time_series.windows;
+    auto series = [&W](auto getter) {
+      std::vector<std::optional<double>> s;
+      for (const WindowStats& w : W) s.push_back(getter(w));
+      return s;
+    };
+    struct Metric {
+      const char* name;
+      std::vector<std::optional<double>> values;
+      bool spikes;
+    };
+    std::vector<Metric> metrics = {
+        {"total_p99_ms", series([](const WindowStats& w) {
+           return w.requests >= 5 ? w.total_p99_ms : std::nullopt;
+         }),
+         true},
+        {"total_p50_ms", series([](const WindowStats& w) {
+           return w.requests >= 3 ? w.total_p50_ms : std::nullopt;
+         }),
+         true},
+        {"inflation",
+         series([](const WindowStats& w) { return w.requests >= 3 ? w.inflation : std::nullopt; }),
+         true},
+        {"error_rate", series([](const WindowStats& w) {
+           return w.requests >= 5 ? std::optional<double>(w.error_rate) : std::nullopt;
+         }),
+         true},
+        {"throughput_rps", series([](const WindowStats& w) {
+           return w.records > 0 ? std::optional<double>(w.throughput_rps) : std::nullopt;
+         }),
+         false},
+        {"queue_len_mean", series([](const WindowStats& w) { return w.queue_len_mean; }), true},
+        {"mem_used_mb", series([](const WindowStats& w) { return w.mem_used_mb; }), false},
+    };
+    for (const Metric& m : metrics) {
+      if (m.spikes) {
+        for (const auto& sp : ChangeDetector::FindSpikes(m.values)) {
+          ChangePoint cp;
+          cp.metric = m.name;
+          cp.kind = "spike";
+          cp.range = {W[sp.begin].start_us, W[sp.end - 1].end_us};
+          cp.value = sp.peak;
+          cp.baseline = sp.median;
+          cp.score = sp.z;
+          report.time_series.changes.push_back(cp);
+        }
+      }
+      if (auto sh = ChangeDetector::FindLevelShift(m.values)) {
+        ChangePoint cp;
+        cp.metric = m.name;
+        cp.kind = "level_shift";
+        cp.range = {W[sh->at].start_us, W.back().end_us};
+        cp.value = sh->after;
+        cp.baseline = sh->before;
+        cp.score = sh->t;
+        report.time_series.changes.push_back(cp);
+      }
+    }
+    std::stable_sort(report.time_series.changes.begin(), report.time_series.changes.end(),
+                     [](const ChangePoint& a, const ChangePoint& b) {
+                       return a.range.start_us < b.range.start_us;
+                     });
+    if (report.time_series.changes.size() > 50) report.time_series.changes.resize(50);
+  }
+
+  // Baselines table.
+  for (const auto& [key, w] : agg.work()) {
+    if (static_cast<bool>(key.from_batch_record) != ctx.use_batch_records) continue;
+    const LatencyHistogram& h = ctx.use_inference ? w.inference : w.total;
+    if (h.empty()) continue;
+    BaselineEntry e;
+    e.model = w.model.empty() ? "(unknown)" : w.model;
+    if (key.gpu_id >= 0) e.gpu_id = key.gpu_id;
+    if (key.batch_size > 0) e.batch_size = key.batch_size;
+    e.input_size = SizeClassLabel(key.size_class);
+    e.source = key.from_batch_record ? "batch" : "request";
+    e.metric = ctx.use_inference ? "inference_ms" : "total_ms";
+    e.count = h.count();
+    e.p50_ms = h.Quantile(0.5);
+    e.p90_ms = h.Quantile(0.9);
+    e.p99_ms = h.Quantile(0.99);
+    e.mean_ms = h.mean();
+    e.max_ms = h.max();
+    auto it = ctx.steady.find(key);
+    e.steady_ms = it != ctx.steady.end() ? it->second : e.p50_ms;
+    report.baselines.push_back(std::move(e));
+  }
+  std::stable_sort(
+      report.baselines.begin(), report.baselines.end(),
+      [](const BaselineEntry& a, const BaselineEntry& b) { return a.count > b.count; });
+  if (static_cast<int>(report.baselines.size()) > config_.max_baselines) {
+    report.baselines.resize(static_cast<size_t>(config_.max_baselines));
+  }
+
+  RunRules(&ctx);
+
+  std::stable_sort(report.findings.begin(), report.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  return report;
+}
+
+}  // namespace yoloscope
