@@ -36,6 +36,8 @@ int AnalyzeMain(int argc, char** argv) {
   app.add_option("--color", o.color, "colour: auto (TTY and NO_COLOR unset), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  app.add_option("--html", o.html_path,
+                 "also write a self-contained HTML report with charts to this file");
   app.add_option("--progress", o.progress, "progress bar on stderr: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();

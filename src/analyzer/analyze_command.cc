@@ -12,12 +12,16 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <nlohmann/json.hpp>
 
 #include "analyzer/analyzer.h"
 #include "analyzer/log_aggregator.h"
 #include "analyzer/log_reader.h"
 #include "analyzer/progress_bar.h"
 #include "analyzer/report_writer.h"
+#include "common/clock.h"
+#include "common/time_format.h"
+#include "report/html_report.h"
 
 namespace yoloscope {
 namespace {
@@ -322,6 +326,18 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
   const std::string text = Render(report, options_, color, /*compact_json=*/options_.follow);
   std::fputs(text.c_str(), out);
   std::fflush(out);
+  if (!options_.html_path.empty()) {
+    // The HTML report consumes the documented JSON document, not our structs.
+    const nlohmann::json doc =
+        nlohmann::json::parse(ReportWriter::Json(report, -1), nullptr, /*allow_exceptions=*/false);
+    HtmlReportOptions html_options;
+    html_options.generated_at = FormatRfc3339Micros(RealClock().WallNowUs());
+    if (Status st = HtmlReport::WriteFile(doc, html_options, options_.html_path); !st.ok()) {
+      std::fprintf(err, "yoloscope analyze: --html %s: %s\n", options_.html_path.c_str(),
+                   st.message().c_str());
+      return kExitUsage;
+    }
+  }
   return ExitCodeFor(report, options_.fail_on);
 }
 

@@ -40,6 +40,7 @@ struct AnalyzeOptions {
   double window_s = 0;               // time-series window; 0 = automatic.
   std::string color = "auto";        // "auto" (TTY and NO_COLOR unset), "always", "never".
   std::string progress = "auto";     // "auto" (stderr TTY, >= 64 MB input), "always", "never".
+  std::string html_path;             // --html: also write the self-contained HTML report here.
 };
 
 class AnalyzeCommand {

@@ -523,7 +523,11 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
   // may coarsen the buckets and invalidate `bucket`).
   WorkStats* cell_work = nullptr;
   WorkKey cell_key;
-  if (!std::isnan(inference) || !std::isnan(total)) {
+  // A failed request that never ran (refused with 503, bad image, timeout)
+  // did no work: its total_ms is not an equal-work sample (it made a 0.08 ms
+  // "baseline" against which the first real requests looked like a cold
+  // start in the lab's overload scenario).
+  if (!std::isnan(inference) || (!std::isnan(total) && (!is_error || is_oom))) {
     WorkKey key;
     key.model_hash = ModelHash(r.model);
     key.gpu_id = static_cast<int32_t>(gpu);
