@@ -38,6 +38,8 @@ int AnalyzeMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--html", o.html_path,
                  "also write a self-contained HTML report with charts to this file");
+  app.add_option("--alert-rules", o.alert_rules,
+                 "alert rules for the alert timeline (default: the shipped rules; 'none': off)");
   app.add_option("--progress", o.progress, "progress bar on stderr: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();

@@ -1,5 +1,9 @@
 #include "analyzer/analyze_command.h"
 
+#include "alerts/alert_timeline.h"
+#include "alerts/alert_timeline_report.h"
+#include "alerts/rule_set.h"
+
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -200,6 +204,24 @@ StatusOr<AnalysisReport> AnalyzeCommand::Analyze() {
   return Analyzer(ac).Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
 }
 
+namespace {
+
+// Hands every record to this thread's aggregator and alert-timeline shard.
+class TeeSink final : public RecordSink {
+ public:
+  TeeSink(RecordSink* a, RecordSink* b) : a_(a), b_(b) {}
+  void OnRecord(const LogRecord& r) override {
+    a_->OnRecord(r);
+    if (b_) b_->OnRecord(r);
+  }
+
+ private:
+  RecordSink* a_;
+  RecordSink* b_;
+};
+
+}  // namespace
+
 int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
   if (Status s = Validate(options_); !s.ok()) {
     std::fprintf(err, "yoloscope analyze: %s\n", s.message().c_str());
@@ -294,11 +316,33 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
     });
   }
 
+  // The alert timeline: when each rule would have fired and resolved.
+  std::unique_ptr<AlertTimeline> timeline;
+  std::vector<std::unique_ptr<TeeSink>> tees;
+  if (!options_.follow && options_.alert_rules != "none") {
+    auto rules = options_.alert_rules.empty() ? RuleSet::LoadDefaults()
+                                              : RuleSet::LoadFile(options_.alert_rules);
+    if (!rules.ok()) {
+      std::fprintf(err, "yoloscope analyze: --alert-rules: %s\n", rules.status().message().c_str());
+      return kExitUsage;
+    }
+    auto tl = AlertTimeline::Create(std::move(rules).value());
+    if (!tl.ok()) {
+      std::fprintf(err, "yoloscope analyze: alerts: %s\n", tl.status().message().c_str());
+      return kExitUsage;
+    }
+    timeline = std::move(tl).value();
+    for (int i = 0; i < n; ++i) {
+      tees.push_back(std::make_unique<TeeSink>(aggs[static_cast<size_t>(i)].get(),
+                                               timeline->NewShard()));
+    }
+  }
   Status read_status = reader->Read(
       options_.paths,
       [&](int i) -> RecordSink* {
-        return options_.follow ? static_cast<RecordSink*>(locked[static_cast<size_t>(i)].get())
-                               : static_cast<RecordSink*>(aggs[static_cast<size_t>(i)].get());
+        if (options_.follow) return locked[static_cast<size_t>(i)].get();
+        if (timeline) return tees[static_cast<size_t>(i)].get();
+        return aggs[static_cast<size_t>(i)].get();
       },
       &stats);
   if (bar) bar->Stop();
@@ -323,13 +367,29 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const AnalysisReport report =
       analyzer.Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
-  const std::string text = Render(report, options_, color, /*compact_json=*/options_.follow);
+  std::vector<TimelineAlert> alerts;
+  if (timeline) alerts = timeline->Finish();
+  std::string text = Render(report, options_, color, /*compact_json=*/options_.follow);
+  if (timeline) {
+    if (options_.format == "json") {
+      nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_object()) {
+        doc["alerts"] = AlertTimelineToJson(alerts);
+        text = doc.dump(2) + "\n";
+      }
+    } else if (options_.format == "markdown") {
+      text += "\n" + RenderAlertTimelineMarkdown(alerts);
+    } else {
+      text += "\n" + RenderAlertTimelineText(alerts);
+    }
+  }
   std::fputs(text.c_str(), out);
   std::fflush(out);
   if (!options_.html_path.empty()) {
     // The HTML report consumes the documented JSON document, not our structs.
-    const nlohmann::json doc =
+    nlohmann::json doc =
         nlohmann::json::parse(ReportWriter::Json(report, -1), nullptr, /*allow_exceptions=*/false);
+    if (timeline && doc.is_object()) doc["alerts"] = AlertTimelineToJson(alerts);
     HtmlReportOptions html_options;
     html_options.generated_at = FormatRfc3339Micros(RealClock().WallNowUs());
     if (Status st = HtmlReport::WriteFile(doc, html_options, options_.html_path); !st.ok()) {

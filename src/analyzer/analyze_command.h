@@ -40,7 +40,10 @@ struct AnalyzeOptions {
   double window_s = 0;               // time-series window; 0 = automatic.
   std::string color = "auto";        // "auto" (TTY and NO_COLOR unset), "always", "never".
   std::string progress = "auto";     // "auto" (stderr TTY, >= 64 MB input), "always", "never".
-  std::string html_path;             // --html: also write the self-contained HTML report here.
+  std::string html_path;
+  // Alert timeline over the log: the shipped default rules, or this rule file
+  // (docs/alerts.md); "none" turns it off. Not computed with --follow.
+  std::string alert_rules;             // --html: also write the self-contained HTML report here.
 };
 
 class AnalyzeCommand {
