@@ -67,8 +67,18 @@ void RunBackend(benchmark::State& state, std::string kind, std::string path, int
   for (float& v : input) v = u(rng);
   OutputTensor out;
   BatchTiming timing;
-  // Warm-up: first runs pay for allocation and kernel selection.
-  for (int i = 0; i < 2; ++i) (void)(*backend)->Run(input.data(), batch, h, w, &out, &timing);
+  // Warm-up: libtorch keeps paying for a new shape for several calls (its
+  // graph executor profiles and rewrites it), so run until two consecutive
+  // calls agree within 20% (at most 12 calls).
+  double prev_ms = 0;
+  for (int i = 0; i < 12; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)(*backend)->Run(input.data(), batch, h, w, &out, &timing);
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= 2 && prev_ms > 0 && ms < 1.2 * prev_ms && prev_ms < 1.2 * ms) break;
+    prev_ms = ms;
+  }
   double total_ms = 0;
   for (auto _ : state) {
     const auto t0 = std::chrono::steady_clock::now();
