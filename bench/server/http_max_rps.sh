@@ -20,7 +20,7 @@ done
 machine_note
 "$hbs" --port "$port" --threads "${SERVER_THREADS:-1}" >"$out/hbs.log" 2>&1 &
 hbs_pid=$!
-trap 'kill -INT $hbs_pid 2>/dev/null; wait $hbs_pid 2>/dev/null || true' EXIT
+trap 'kill -TERM $hbs_pid 2>/dev/null; wait $hbs_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/v2/health/live" >/dev/null && break; sleep 0.1; done
 
 url="http://127.0.0.1:$port"

@@ -15,8 +15,12 @@ Status IdentityBackend::Run(const float* input, int batch, int height, int width
   if (input == nullptr || batch < 1 || batch > max_batch_ || height < 1 || width < 1) {
     return InvalidArgumentError("identity backend: bad batch shape");
   }
-  out->shape = {batch, 4 + info_.num_classes(), 0};
-  out->data.clear();
+  // The fewest anchors that still make a v8-shaped output ([B, 4+nc, N] needs
+  // N > 4+nc), all zero: it decodes to no detection. A zero-length output is
+  // not a YOLO layout and would be refused by the decoder.
+  const int channels = 4 + info_.num_classes();
+  out->shape = {batch, channels, channels + 1};
+  out->data.assign(static_cast<size_t>(batch) * channels * (channels + 1), 0.f);
   timing->inference_ms = 0;
   return Status::Ok();
 }

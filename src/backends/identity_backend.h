@@ -1,5 +1,5 @@
 // IdentityBackend: a TEST backend. It loads no model and returns an empty
-// v8-layout result ([B, 84, 0]) at once, so the server and load generator can
+// v8-layout result ([B, 84, 85], all zeros) at once, so the server and load generator can
 // be measured without inference cost. Every record it produces says
 // backend "identity". Not for production use.
 #pragma once

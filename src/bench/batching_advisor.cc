@@ -157,36 +157,45 @@ StatusOr<BatchingRecommendation> BatchingAdvisor::Recommend(const EngineCurve& c
     }
   }
 
+  // Lowest p99 among `ok` candidates; then, within tie_tolerance of it, the
+  // least waiting and the smallest batch.
+  auto pick_lowest_p99 = [&](auto ok) {
+    const BatchingCandidate* pick = nullptr;
+    for (const auto& c : rec.considered) {
+      if (ok(c) && (pick == nullptr || c.predicted.p99_ms < pick->predicted.p99_ms)) pick = &c;
+    }
+    if (pick == nullptr) return pick;
+    const double limit = pick->predicted.p99_ms * (1 + config_.tie_tolerance);
+    for (const auto& c : rec.considered) {
+      if (!ok(c) || c.predicted.p99_ms > limit) continue;
+      if (c.max_queue_delay_us < pick->max_queue_delay_us ||
+          (c.max_queue_delay_us == pick->max_queue_delay_us &&
+           c.max_batch_size < pick->max_batch_size)) {
+        pick = &c;
+      }
+    }
+    return pick;
+  };
   const BatchingCandidate* best = nullptr;
   if (chosen_k > 0) {
-    double best_p99 = 0;
-    for (const auto& c : rec.considered) {
-      if (c.feasible && c.instances == chosen_k &&
-          (best == nullptr || c.predicted.p99_ms < best_p99)) {
-        best = &c;
-        best_p99 = c.predicted.p99_ms;
-      }
-    }
-    for (const auto& c : rec.considered) {
-      if (!c.feasible || c.instances != chosen_k) continue;
-      if (c.predicted.p99_ms > best_p99 * (1 + config_.tie_tolerance)) continue;
-      if (c.max_queue_delay_us < best->max_queue_delay_us ||
-          (c.max_queue_delay_us == best->max_queue_delay_us &&
-           c.max_batch_size < best->max_batch_size)) {
-        best = &c;
-      }
-    }
+    best = pick_lowest_p99(
+        [&](const BatchingCandidate& c) { return c.feasible && c.instances == chosen_k; });
   } else {
-    // Nothing meets the goal: the most throughput; among settings within 1%
-    // of it, the least waiting, then the smallest batch.
-    double top = 0;
-    for (const auto& c : rec.considered) top = std::max(top, c.predicted.throughput);
-    for (const auto& c : rec.considered) {
-      if (c.predicted.throughput < top * 0.99) continue;
-      if (best == nullptr || c.max_queue_delay_us < best->max_queue_delay_us ||
-          (c.max_queue_delay_us == best->max_queue_delay_us &&
-           c.max_batch_size < best->max_batch_size)) {
-        best = &c;
+    // Nothing meets the goal. Keeping up but too slow: the lowest p99 of those
+    // that keep up (with the most instances allowed). Not keeping up at all:
+    // the most throughput; among settings within 1% of it, the least waiting,
+    // then the smallest batch.
+    best = pick_lowest_p99([](const BatchingCandidate& c) { return c.predicted.stable; });
+    if (best == nullptr) {
+      double top = 0;
+      for (const auto& c : rec.considered) top = std::max(top, c.predicted.throughput);
+      for (const auto& c : rec.considered) {
+        if (c.predicted.throughput < top * 0.99) continue;
+        if (best == nullptr || c.max_queue_delay_us < best->max_queue_delay_us ||
+            (c.max_queue_delay_us == best->max_queue_delay_us &&
+             c.max_batch_size < best->max_batch_size)) {
+          best = &c;
+        }
       }
     }
   }
@@ -211,11 +220,11 @@ StatusOr<BatchingRecommendation> BatchingAdvisor::Recommend(const EngineCurve& c
     rec.rationale =
         curve_text +
         fmt::format(
-            " At {:g} req/s no setting with up to {} instance(s) meets {}: {}. Shown: the setting "
-            "with the highest throughput. More instances (--max-instances), a faster device or a "
-            "smaller model are needed.",
+            " At {:g} req/s no setting with up to {} instance(s) meets {}: {}. More instances "
+            "(--max-instances), a faster device or a smaller model are needed.",
             config_.arrival_rate, config_.max_instances, goal,
-            best->predicted.stable ? "the latency goal is missed" : "the load exceeds capacity");
+            best->predicted.stable ? "the latency goal is missed (shown: the lowest p99)"
+                                   : "the load exceeds capacity (shown: the most throughput)");
   }
   return rec;
 }

@@ -20,8 +20,10 @@
 //    instances first; among those, the lowest p99; then, among candidates
 //    within 3% of that p99, the smallest delay and then the smallest batch
 //    (so the advisor never recommends waiting, or a larger batch, for a gain
-//    that is within noise). Without a feasible candidate the one with the
-//    highest throughput (then lowest p99) is shown, with meets_slo = false.
+//    that is within noise). Without a feasible candidate (meets_slo =
+//    false): among those that keep up, the lowest p99 (same tie rule); when
+//    none keeps up, the most throughput (within 1%: least waiting, then the
+//    smallest batch).
 // Without an arrival rate only the knee is given (max_batch_size = knee, no
 // waiting).
 //

@@ -108,7 +108,7 @@ TEST_F(BackendErrorsTest, IdentityBackendReturnsEmptyV8Output) {
   OutputTensor out;
   BatchTiming t;
   ASSERT_TRUE((*b)->Run(input.data(), 2, 640, 640, &out, &t).ok());
-  EXPECT_EQ(out.shape, (std::vector<int64_t>{2, 84, 0}));
+  EXPECT_EQ(out.shape, (std::vector<int64_t>{2, 84, 85}));
   EXPECT_EQ((*b)->name(), "identity");
   EXPECT_FALSE((*b)->Run(input.data(), 5, 640, 640, &out, &t).ok());
 }

@@ -553,6 +553,18 @@ TEST(BatchingAdvisorTest, BatchingCurveGetsBatchesWhereTheLoadNeedsThem) {
   EXPECT_FALSE(rec->meets_slo);
   EXPECT_EQ(rec->max_batch_size, 32);  // the most throughput there is
   EXPECT_NE(rec->rationale.find("exceeds capacity"), std::string::npos);
+  // Keeping up but missing the goal: the lowest p99 of those that keep up.
+  AdvisorConfig tight;
+  tight.arrival_rate = 3000;
+  tight.slo_p99_ms = 1;  // below even one batch's latency
+  rec = BatchingAdvisor::Create(tight)->Recommend(gpu);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_FALSE(rec->meets_slo);
+  EXPECT_TRUE(rec->predicted.stable);
+  for (const auto& c : rec->considered) {
+    if (c.predicted.stable) EXPECT_GE(c.predicted.p99_ms, rec->predicted.p99_ms * 0.97);
+  }
+  EXPECT_NE(rec->rationale.find("latency goal is missed"), std::string::npos);
 }
 
 }  // namespace
