@@ -82,16 +82,8 @@ bool AnyFinite(const std::vector<double>& v) {
 // Adds series `label` to `chart` when it has data; returns whether it did.
 bool AddSeries(Chart* chart, std::string label, std::string unit, SeriesStyle style,
                std::vector<double> values, int axis = 0, std::string color = "") {
-  if (!AnyFinite(values)) return false;
-  ChartSeries s;
-  s.label = std::move(label);
-  s.unit = std::move(unit);
-  s.style = style;
-  s.axis = axis;
-  s.color = std::move(color);
-  s.values = std::move(values);
-  chart->series.push_back(std::move(s));
-  return true;
+  return AddSeriesIfData(chart, MakeSeries(std::move(label), std::move(unit), style,
+                                           std::move(values), axis, std::move(color)));
 }
 
 // Markers at windows where `count` > 0, drawn at `level` (or `fallback`, or 0).

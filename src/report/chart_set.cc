@@ -105,6 +105,28 @@ const char* SeriesStyleName(SeriesStyle style) {
   return "line";
 }
 
+ChartSeries MakeSeries(std::string label, std::string unit, SeriesStyle style,
+                       std::vector<double> values, int axis, std::string color) {
+  ChartSeries s;
+  s.label = std::move(label);
+  s.unit = std::move(unit);
+  s.style = style;
+  s.axis = axis;
+  s.color = std::move(color);
+  s.values = std::move(values);
+  return s;
+}
+
+bool AddSeriesIfData(Chart* chart, ChartSeries series) {
+  for (double v : series.values) {
+    if (std::isfinite(v)) {
+      chart->series.push_back(std::move(series));
+      return true;
+    }
+  }
+  return false;
+}
+
 const char* StageColor(std::string_view stage) {
   static constexpr std::pair<const char*, const char*> kColors[] = {
       {"queue", "#b07aa1"},       {"decode", "#edc948"},    {"preprocess", "#f28e2b"},

@@ -81,6 +81,14 @@ struct Chart {
   bool HasData() const;
 };
 
+// A series with the given fields (shared by the report and the live page).
+ChartSeries MakeSeries(std::string label, std::string unit, SeriesStyle style,
+                       std::vector<double> values, int axis = 0, std::string color = "");
+
+// Appends `series` to `chart` when it has at least one finite value; returns
+// whether it did (a series of only gaps would draw nothing).
+bool AddSeriesIfData(Chart* chart, ChartSeries series);
+
 // A highlighted time range: an alert firing, or a finding's time range.
 struct ChartBand {
   std::string id;  // "alert-3", "finding-0-1", ...

@@ -33,22 +33,12 @@ Json Number(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 ChartSeries Series(std::string label, std::string unit, SeriesStyle style,
                    std::vector<double> values, int axis = 0, std::string color = "") {
-  ChartSeries s;
-  s.label = std::move(label);
-  s.unit = std::move(unit);
-  s.style = style;
-  s.axis = axis;
-  s.color = std::move(color);
-  s.values = std::move(values);
-  return s;
+  return MakeSeries(std::move(label), std::move(unit), style, std::move(values), axis,
+                    std::move(color));
 }
 
 // Adds the series that have a finite value.
-void AddIfData(Chart* chart, ChartSeries s) {
-  if (std::any_of(s.values.begin(), s.values.end(), [](double v) { return std::isfinite(v); })) {
-    chart->series.push_back(std::move(s));
-  }
-}
+void AddIfData(Chart* chart, ChartSeries s) { AddSeriesIfData(chart, std::move(s)); }
 
 }  // namespace
 
