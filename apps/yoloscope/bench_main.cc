@@ -129,6 +129,14 @@ int BenchMain(int argc, char** argv) {
                  "engine: model file, or a generated model's name");
   app.add_option("--backend,-b", profile.backend.kind, "engine: torch | opencv | sim | auto");
   app.add_option("--device", profile.backend.device, "engine: cpu or cuda:N");
+  app.add_option("--precision", profile.backend.precision, "engine: fp32 | fp16 (CUDA only)");
+  app.add_option("--gpu-memory-fraction", profile.backend.gpu_memory_fraction,
+                 "engine: CUDA memory cap, in (0, 1] (default 0.8)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Validator(
+          [](std::string& v) { return std::stod(v) > 0 ? std::string() : "must be > 0"; }, ""));
+  app.add_flag("--cuda-graphs", profile.backend.cuda_graphs,
+               "engine: capture a CUDA graph per batch size");
   app.add_option("--threads", profile.backend.num_threads, "engine: intra-op threads (0 = all)");
   app.add_option("--batch", batch_spec, "engine: batch sizes (default 1,2,4,8,16,32)");
   app.add_option("--iters", profile.iterations, "engine: timed runs per batch (default: by time)");

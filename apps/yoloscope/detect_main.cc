@@ -75,6 +75,16 @@ int DetectMain(int argc, char** argv) {
   app.add_option("--backend,-b", cfg.backend.kind, "torch | opencv | auto (by extension)")
       ->default_val("auto");
   app.add_option("--device", cfg.backend.device, "cpu or cuda:N")->default_val("cpu");
+  app.add_option("--precision", cfg.backend.precision, "fp32 | fp16 (CUDA only)")
+      ->default_val("fp32");
+  app.add_option("--gpu-memory-fraction", cfg.backend.gpu_memory_fraction,
+                 "CUDA: cap on this process's GPU memory, in (0, 1]")
+      ->default_val(0.8)
+      ->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Validator(
+          [](std::string& v) { return std::stod(v) > 0 ? std::string() : "must be > 0"; }, ""));
+  app.add_flag("--cuda-graphs", cfg.backend.cuda_graphs,
+               "CUDA: capture a CUDA graph per batch size");
   app.add_option("--names", cfg.backend.names_path, "class names file (one per line)");
   app.add_option("--threads", cfg.backend.num_threads, "intra-op threads (0 = all cores)");
   app.add_option("--conf", cfg.postprocess.conf, "confidence threshold")->default_val(0.25);

@@ -22,10 +22,20 @@ int ServeMain(int argc, char** argv) {
   int port = -1, instances = 0, max_batch = 0, max_queue = 0, pre = 0, post = 0, threads = -1;
   int64_t delay_us = -1, timeout_ms = -1;
   bool no_log = false, no_warmup = false;
+  std::string precision;
+  double gpu_memory_fraction = 0;  // 0: not given
+  bool cuda_graphs = false;
   app.add_option("--model,-m", model, "model file (.torchscript, .onnx) or sim config (.yaml)");
   app.add_option("--config,-c", config_file, "YAML config file (see docs/serve.md)");
   app.add_option("--backend,-b", backend, "torch | opencv | sim | identity | auto");
   app.add_option("--device", device, "cpu or cuda:N");
+  app.add_option("--precision", precision, "fp32 | fp16 (CUDA only)");
+  app.add_option("--gpu-memory-fraction", gpu_memory_fraction,
+                 "CUDA: cap on this process's GPU memory, in (0, 1] (default 0.8)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->check(CLI::Validator(
+          [](std::string& v) { return std::stod(v) > 0 ? std::string() : "must be > 0"; }, ""));
+  app.add_flag("--cuda-graphs", cuda_graphs, "CUDA: capture a CUDA graph per batch size");
   app.add_option("--names", names, "class names file");
   app.add_option("--host", host, "address to bind (default 127.0.0.1)");
   app.add_option("--port,-p", port, "port (default 8080; 0 = any free port)");
@@ -59,6 +69,9 @@ int ServeMain(int argc, char** argv) {
   if (!model.empty()) s.backend.model_path = model;
   if (!backend.empty()) s.backend.kind = backend;
   if (!device.empty()) s.backend.device = device;
+  if (!precision.empty()) s.backend.precision = precision;
+  if (gpu_memory_fraction > 0) s.backend.gpu_memory_fraction = gpu_memory_fraction;
+  if (cuda_graphs) s.backend.cuda_graphs = true;
   if (!names.empty()) s.backend.names_path = names;
   if (threads >= 0) s.backend.num_threads = threads;
   if (!host.empty()) cfg.http.host = host;

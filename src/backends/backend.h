@@ -33,7 +33,9 @@ struct BackendConfig {
   std::string names_path;         // optional sidecar class-names file
   std::string device = "cpu";     // "cpu" or "cuda:N"
   std::string precision = "fp32"; // "fp32" | "fp16" (CUDA only)
-  int num_threads = 0;            // intra-op threads; 0 = number of cores
+  // Intra-op threads; 0 = number of cores. Torch: > 0 also caps OpenBLAS's
+  // own pool and libtorch's inter-op pool (process-wide).
+  int num_threads = 0;
   int input_w = 0, input_h = 0;   // override the model's input size (0 = from metadata)
   int max_batch = 32;             // largest batch the caller will send
   // torch only: let libtorch's profiling graph executor re-optimize the graph
@@ -41,6 +43,15 @@ struct BackendConfig {
   // first run 5.1 s with it, 1.06 s without, no steady-state difference, so
   // it is off. Process-wide in libtorch.
   bool torch_jit_optimize = false;
+  // CUDA only (torch): cap on this process's caching allocator as a fraction
+  // of the device's memory, in (0, 1] (torch.cuda.set_per_process_memory_fraction;
+  // process-wide per device). The start-up memory guard lowers max_batch() to
+  // what fits inside it.
+  double gpu_memory_fraction = 0.8;
+  // CUDA only (torch): capture one CUDA graph per batch size during Warmup()
+  // and replay it for batches of that size (falls back to plain runs when a
+  // capture fails).
+  bool cuda_graphs = false;
 };
 
 // A dense float tensor with a reusable buffer.

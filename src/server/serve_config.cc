@@ -61,6 +61,17 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["model.backend"] = str(&s.backend.kind, "model.backend");
   m["model.device"] = str(&s.backend.device, "model.device");
   m["model.precision"] = str(&s.backend.precision, "model.precision");
+  m["model.gpu_memory_fraction"] = [&s](const YAML::Node& n, const std::string& src) {
+    double v = 0;
+    YS_RETURN_IF_ERROR(Read(n, src, "model.gpu_memory_fraction", &v));
+    if (!(v > 0 && v <= 1)) {
+      return InvalidArgumentError(src + ":" + std::to_string(n.Mark().line + 1) +
+                                  ": model.gpu_memory_fraction: must be in (0, 1]");
+    }
+    s.backend.gpu_memory_fraction = v;
+    return Status::Ok();
+  };
+  m["model.cuda_graphs"] = boolean(&s.backend.cuda_graphs, "model.cuda_graphs");
   m["model.names"] = str(&s.backend.names_path, "model.names");
   m["model.threads"] = i32(&s.backend.num_threads, "model.threads");
   m["model.instances"] = i32(&s.instances, "model.instances");
@@ -185,6 +196,9 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "backend" << YAML::Value << s.backend.kind;
   e << YAML::Key << "device" << YAML::Value << s.backend.device;
   e << YAML::Key << "precision" << YAML::Value << s.backend.precision;
+  e << YAML::Key << "gpu_memory_fraction" << YAML::Value << YAML::DoublePrecision(15)
+    << s.backend.gpu_memory_fraction;
+  e << YAML::Key << "cuda_graphs" << YAML::Value << s.backend.cuda_graphs;
   e << YAML::Key << "names" << YAML::Value << s.backend.names_path;
   e << YAML::Key << "threads" << YAML::Value << s.backend.num_threads;
   e << YAML::Key << "instances" << YAML::Value << s.instances;
