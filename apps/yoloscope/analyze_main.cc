@@ -26,7 +26,8 @@ int AnalyzeMain(int argc, char** argv) {
   app.add_option("--fail-on", o.fail_on, "exit 3 when a finding of this severity or worse exists")
       ->check(CLI::IsMember({"none", "warning", "critical"}))
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "reading threads (0 = all cores)")->capture_default_str();
+  app.add_option("--threads", o.threads, "reading threads (0 = one per core, at most 4)")
+      ->capture_default_str();
   app.add_flag("--follow", o.follow,
                "keep reading growing files; report every --interval seconds until Ctrl-C");
   app.add_option("--interval", o.follow_interval_s, "report period with --follow (seconds)")

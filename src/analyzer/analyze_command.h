@@ -33,7 +33,7 @@ struct AnalyzeOptions {
   std::string input_format = "auto";              // see ReadOptions::input_format.
   std::map<std::string, std::string> column_map;  // --map schema_field=column.
   std::string fail_on = "none";                   // "none", "warning" or "critical".
-  int threads = 0;                                // reading threads; 0 = all cores.
+  int threads = 0;                                // reading threads; 0 = one per core, at most 4.
   bool follow = false;
   double follow_interval_s = 5;      // report refresh period with --follow.
   double follow_idle_timeout_s = 0;  // 0 = until a signal.
@@ -43,7 +43,7 @@ struct AnalyzeOptions {
   std::string html_path;
   // Alert timeline over the log: the shipped default rules, or this rule file
   // (docs/alerts.md); "none" turns it off. Not computed with --follow.
-  std::string alert_rules;             // --html: also write the self-contained HTML report here.
+  std::string alert_rules;  // --html: also write the self-contained HTML report here.
 };
 
 class AnalyzeCommand {

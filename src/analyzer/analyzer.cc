@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include "analyzer/analysis_context.h"
 #include "analyzer/change_detector.h"
@@ -43,6 +44,35 @@ double Quantile(std::vector<double> v, double q) {
   std::sort(v.begin(), v.end());
   const size_t i = static_cast<size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
   return v[i];
+}
+
+// The aggregator's id for device state from records that name no GPU
+// (gpu_id null, no "cuda:N" device).
+constexpr int64_t kUnknownGpu = -2;
+
+// The log's only device, when it names exactly one and that one is a GPU.
+// Records that name no GPU are then taken to be about it: a server with one
+// GPU whose batch records lack gpu_id (the simulated GPU's backend) must not
+// show a second, "unknown" GPU with the same memory. With several devices
+// (or a CPU), such records cannot be attributed and stay apart.
+std::optional<int64_t> SoleGpu(const LogAggregator& agg) {
+  std::optional<int64_t> sole;
+  for (const auto& [gpu, g] : agg.by_gpu()) {
+    if (gpu == kUnknownGpu) continue;
+    if (gpu < 0 || sole) return std::nullopt;
+    sole = gpu;
+  }
+  return sole;
+}
+
+// Moves the state of records that name no GPU into `gpu` (see SoleGpu).
+void AttributeUnknownDevice(TimeBucket* b, int64_t gpu) {
+  auto it = std::find_if(b->devices.begin(), b->devices.end(),
+                         [](const DeviceWindow& d) { return d.gpu_id == kUnknownGpu; });
+  if (it == b->devices.end()) return;
+  const DeviceWindow unknown = *it;
+  b->devices.erase(it);
+  b->Device(gpu).Merge(unknown);
 }
 
 std::string GpuName(int64_t gpu) {
@@ -92,13 +122,24 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     }
   }
   const bool gpu_known = std::any_of(agg.by_gpu().begin(), agg.by_gpu().end(),
-                                     [](const auto& kv) { return kv.first != -2; });
+                                     [](const auto& kv) { return kv.first != kUnknownGpu; });
   if (gpu_known) {
+    const std::optional<int64_t> sole = SoleGpu(agg);
+    const auto unknown = agg.by_gpu().find(kUnknownGpu);
     for (const auto& [gpu, g] : agg.by_gpu()) {
+      // Unattributed state is folded into the sole GPU; without requests it
+      // is only device facts of records that name no GPU, not a GPU itself.
+      if (gpu == kUnknownGpu && (sole || g.requests == 0)) continue;
       GroupSummary out;
       out.name = GpuName(gpu);
       if (gpu >= 0) out.gpu_id = gpu;
-      FillGroup(g, &out);
+      if (sole && gpu == *sole && unknown != agg.by_gpu().end()) {
+        GroupStats merged = g;
+        merged.Merge(unknown->second);
+        FillGroup(merged, &out);
+      } else {
+        FillGroup(g, &out);
+      }
       s->by_gpu.push_back(std::move(out));
     }
   }
@@ -495,6 +536,9 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
       ctx.windows[static_cast<size_t>(i)].Merge(b);
     }
     for (TimeBucket& b : ctx.windows) b.SortCells();
+    if (const std::optional<int64_t> sole = SoleGpu(agg)) {
+      for (TimeBucket& b : ctx.windows) AttributeUnknownDevice(&b, *sole);
+    }
   }
 
   // Steady baselines: per key, the lower quartile of per-window means (windows
@@ -566,21 +610,32 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     ctx.inflation.push_back(den > 0 ? std::optional<double>(num / den) : std::nullopt);
     ws.inflation = ctx.inflation.back();
     // Device state.
-    auto sum_of = [&b](RunningStat DeviceWindow::*m) -> std::optional<double> {
+    // Whether device d's value of m counts in the window's total / mean: the
+    // state of records that name no GPU (left unattributed when the log names
+    // several devices) is not one more device next to named devices that
+    // report the same metric; it would count the same memory twice.
+    auto counts = [&b](const DeviceWindow& d, RunningStat DeviceWindow::*m) {
+      if ((d.*m).empty()) return false;
+      if (d.gpu_id != kUnknownGpu) return true;
+      return std::none_of(b.devices.begin(), b.devices.end(), [m](const DeviceWindow& o) {
+        return o.gpu_id != kUnknownGpu && !(o.*m).empty();
+      });
+    };
+    auto sum_of = [&b, &counts](RunningStat DeviceWindow::*m) -> std::optional<double> {
       double s = 0;
       bool any = false;
       for (const DeviceWindow& d : b.devices) {
-        if ((d.*m).empty()) continue;
+        if (!counts(d, m)) continue;
         s += (d.*m).mean();
         any = true;
       }
       return any ? std::optional<double>(s) : std::nullopt;
     };
-    auto mean_of = [&b](RunningStat DeviceWindow::*m) -> std::optional<double> {
+    auto mean_of = [&b, &counts](RunningStat DeviceWindow::*m) -> std::optional<double> {
       double s = 0;
       int n = 0;
       for (const DeviceWindow& d : b.devices) {
-        if ((d.*m).empty()) continue;
+        if (!counts(d, m)) continue;
         s += (d.*m).mean();
         ++n;
       }

@@ -29,6 +29,7 @@ constexpr size_t kSniffBytes = 64 * 1024;
 // Files smaller than this are parsed by one thread (splitting costs more).
 constexpr size_t kMinParallelFileBytes = 1 << 20;
 constexpr int kMaxThreads = 64;
+constexpr int kDefaultMaxThreads = 4;
 constexpr int64_t kCancelCheckLines = 8192;
 
 static_assert(TritonTraceParser::kPadding <= kPadding);
@@ -450,35 +451,25 @@ struct LogReader::Impl {
     return status;
   }
 
-  // An uncompressed JSONL file: mapped and cut into windows of about
-  // block_bytes that end after a newline. Threads take windows in file order
-  // (an atomic counter); a thread first counts its window's newlines (memchr
-  // speed) and publishes the count, then waits until the windows before it
-  // are counted (a few ms at most), which gives its first line number, parses
-  // the window in place and hands its pages back. Every page is mapped once,
-  // at most `threads` windows are resident, and the load balances itself.
+  // An uncompressed JSONL file, cut into windows of about block_bytes:
+  // window i holds the lines that start in [i * block_bytes, (i + 1) *
+  // block_bytes), so each thread finds its own window's bounds (two small
+  // preads) and nothing scans the file ahead of the parsers. Threads take
+  // windows in file order (an atomic counter); a thread maps its window,
+  // counts its newlines (memchr speed) and publishes the count, then waits
+  // until the windows before it are counted (a few ms at most), which gives
+  // its first line number, parses the window in place and unmaps it. At most
+  // `threads` windows are mapped at any time, and the load balances itself.
   Status ReadMappedJsonl(int index, const std::string& path) {
     YS_ASSIGN_OR_RETURN(auto file, InputMappedFile::Open(path));
-    const std::string_view data = file->data();
-    const size_t size = data.size();
-    const char* base = data.data();
-    std::vector<size_t> bounds = {0};
-    while (bounds.back() < size) {
-      const size_t target = bounds.back() + options.block_bytes;
-      if (target >= size) {
-        bounds.push_back(size);
-        break;
-      }
-      const void* nl = std::memchr(base + target, '\n', size - target);
-      bounds.push_back(
-          nl == nullptr ? size : static_cast<size_t>(static_cast<const char*>(nl) - base) + 1);
-    }
-    const size_t windows = bounds.size() - 1;
+    const size_t size = file->size();
+    if (size == 0) return Status::Ok();
+    const size_t block = options.block_bytes;
+    const size_t windows = (size + block - 1) / block;
     const int workers =
         size < kMinParallelFileBytes
             ? 1
             : static_cast<int>(std::min<size_t>(windows, static_cast<size_t>(threads)));
-    if (windows == 0) return Status::Ok();
 
     std::atomic<size_t> next_window{0};
     std::mutex mu;
@@ -487,26 +478,43 @@ struct LogReader::Impl {
     std::vector<int64_t> first_line(windows + 1, 1);  // valid up to `prefix_ready`
     size_t prefix_ready = 0;
     bool abort = false;  // a window could not be read: everyone stops
-    bool shrank = false;
+    Status error;        // why, unless cancelled
+
+    // Maps window i, after checking that the file still holds it.
+    auto map_window = [&](size_t i) -> StatusOr<InputMappedFile::Window> {
+      file->Prefetch(i * block, (i + 1) * block);  // a no-op when prefetched or cached
+      YS_ASSIGN_OR_RETURN(size_t begin, file->NextLineStart(i * block));
+      size_t end = size;
+      if (i + 1 < windows) {
+        YS_ASSIGN_OR_RETURN(end, file->NextLineStart((i + 1) * block));
+      }
+      if (file->ShrankBelow(end)) return DataLossError(path + ": the file shrank");
+      return file->Map(begin, end);
+    };
 
     auto worker = [&](int t) {
       ThreadState* ts = states[static_cast<size_t>(t)].get();
       for (;;) {
         const size_t i = next_window.fetch_add(1);
         if (i >= windows) return;
-        const size_t begin = bounds[i], end = bounds[i + 1];
-        bool ok = !Cancelled(options.cancel) && !file->ShrankBelow(end);
+        const bool cancelled = Cancelled(options.cancel);
+        StatusOr<InputMappedFile::Window> window =
+            cancelled ? StatusOr<InputMappedFile::Window>(CancelledError("read cancelled"))
+                      : map_window(i);
+        const std::string_view text = window.ok() ? window->data() : std::string_view();
+        // The window taken next after the ones being parsed now: its reads
+        // overlap this window's parsing when the file is not cached.
+        if (window.ok()) file->Prefetch((i + workers) * block, (i + workers + 1) * block);
         int64_t lines = 0;
-        if (ok) {
-          file->Populate(begin, end);
-          if (workers > 1) lines = InputBlockReader::CountNewlines(base + begin, end - begin);
+        if (window.ok() && workers > 1) {
+          lines = InputBlockReader::CountNewlines(text.data(), text.size());
         }
         int64_t first = 1;
         {
           std::unique_lock<std::mutex> lock(mu);
-          if (!ok) {
+          if (!window.ok()) {
             abort = true;
-            shrank = shrank || !Cancelled(options.cancel);
+            if (!cancelled && error.ok()) error = window.status();
           }
           if (workers > 1) {
             counts[i] = lines;
@@ -521,22 +529,24 @@ struct LogReader::Impl {
           first = first_line[i];
         }
         const int64_t lines_before = ts->stats.lines;
-        ParseJsonlRange(base + begin, base + end, base + size, first, index, path, ts);
+        // Bytes after the window up to the end of its last page may be read
+        // as padding; a line closer than that to the end of the mapping is
+        // copied (ParseJsonlRange), so no page past the window is touched.
+        ParseJsonlRange(text.data(), text.data() + text.size(), window->readable_end(), first,
+                        index, path, ts);
         if (workers == 1) first_line[i + 1] = first + (ts->stats.lines - lines_before);
-        ts->stats.bytes += static_cast<int64_t>(end - begin);
-        ts->stats.raw_bytes += static_cast<int64_t>(end - begin);
-        AddProgress(static_cast<int64_t>(end - begin));
-        file->Release(begin, end);
-      }
+        ts->stats.bytes += static_cast<int64_t>(text.size());
+        ts->stats.raw_bytes += static_cast<int64_t>(text.size());
+        AddProgress(static_cast<int64_t>(text.size()));
+      }  // the window is unmapped here.
     };
-    file->WillRead(0, size);
     RunOnThreads(workers, worker);
-    if (shrank) {
+    if (error.code() == StatusCode::kDataLoss) {
       return DataLossError(path +
                            ": the file shrank while it was read (truncated, e.g. by "
                            "logrotate copytruncate); read it again, or use --follow");
     }
-    return Status::Ok();
+    return error;
   }
 
   Status ReadTriton(OpenFile* f) {
@@ -718,7 +728,12 @@ StatusOr<std::unique_ptr<LogReader>> LogReader::Create(const ReadOptions& option
   YS_ASSIGN_OR_RETURN(auto columns, TableColumns::Create(options.column_map));
   YS_ASSIGN_OR_RETURN(auto jsonl, JsonlParser::Create(options.column_map));
   int threads = options.threads;
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  // The default stops at kDefaultMaxThreads: each reading thread holds its
+  // own window and aggregator (~30 MB), so peak memory follows the thread
+  // count, and 4 threads already read faster than the rules consume.
+  if (threads <= 0) {
+    threads = std::min(static_cast<int>(std::thread::hardware_concurrency()), kDefaultMaxThreads);
+  }
   impl->threads = std::clamp(threads, 1, kMaxThreads);
   if (impl->options.max_examples < 0) impl->options.max_examples = 0;
   if (impl->options.block_bytes < 4096) impl->options.block_bytes = 4096;

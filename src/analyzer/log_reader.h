@@ -10,14 +10,15 @@
 // Parallelism: Read() uses up to num_threads() threads, each with its own
 // sink: sink_for_thread(i) is called once for every i in
 // [0, num_threads()), on the calling thread, before any record is read.
-//   - An uncompressed JSONL file is memory-mapped and cut at newlines into
-//     windows (ReadOptions::block_bytes) that the threads take in file order and parse in
-//     place (no copy). A thread counts its window's newlines first (memchr
-//     speed) so that windows after the first know their line numbers. Pages
-//     are handed back as windows are done, so the RSS stays small on any
-//     file size. A file that shrinks while it is read gives DataLoss
-//     (checked per window; a truncation in between may still raise SIGBUS,
-//     as with any mmap reader).
+//   - An uncompressed JSONL file is cut at newlines into windows
+//     (ReadOptions::block_bytes) that the threads take in file order, map one
+//     at a time and parse in place (no copy). A thread counts its window's
+//     newlines first (memchr speed) so that windows after the first know
+//     their line numbers. Each window is unmapped when done, so the RSS stays
+//     about threads x block_bytes on any file size. A file that shrinks while
+//     it is read gives DataLoss (checked per window; a truncation while a
+//     window is being parsed may still raise SIGBUS, as with any mmap
+//     reader).
 //   - A compressed or piped JSONL input is decompressed / read by the calling
 //     thread and cut into blocks of lines that the worker threads parse.
 //   - Tables, nvidia-smi and Triton files are read by one thread (sink 0).
@@ -76,7 +77,8 @@ struct FollowOptions {
 struct ReadOptions {
   // "auto", "jsonl", "csv", "tsv", "markdown", "nvidia-smi" or "triton".
   std::string input_format = "auto";
-  // Parsing threads; 0 = one per hardware thread (at most 64).
+  // Parsing threads; 0 = one per hardware thread, at most kDefaultMaxThreads
+  // (4: about 30 MB each; explicit values up to 64).
   int threads = 0;
   // --map: schema field -> column header (tables) or JSON key (JSONL).
   std::map<std::string, std::string> column_map;

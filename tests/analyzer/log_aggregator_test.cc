@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "analyzer/analyzer.h"
 #include "analyzer/report_writer.h"
@@ -243,6 +245,102 @@ TEST(LogAggregatorTest, RecordsWithoutIdUseFileAndLine) {
   log.FeedTo(&agg);
   ASSERT_EQ(agg.flag(RecordFlag::kOom).examples.items().size(), 1u);
   EXPECT_EQ(agg.flag(RecordFlag::kOom).examples.items()[0].id, "gpu.csv:42");
+}
+
+// Adds a batch record every second that names no GPU (gpu_id null, no
+// device), as `serve` wrote them with the simulated GPU.
+void AddBatchesWithoutGpu(SyntheticLog* log, double seconds) {
+  for (int s = 0; s < static_cast<int>(seconds); ++s) {
+    TestRecord& b = log->Add(RecordKind::kBatch, testing::kT0 + s * 1'000'000 + 500'000);
+    b.model = "yolov8n";
+    b.r.batch_size = 2;
+    b.r.inference_ms = 14;
+    b.r.mem_used_mb = 6100;
+    b.r.mem_total_mb = 16384;
+    b.r.mem_reserved_mb = 5200;
+    b.r.mem_inactive_split_mb = 300;
+  }
+}
+
+std::vector<std::string> GpuNames(const AnalysisReport& r) {
+  std::vector<std::string> names;
+  for (const GroupSummary& g : r.summary.by_gpu) names.push_back(g.name);
+  return names;
+}
+
+TEST(LogAggregatorTest, RecordsWithoutGpuIdBelongToTheOnlyGpu) {
+  HealthyOptions o;
+  o.seconds = 60;
+  SyntheticLog log = HealthyLog(o);
+  AddBatchesWithoutGpu(&log, o.seconds);
+  const AnalysisReport report = log.Analyze();
+  // No second, "unknown" GPU next to cuda:0 ...
+  EXPECT_EQ(GpuNames(report), std::vector<std::string>{"cuda:0"});
+  ASSERT_EQ(report.summary.by_gpu.size(), 1u);
+  EXPECT_EQ(report.summary.by_gpu[0].mem_total_mb, 16384);
+  // ... so the memory totals are one GPU's, and the batch records' own
+  // facts (inactive split) are that GPU's.
+  int with_memory = 0, with_split = 0;
+  for (const WindowStats& w : report.time_series.windows) {
+    if (w.mem_total_mb) {
+      ++with_memory;
+      EXPECT_NEAR(*w.mem_total_mb, 16384, 1e-6);
+      EXPECT_LT(*w.mem_used_mb, 16384 * 0.5);
+    }
+    if (w.mem_inactive_split_mb) {
+      ++with_split;
+      EXPECT_NEAR(*w.mem_inactive_split_mb, 300, 1e-6);
+    }
+  }
+  EXPECT_GT(with_memory, 0);
+  EXPECT_GT(with_split, 0);
+}
+
+TEST(LogAggregatorTest, RecordsWithoutGpuIdAddNoGpuWhenSeveralAreNamed) {
+  HealthyOptions o;
+  o.seconds = 60;
+  o.gpu_telemetry = false;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    q.r.gpu_id = s.index % 2;
+    q.device = s.index % 2 ? "cuda:1" : "cuda:0";
+  };
+  SyntheticLog log = HealthyLog(o);
+  AddBatchesWithoutGpu(&log, o.seconds);
+  const AnalysisReport report = log.Analyze();
+  // Which of the two ran the batches is unknown: no third GPU, and the
+  // totals are the two named GPUs' (not three).
+  EXPECT_EQ(GpuNames(report), (std::vector<std::string>{"cuda:0", "cuda:1"}));
+  int with_memory = 0;
+  for (const WindowStats& w : report.time_series.windows) {
+    if (!w.mem_total_mb || w.requests < 10) continue;
+    ++with_memory;
+    EXPECT_NEAR(*w.mem_total_mb, 2 * 16384, 1e-6);
+  }
+  EXPECT_GT(with_memory, 0);
+}
+
+TEST(LogAggregatorTest, LogThatNamesNoGpuKeepsItsMemoryFacts) {
+  HealthyOptions o;
+  o.seconds = 60;
+  o.gpu_telemetry = false;
+  o.mutate_request = [](TestRecord& q, const RequestShape&) {
+    q.r.gpu_id.reset();
+    q.device.clear();
+  };
+  SyntheticLog log = HealthyLog(o);
+  AddBatchesWithoutGpu(&log, o.seconds);
+  const AnalysisReport report = log.Analyze();
+  EXPECT_TRUE(report.summary.by_gpu.empty());  // no GPU is named: no per-GPU table.
+  int with_memory = 0, with_split = 0;
+  for (const WindowStats& w : report.time_series.windows) {
+    if (w.mem_total_mb) {
+      ++with_memory;
+      EXPECT_NEAR(*w.mem_total_mb, 16384, 1e-6);
+    }
+    if (w.mem_inactive_split_mb) ++with_split;
+  }
+  EXPECT_GT(with_memory, 0);
+  EXPECT_GT(with_split, 0);
 }
 
 }  // namespace

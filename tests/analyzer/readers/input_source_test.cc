@@ -177,34 +177,76 @@ TEST(InputBlockReaderTest, CutsOverlongLines) {
   EXPECT_EQ(total, 50004);
 }
 
-TEST(InputMappedFileTest, SplitsAtNewlinesAndNoticesTruncation) {
+TEST(InputMappedFileTest, FindsLineStartsAndMapsWindows) {
+  TempDir dir;
+  // Lines of varied length, one longer than the pread chunk, no final newline.
+  std::string data = Lines(700) + std::string(40000, 'x') + "\n" + Lines(300) + "tail";
+  WriteStringToFile(dir.File("f"), data);
+  auto file = InputMappedFile::Open(dir.File("f"));
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_EQ((*file)->size(), data.size());
+  for (size_t pos : {size_t{0}, size_t{1}, size_t{17}, size_t{4096}, size_t{20000},
+                     data.find('x') + 5, data.size() - 3, data.size(), data.size() + 10}) {
+    size_t want = pos == 0 ? 0 : data.find('\n', pos - 1);
+    want =
+        pos == 0 ? 0 : (want == std::string::npos || pos >= data.size() ? data.size() : want + 1);
+    auto got = (*file)->NextLineStart(pos);
+    ASSERT_TRUE(got.ok()) << pos;
+    EXPECT_EQ(*got, want) << pos;
+  }
+  // A position right after a newline is a line start itself.
+  const size_t second = data.find('\n') + 1;
+  EXPECT_EQ(*(*file)->NextLineStart(second), second);
+
+  // Windows of any size and alignment give back exactly the file's bytes;
+  // the bytes up to readable_end() may be read (page padding).
+  for (size_t step : {size_t{1000}, size_t{4096}, size_t{65536}}) {
+    std::string joined;
+    for (size_t b = 0; b < data.size(); b += step) {
+      const size_t begin = *(*file)->NextLineStart(b);
+      const size_t end = *(*file)->NextLineStart(b + step);
+      auto window = (*file)->Map(begin, end);
+      ASSERT_TRUE(window.ok()) << window.status().ToString();
+      EXPECT_EQ(window->data(), std::string_view(data).substr(begin, end - begin));
+      if (end > begin) {
+        EXPECT_GE(window->readable_end(), window->data().data() + window->data().size());
+        volatile char last = *(window->readable_end() - 1);
+        (void)last;
+      }
+      joined += window->data();
+    }
+    EXPECT_EQ(joined, data) << step;
+  }
+  EXPECT_FALSE((*file)->Map(10, data.size() + 1).ok());
+
+  // A moved-from window is empty; the moved-to one still reads the bytes.
+  auto a = (*file)->Map(0, 100);
+  ASSERT_TRUE(a.ok());
+  InputMappedFile::Window b = std::move(*a);
+  EXPECT_TRUE(a->data().empty());
+  EXPECT_EQ(b.data(), std::string_view(data).substr(0, 100));
+}
+
+TEST(InputMappedFileTest, NoticesTruncation) {
   TempDir dir;
   const std::string data = Lines(1000);
   WriteStringToFile(dir.File("f"), data);
   auto file = InputMappedFile::Open(dir.File("f"));
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ((*file)->data(), data);
-  for (int parts : {1, 2, 3, 8}) {
-    const auto ranges = (*file)->SplitAtNewlines(parts);
-    ASSERT_EQ(static_cast<int>(ranges.size()), parts);
-    size_t expect_begin = 0;
-    for (const auto& [begin, end] : ranges) {
-      EXPECT_EQ(begin, expect_begin);
-      EXPECT_EQ(data[end - 1], '\n');
-      expect_begin = end;
-    }
-    EXPECT_EQ(expect_begin, data.size());
-  }
   EXPECT_FALSE((*file)->ShrankBelow(data.size()));
   ASSERT_EQ(truncate(dir.File("f").c_str(), 100), 0);
   EXPECT_TRUE((*file)->ShrankBelow(data.size()));
   EXPECT_FALSE((*file)->ShrankBelow(100));
+  // Looking for a newline past the new end is DataLoss, not a wrong answer.
+  EXPECT_EQ((*file)->NextLineStart(5000).status().code(), StatusCode::kDataLoss);
 
   WriteStringToFile(dir.File("empty"), "");
   auto empty = InputMappedFile::Open(dir.File("empty"));
   ASSERT_TRUE(empty.ok());
-  EXPECT_TRUE((*empty)->data().empty());
-  EXPECT_TRUE((*empty)->SplitAtNewlines(4).empty());
+  EXPECT_EQ((*empty)->size(), 0u);
+  auto window = (*empty)->Map(0, 0);
+  ASSERT_TRUE(window.ok());
+  EXPECT_TRUE(window->data().empty());
 }
 
 }  // namespace

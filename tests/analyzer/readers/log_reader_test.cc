@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <tuple>
@@ -615,6 +617,152 @@ TEST(LogReaderTest, ReportsProgress) {
   EXPECT_EQ(progress.load(), r.stats.raw_bytes);
   EXPECT_EQ(r.stats.raw_bytes,
             static_cast<int64_t>(log.size() + ReadFileToString(dir.File("b.jsonl.gz")).size()));
+}
+
+// Bytes of `path` mapped into this process now (from /proc/self/maps).
+size_t MappedBytesOf(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  size_t bytes = 0;
+  while (std::getline(maps, line)) {
+    if (line.size() < path.size() || line.compare(line.size() - path.size(), path.size(), path))
+      continue;
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx", &lo, &hi) == 2) bytes += hi - lo;
+  }
+  return bytes;
+}
+
+// Checks, while records arrive, how much of the file is mapped.
+class MappingWatchSink final : public RecordSink {
+ public:
+  MappingWatchSink(std::string path, std::atomic<size_t>* peak)
+      : path_(std::move(path)), peak_(peak) {}
+  void OnRecord(const LogRecord& record) override {
+    (void)record;
+    if (++records_ % 500 != 0) return;
+    const size_t now = MappedBytesOf(path_);
+    size_t seen = peak_->load();
+    while (now > seen && !peak_->compare_exchange_weak(seen, now)) {
+    }
+  }
+
+ private:
+  std::string path_;
+  std::atomic<size_t>* peak_;
+  int64_t records_ = 0;
+};
+
+TEST(LogReaderTest, MappedFileHoldsOnlyTheWindowsBeingParsed) {
+  // Memory must not grow with the file: at most one window per thread is
+  // mapped at a time, and nothing stays mapped after the read.
+  TempDir dir;
+  const std::string log = MakeLog(60000);  // ~9 MB, 128 KiB windows: ~70 of them
+  const std::string path = dir.File("big.jsonl");
+  WriteStringToFile(path, log);
+  for (int threads : {1, 2, 3}) {
+    ReadOptions options;
+    options.threads = threads;
+    options.block_bytes = 128 * 1024;
+    auto reader = LogReader::Create(options);
+    ASSERT_TRUE(reader.ok());
+    std::atomic<size_t> peak{0};
+    std::vector<std::unique_ptr<MappingWatchSink>> sinks;
+    ReadStats stats;
+    Status status = (*reader)->Read(
+        {path},
+        [&](int) {
+          sinks.push_back(std::make_unique<MappingWatchSink>(path, &peak));
+          return sinks.back().get();
+        },
+        &stats);
+    ASSERT_TRUE(status.ok()) << status.ToString();
+    EXPECT_EQ(stats.requests, 60000);
+    EXPECT_GT(peak.load(), 0u) << "the file was not memory-mapped";
+    // A window is block_bytes plus the rest of a line and two partial pages.
+    const size_t window_max = options.block_bytes + 4 * 4096;
+    EXPECT_LE(peak.load(), static_cast<size_t>(threads) * window_max) << threads << " threads";
+    EXPECT_EQ(MappedBytesOf(path), 0u);
+  }
+}
+
+// Truncates `path` to `size` bytes when the first record arrives.
+class TruncatingSink final : public RecordSink {
+ public:
+  TruncatingSink(std::string path, off_t size) : path_(std::move(path)), size_(size) {}
+  void OnRecord(const LogRecord& record) override {
+    (void)record;
+    if (records_++ == 0) EXPECT_EQ(truncate(path_.c_str(), size_), 0);
+  }
+  int64_t records() const { return records_; }
+
+ private:
+  std::string path_;
+  off_t size_;
+  int64_t records_ = 0;
+};
+
+TEST(LogReaderTest, FileTruncatedWhileReadIsDataLossAfterItsRecords) {
+  // logrotate copytruncate while analyze runs: the windows still in the
+  // file are read, the next one is refused (DataLoss) instead of touching
+  // pages past the new end (SIGBUS).
+  TempDir dir;
+  const std::string log = MakeLog(20000);  // ~3 MB, 64 KiB windows
+  const std::string path = dir.File("rotating.jsonl");
+  WriteStringToFile(path, log);
+  const size_t keep = log.find('\n', 4 * 65536) + 1;  // inside the 5th window
+  ReadOptions options;
+  options.threads = 1;
+  options.block_bytes = 65536;
+  auto reader = LogReader::Create(options);
+  ASSERT_TRUE(reader.ok());
+  TruncatingSink sink(path, static_cast<off_t>(keep));
+  ReadStats stats;
+  Status status = (*reader)->Read(
+      {path}, [&](int) { return &sink; }, &stats);
+  EXPECT_EQ(status.code(), StatusCode::kDataLoss) << status.ToString();
+  EXPECT_NE(status.message().find("shrank"), std::string::npos) << status.ToString();
+  // Every line still in the file was read (the first four windows end
+  // exactly there), then the fifth window's end could not be found.
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(keep));
+  EXPECT_EQ(stats.records, std::count(log.begin(), log.begin() + keep, '\n'));
+  EXPECT_EQ(stats.records, sink.records());
+  EXPECT_EQ(stats.malformed, 0);
+}
+
+TEST(LogReaderTest, WindowBoundariesInsideLongLines) {
+  // Lines longer than a window: some windows start and end inside the same
+  // line (empty windows), and line numbers still count every line.
+  TempDir dir;
+  std::string log;
+  for (int i = 0; i < 40; ++i) {
+    log += "{\"request_id\":\"r" + std::to_string(i) + "\",\"error\":\"" +
+           std::string(static_cast<size_t>(i % 4 == 0 ? 20000 : 10), 'e') +
+           "\",\"total_ms\":" + std::to_string(i) + "}\n";
+  }
+  log += std::string(3000, ' ') + "\n{\"request_id\":\"last\",\"total_ms\":1}";
+  WriteStringToFile(dir.File("long.jsonl"), log);
+  ReadOptions one;
+  one.threads = 1;
+  const ReadResult base = ReadAll({dir.File("long.jsonl")}, one);
+  ASSERT_TRUE(base.status.ok());
+  ASSERT_EQ(base.records.size(), 41u);
+  for (int threads : {2, 3}) {
+    ReadOptions options;
+    options.threads = threads;
+    options.block_bytes = 4096;  // the smallest: many windows fall inside one line
+    const ReadResult r = ReadAll({dir.File("long.jsonl")}, options);
+    ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+    EXPECT_EQ(r.stats.lines, 42);
+    EXPECT_EQ(r.stats.malformed, 0);
+    ASSERT_EQ(r.records.size(), 41u);
+    for (size_t i = 0; i < r.records.size(); ++i) {
+      EXPECT_EQ(r.records[i].request_id, base.records[i].request_id);
+      EXPECT_EQ(r.records[i]->line, base.records[i]->line);
+    }
+    EXPECT_EQ(r.records.back().request_id, "last");
+    EXPECT_EQ(r.records.back()->line, 42);
+  }
 }
 
 }  // namespace
