@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -74,8 +75,11 @@ constexpr double kColdRatio = 3.0;
 constexpr double kColdMinExtraMs = 10;
 constexpr double kColdWarnRatio = 5.0;
 constexpr double kColdWarnExtraMs = 100;
-constexpr double kColdEpisodeRatio = 2.0;  // window inflation at an episode's onset.
-constexpr double kColdSettled = 1.5;       // inflation back below this: warmed up.
+// Window inflation at an episode's onset: "several times slower", as a cold sample. A
+// one-window 2-2.5x blip that is gone in the next window is CPU or GPU noise (a
+// busy host, a huge decode next to CPU inference), not a restart warming up.
+constexpr double kColdEpisodeRatio = kColdRatio;
+constexpr double kColdSettled = 1.5;  // inflation back below this: warmed up.
 constexpr size_t kColdMaxWindows = 30;
 // error_burst
 constexpr double kBurstMinRate = 0.05;
@@ -384,10 +388,17 @@ void CheckMemoryPressure(AnalysisContext& ctx) {
     f.evidence.push_back(fmt::format("{} of {} records ran at >= {} of GPU memory", hi.hits,
                                      hi.eligible, FormatPercent(kMemHighRatio)));
   }
+  // Per device: a window's totals sum over gpu_ids (several GPUs, or records
+  // without gpu_id), which is not the capacity a co-tenant competes for.
   double other_max = -1, total_mb = -1;
-  for (const WindowStats& w : ctx.report->time_series.windows) {
-    if (w.mem_other_processes_mb) other_max = std::max(other_max, *w.mem_other_processes_mb);
-    if (w.mem_total_mb) total_mb = std::max(total_mb, *w.mem_total_mb);
+  for (const TimeBucket& b : ctx.windows) {
+    for (const DeviceWindow& d : b.devices) {
+      if (d.mem_other.empty() || d.mem_total.empty() || d.mem_total.max <= 0) continue;
+      if (total_mb <= 0 || d.mem_other.max / d.mem_total.max > other_max / total_mb) {
+        other_max = d.mem_other.max;
+        total_mb = d.mem_total.max;
+      }
+    }
   }
   const bool cotenant = other_max > 0 && total_mb > 0 && other_max >= 0.1 * total_mb;
   if (cotenant) {
@@ -1363,21 +1374,83 @@ void CheckThrottling(AnalysisContext& ctx) {
 }
 
 // ---------------------------------------------------------- gpu_contention
+// Another workload on one GPU, judged per device: its other-process memory
+// against that GPU's own capacity and its own median, its utilization
+// against its own median, and the inference of the work that ran on it. A
+// window's device state is a sum over gpu_ids (a phantom "unknown" device of
+// records without gpu_id, or the other GPUs of a multi-GPU host, would
+// otherwise inflate the capacity the co-tenant is compared with, and dilute
+// its slowdown).
+struct ContentionDevice {
+  std::vector<double> others, utils;
+  double total_mb = 0;
+  double median_other = 0, median_util = 0;
+};
+
+struct ContentionSignal {
+  int64_t gpu = -2;
+  bool by_memory = false;                // other-process memory (else utilization).
+  std::optional<double> other_mb, util;  // the device's means in the window.
+  double num = 0, den = 0;               // equal-work inflation sums.
+  int64_t samples = 0;
+};
+
+// Equal-work inflation sums of window `i` on `gpu`; the whole window when no
+// work in it names a GPU (requests logged without gpu_id).
+void DeviceInflation(const AnalysisContext& ctx, size_t i, int64_t gpu, ContentionSignal* s) {
+  bool any_known = false, any_here = false;
+  double num = 0, den = 0, all_num = 0, all_den = 0;
+  int64_t n_here = 0, n_all = 0;
+  for (const WorkCell& c : ctx.windows[i].work) {
+    if (static_cast<bool>(c.key.from_batch_record) != ctx.use_batch_records) continue;
+    auto it = ctx.steady.find(c.key);
+    if (it == ctx.steady.end()) continue;
+    const int64_t n = ctx.use_inference ? c.inference_n : c.total_n;
+    const double sum = ctx.use_inference ? c.inference_sum : c.total_sum;
+    if (n <= 0) continue;
+    all_num += sum;
+    all_den += static_cast<double>(n) * it->second;
+    n_all += n;
+    if (c.key.gpu_id >= 0) any_known = true;
+    if (c.key.gpu_id == gpu) {
+      any_here = true;
+      num += sum;
+      den += static_cast<double>(n) * it->second;
+      n_here += n;
+    }
+  }
+  if (any_here) {
+    s->num = num;
+    s->den = den;
+    s->samples = n_here;
+  } else if (!any_known) {
+    s->num = all_num;
+    s->den = all_den;
+    s->samples = n_all;
+  }
+}
+
 void CheckContention(AnalysisContext& ctx) {
   if (!ctx.Require("gpu_contention",
                    {{LogField::kTs}, {LogField::kInferenceMs, LogField::kTotalMs}}))
     return;
   const auto& W = ctx.report->time_series.windows;
   const bool telemetry = ctx.Has(LogField::kMemOther) || ctx.Has(LogField::kGpuUtil);
-  std::vector<double> others, utils;
-  double total_mb = 0;
-  for (const WindowStats& w : W) {
-    if (w.mem_other_processes_mb) others.push_back(*w.mem_other_processes_mb);
-    if (w.gpu_util) utils.push_back(*w.gpu_util);
-    if (w.mem_total_mb) total_mb = std::max(total_mb, *w.mem_total_mb);
+  std::map<int64_t, ContentionDevice> devices;
+  for (const TimeBucket& b : ctx.windows) {
+    for (const DeviceWindow& d : b.devices) {
+      ContentionDevice& cd = devices[d.gpu_id];
+      if (!d.mem_other.empty()) cd.others.push_back(d.mem_other.mean());
+      if (!d.gpu_util.empty()) cd.utils.push_back(d.gpu_util.mean());
+      if (!d.mem_total.empty()) cd.total_mb = std::max(cd.total_mb, d.mem_total.max);
+    }
   }
-  const double median_other = ChangeDetector::Median(others);
-  const double median_util = ChangeDetector::Median(utils);
+  std::set<int64_t> known_gpus;
+  for (auto& [gpu, cd] : devices) {
+    cd.median_other = ChangeDetector::Median(cd.others);
+    cd.median_util = ChangeDetector::Median(cd.utils);
+    if (gpu >= 0 && (!cd.others.empty() || !cd.utils.empty())) known_gpus.insert(gpu);
+  }
   const double ref = ReferenceClock(ctx);
   auto flat = [&](size_t i) {
     const WindowStats& w = W[i];
@@ -1389,28 +1462,43 @@ void CheckContention(AnalysisContext& ctx) {
     }
     return true;
   };
-  auto other_signal = [&](size_t i) {
-    const WindowStats& w = W[i];
-    return w.mem_other_processes_mb &&
-           *w.mem_other_processes_mb >=
-               std::max(kContentionOtherMinMb, kContentionOtherShare * total_mb) &&
-           *w.mem_other_processes_mb >= 1.5 * median_other + 1;
-  };
-  auto util_signal = [&](size_t i) {
-    const WindowStats& w = W[i];
-    // Utilization is a weak signal (our own slower kernels raise it too):
-    // used only where other-process memory is not logged.
-    return !w.mem_other_processes_mb && w.gpu_util && *w.gpu_util >= kContentionUtil &&
-           *w.gpu_util >= median_util + 15;
+  // The device of window i on which another workload shows, slowing the work
+  // that ran on it by >= kContentionInflation.
+  auto signal_at = [&](size_t i) -> std::optional<ContentionSignal> {
+    std::optional<ContentionSignal> best;
+    for (const DeviceWindow& d : ctx.windows[i].devices) {
+      const ContentionDevice& cd = devices[d.gpu_id];
+      ContentionSignal s;
+      s.gpu = d.gpu_id;
+      if (!d.mem_other.empty()) s.other_mb = d.mem_other.mean();
+      if (!d.gpu_util.empty()) s.util = d.gpu_util.mean();
+      if (s.other_mb) {
+        s.by_memory =
+            *s.other_mb >= std::max(kContentionOtherMinMb, kContentionOtherShare * cd.total_mb) &&
+            *s.other_mb >= 1.5 * cd.median_other + 1;
+        if (!s.by_memory) continue;
+      } else {
+        // Utilization is a weak signal (our own slower kernels raise it too):
+        // used only on a GPU whose other-process memory is not logged.
+        if (!cd.others.empty() || !s.util || *s.util < kContentionUtil ||
+            *s.util < cd.median_util + 15) {
+          continue;
+        }
+      }
+      DeviceInflation(ctx, i, d.gpu_id, &s);
+      if (s.den <= 0 || s.num / s.den < kContentionInflation) continue;
+      if (!best || s.num / s.den > best->num / best->den) best = s;
+    }
+    return best;
   };
   auto inflated = [&](size_t i) {
     return ctx.inflation[i] && *ctx.inflation[i] >= kContentionInflation &&
            ctx.windows[i].requests >= 1;
   };
-  auto unexplained = [&](size_t i) {
+  auto unexplained = [&](size_t i, bool memory_signal) {
     const WindowStats& w = W[i];
     if (ThrottledWindow(ctx, i, ref)) return false;
-    if (w.mem_used_ratio && *w.mem_used_ratio >= kMemHighRatio && !other_signal(i)) return false;
+    if (w.mem_used_ratio && *w.mem_used_ratio >= kMemHighRatio && !memory_signal) return false;
     return true;
   };
   if (!telemetry) {
@@ -1422,60 +1510,101 @@ void CheckContention(AnalysisContext& ctx) {
         "reported";
     ctx.report->skipped_checks.push_back(std::move(skip));
   }
-  auto flagged = [&](size_t i) {
-    if (i < ctx.cold_windows.size() && ctx.cold_windows[i]) return false;
-    if (!(inflated(i) && flat(i) && unexplained(i))) return false;
-    return telemetry ? (other_signal(i) || util_signal(i)) : true;
-  };
-  const auto in = ctx.InflationWhere(flagged);
+  // Per window: the contended device's signal (with telemetry), or the whole
+  // window's inflation (without).
+  std::vector<std::optional<ContentionSignal>> hit(W.size());
+  for (size_t i = 0; i < W.size(); ++i) {
+    if (i < ctx.cold_windows.size() && ctx.cold_windows[i]) continue;
+    if (!flat(i)) continue;
+    if (telemetry) {
+      auto s = signal_at(i);
+      if (s && unexplained(i, s->by_memory)) hit[i] = s;
+    } else if (inflated(i) && unexplained(i, false)) {
+      ContentionSignal s;
+      s.num = ctx.inflation_num[i];
+      s.den = ctx.inflation_den[i];
+      for (const WorkCell& c : ctx.windows[i].work) {
+        if (static_cast<bool>(c.key.from_batch_record) != ctx.use_batch_records) continue;
+        if (ctx.steady.count(c.key)) s.samples += ctx.use_inference ? c.inference_n : c.total_n;
+      }
+      hit[i] = s;
+    }
+  }
+  auto flagged = [&](size_t i) { return hit[i].has_value(); };
+  double num = 0, den = 0;
+  int64_t samples = 0, requests = 0;
   size_t n_flagged = 0;
-  for (size_t i = 0; i < W.size(); ++i) n_flagged += flagged(i);
-  if (!in || in->ratio < kContentionInflation || in->samples < 3) return;
-  if (!telemetry && (n_flagged < 2 || in->samples < 10)) return;
-  const auto out = ctx.InflationWhere([&](size_t i) { return W[i].requests > 0 && !flagged(i); });
-  const FindingSeverity sev =
-      !telemetry ? FindingSeverity::kInfo
-                 : (in->ratio >= kContentionCriticalInflation ? FindingSeverity::kCritical
-                                                              : FindingSeverity::kWarning);
-  Finding f = NewFinding(
-      "gpu_contention", sev,
-      telemetry ? fmt::format("Another workload on the GPU slows {} {:.1f}x at equal work",
-                              MetricName(ctx), in->ratio)
-                : fmt::format("{} {:.1f}x slower at equal work with no change in our load "
-                              "(unconfirmed: no GPU telemetry)",
-                              MetricName(ctx), in->ratio));
-  f.evidence.push_back(fmt::format(
-      "{} {:.1f}x the same-work baseline in {} (vs {:.2f}x elsewhere) while our "
-      "request rate and batch sizes stayed flat",
-      MetricName(ctx), in->ratio, Plural(static_cast<int64_t>(n_flagged), "window", "windows"),
-      out ? out->ratio : 1.0));
-  double other_in = 0, util_in = 0;
+  std::set<int64_t> gpus;
+  double other_in = 0, util_in = 0, median_other = 0, median_util = 0;
   int n_other = 0, n_util = 0;
   for (size_t i = 0; i < W.size(); ++i) {
-    if (!flagged(i)) continue;
-    if (W[i].mem_other_processes_mb) {
-      other_in += *W[i].mem_other_processes_mb;
+    if (!hit[i]) continue;
+    const ContentionSignal& s = *hit[i];
+    ++n_flagged;
+    num += s.num;
+    den += s.den;
+    samples += s.samples;
+    requests += ctx.windows[i].requests;
+    if (!telemetry) continue;
+    gpus.insert(s.gpu);
+    const ContentionDevice& cd = devices[s.gpu];
+    if (s.other_mb) {
+      other_in += *s.other_mb;
+      median_other += cd.median_other;
       ++n_other;
     }
-    if (W[i].gpu_util) {
-      util_in += *W[i].gpu_util;
+    if (s.util) {
+      util_in += *s.util;
+      median_util += cd.median_util;
       ++n_util;
     }
   }
+  if (den <= 0) return;
+  const double ratio = num / den;
+  if (ratio < kContentionInflation || samples < 3) return;
+  if (!telemetry && (n_flagged < 2 || samples < 10)) return;
+  const auto out = ctx.InflationWhere([&](size_t i) { return W[i].requests > 0 && !flagged(i); });
+  const FindingSeverity sev =
+      !telemetry ? FindingSeverity::kInfo
+                 : (ratio >= kContentionCriticalInflation ? FindingSeverity::kCritical
+                                                          : FindingSeverity::kWarning);
+  // Name the GPU when the log has several and one of them is contended.
+  const std::string on_gpu = known_gpus.size() > 1 && gpus.size() == 1 && *gpus.begin() >= 0
+                                 ? fmt::format(" GPU {}", *gpus.begin())
+                                 : std::string();
+  Finding f = NewFinding(
+      "gpu_contention", sev,
+      telemetry ? fmt::format("Another workload on{} slows {} {:.1f}x at equal work",
+                              on_gpu.empty() ? " the GPU" : on_gpu, MetricName(ctx), ratio)
+                : fmt::format("{} {:.1f}x slower at equal work with no change in our load "
+                              "(unconfirmed: no GPU telemetry)",
+                              MetricName(ctx), ratio));
+  f.evidence.push_back(fmt::format(
+      "{} {:.1f}x the same-work baseline{} in {} (vs {:.2f}x elsewhere) while our "
+      "request rate and batch sizes stayed flat",
+      MetricName(ctx), ratio, on_gpu.empty() ? "" : " on" + on_gpu,
+      Plural(static_cast<int64_t>(n_flagged), "window", "windows"), out ? out->ratio : 1.0));
   if (n_other > 0) {
-    f.evidence.push_back(
-        fmt::format("other processes held {} MB of GPU memory then (typically {} MB)",
-                    FormatNumber(other_in / n_other), FormatNumber(median_other)));
+    const double total = devices[*gpus.begin()].total_mb;
+    f.evidence.push_back(fmt::format(
+        "other processes held {} MB of GPU memory then{} (typically {} MB)",
+        FormatNumber(other_in / n_other),
+        gpus.size() == 1 && total > 0
+            ? fmt::format(", {} of the card's {} MB", FormatPercent(other_in / n_other / total),
+                          FormatNumber(total))
+            : std::string(),
+        FormatNumber(median_other / n_other)));
     AddMetric(&f, "other_processes_mb", other_in / n_other);
   }
   if (n_util > 0) {
     f.evidence.push_back(fmt::format("GPU utilization {}% then (typically {}%)",
-                                     FormatNumber(util_in / n_util), FormatNumber(median_util)));
+                                     FormatNumber(util_in / n_util),
+                                     FormatNumber(median_util / n_util)));
     AddMetric(&f, "gpu_util", util_in / n_util);
   }
-  AddMetric(&f, "inflation", in->ratio);
-  f.affected_count = in->requests;
-  f.affected_fraction = Frac(in->requests, ctx.agg.requests());
+  AddMetric(&f, "inflation", ratio);
+  f.affected_count = requests;
+  f.affected_fraction = Frac(requests, ctx.agg.requests());
   f.time_ranges = ctx.RangesWhere(flagged);
   f.request_ids = ctx.SlowestIdsWhere(flagged);
   f.recommendation =
@@ -1511,7 +1640,7 @@ void CheckColdStart(AnalysisContext& ctx) {
       }
     }
   }
-  // Episodes: the equal-work inflation of a window jumps to >= kColdRatio
+  // Episodes: the equal-work inflation of a window jumps to >= kColdEpisodeRatio
   // from normal (or at the log's start) and decays back -- a restart, a new
   // instance or a model reload warming up -- with no throttling or co-tenant
   // to explain it.
@@ -1768,6 +1897,36 @@ void CheckErrorBurst(AnalysisContext& ctx) {
 }
 
 // -------------------------------------------------------- latency_outliers
+// The stages (bits by LogStage) whose slowness a finding of `kind` explains;
+// queue wait is a symptom of every slow stage behind it.
+uint32_t StagesExplainedBy(std::string_view kind) {
+  auto bit = [](LogStage st) { return 1u << static_cast<int>(st); };
+  const uint32_t queue = bit(LogStage::kQueue);
+  if (kind == "cpu_preprocess_bound")
+    return queue | bit(LogStage::kDecode) | bit(LogStage::kPreprocess);
+  if (kind == "transfer_bound") return queue | bit(LogStage::kH2d) | bit(LogStage::kD2h);
+  if (kind == "postprocess_bound") return queue | bit(LogStage::kPostprocess);
+  if (kind == "queue_saturation" || kind == "underbatching" || kind == "batch_window_too_long")
+    return queue;
+  if (kind == "oom" || kind == "gpu_memory_pressure" || kind == "memory_fragmentation" ||
+      kind == "memory_leak" || kind == "cold_start" || kind == "gpu_throttling" ||
+      kind == "gpu_contention") {
+    return queue | bit(LogStage::kInference);
+  }
+  return ~0u;  // error_burst and anything else: whatever the stage.
+}
+
+// The stage holding most of a request's logged time; -1 when none is logged.
+int DominantStage(const RequestExample& e) {
+  int best = -1;
+  for (int s = 0; s < static_cast<int>(e.stage_ms.size()); ++s) {
+    const float v = e.stage_ms[static_cast<size_t>(s)];
+    if (!std::isnan(v) && v > 0 && (best < 0 || v > e.stage_ms[static_cast<size_t>(best)]))
+      best = s;
+  }
+  return best;
+}
+
 void CheckOutliers(AnalysisContext& ctx) {
   if (!ctx.Require("latency_outliers", {{LogField::kTotalMs, LogField::kInferenceMs}})) return;
   const bool use_total = !ctx.agg.stage(LogStage::kTotal).empty();
@@ -1780,13 +1939,20 @@ void CheckOutliers(AnalysisContext& ctx) {
   const double q = h.count() >= 5000 ? 0.999 : 0.99;
   const double tail = h.Quantile(q), p50 = h.Quantile(0.5);
   if (p50 <= 0 || tail / p50 < kOutlierRatio || tail - p50 < kOutlierMinExtraMs) return;
-  // What the other findings explain: their time ranges (one window of slack),
-  // cold-start samples and failed requests.
-  std::vector<TimeRange> explained;
+  // What the other findings explain: their time ranges (one window of slack)
+  // for requests that spent most of their time in a stage the finding is
+  // about (a warm-up episode does not explain a request that spent 90% of its
+  // time decoding a huge image), cold-start samples and failed requests.
+  struct Explained {
+    TimeRange range;
+    uint32_t stages;  // bit per LogStage.
+  };
+  std::vector<Explained> explained;
   for (const Finding& f : ctx.report->findings) {
     if (f.severity == FindingSeverity::kInfo && f.kind != "cold_start") continue;
+    const uint32_t stages = StagesExplainedBy(f.kind);
     for (const TimeRange& r : f.time_ranges) {
-      explained.push_back({r.start_us - ctx.window_us, r.end_us + ctx.window_us});
+      explained.push_back({{r.start_us - ctx.window_us, r.end_us + ctx.window_us}, stages});
     }
   }
   std::set<std::string> explained_ids(ctx.explained_ids.begin(), ctx.explained_ids.end());
@@ -1794,8 +1960,10 @@ void CheckOutliers(AnalysisContext& ctx) {
   for (const RequestExample& e : ctx.agg.slowest().items()) {
     if (e.value < tail) break;
     considered.push_back(&e);
-    const bool in_range = std::any_of(explained.begin(), explained.end(), [&](const TimeRange& r) {
-      return e.ts_us >= r.start_us && e.ts_us < r.end_us;
+    const int stage = DominantStage(e);
+    const bool in_range = std::any_of(explained.begin(), explained.end(), [&](const Explained& x) {
+      return e.ts_us >= x.range.start_us && e.ts_us < x.range.end_us &&
+             (stage < 0 || (x.stages >> stage) & 1u);
     });
     if (!in_range && !explained_ids.count(e.id) && !e.error) unexplained.push_back(&e);
   }

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "analyzer/analyze_command.h"
 #include "bench/arrival_schedule.h"
+#include "bench/image_set.h"
 #include "bench/load_generator.h"
 #include "server/inference_server.h"
 
@@ -33,6 +35,54 @@ StatusOr<std::string> MakeCorruptImages(const std::string& photos, const std::st
   return dir;
 }
 
+// "generated:WxH" -> w, h; false otherwise.
+bool ParseGenerated(const std::string& spec, int* w, int* h) {
+  char rest = 0;
+  return std::sscanf(spec.c_str(), "generated:%dx%d%c", w, h, &rest) == 2 && *w > 0 && *h > 0;
+}
+
+// A folder the load generator cycles in file-name order: files 0..n-2 are the
+// base images (the photos, or generated WxH variants), file n-1 the odd one
+// (a generated W2xH2 JPEG), so every n-th request carries it.
+StatusOr<std::string> MakeEveryNthFolder(const std::string& base, int n, int w2, int h2,
+                                         const LabConfig& cfg, const std::string& dir) {
+  std::vector<std::string> base_images;
+  int w = 0, h = 0;
+  if (base == "photos") {
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(cfg.photos_dir)) {
+      if (e.path().extension() == ".jpg") files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& f : files) {
+      std::ifstream in(f, std::ios::binary);
+      base_images.emplace_back((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    }
+    if (base_images.empty()) return NotFoundError("no .jpg photos in " + cfg.photos_dir);
+  } else if (ParseGenerated(base, &w, &h)) {
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      auto jpeg = ImageSet::GenerateJpeg(w, h, 90, seed);
+      if (!jpeg.ok()) return jpeg.status();
+      base_images.push_back(std::move(jpeg).value());
+    }
+  } else {
+    return InvalidArgumentError("unknown images '" + base +
+                                "' before ', every' (photos or generated:WxH)");
+  }
+  auto odd = ImageSet::GenerateJpeg(w2, h2, 90, 7);
+  if (!odd.ok()) return odd.status();
+  fs::create_directories(dir);
+  for (int i = 0; i < n; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "%05d.jpg", i);
+    std::ofstream out(fs::path(dir) / name, std::ios::binary);
+    out << (i == n - 1 ? *odd : base_images[static_cast<size_t>(i) % base_images.size()]);
+    if (!out) return InternalError("cannot write " + (fs::path(dir) / name).string());
+  }
+  return dir;
+}
+
 Status ImagesFor(const std::string& spec, const LabConfig& cfg, const std::string& work,
                  ImageSetConfig* out) {
   if (spec == "photos") {
@@ -46,14 +96,31 @@ Status ImagesFor(const std::string& spec, const LabConfig& cfg, const std::strin
     return Status::Ok();
   }
   int w = 0, h = 0;
-  if (std::sscanf(spec.c_str(), "generated:%dx%d", &w, &h) == 2 && w > 0 && h > 0) {
+  if (ParseGenerated(spec, &w, &h)) {
     out->directory.clear();
     out->width = w;
     out->height = h;
     return Status::Ok();
   }
+  // "BASE, every Nth: generated:WxH" (BASE: photos or generated:WxH).
+  const size_t comma = spec.find(", every ");
+  if (comma != std::string::npos) {
+    int n = 0, w2 = 0, h2 = 0;
+    char suffix[8] = {}, rest = 0;
+    const std::string tail = spec.substr(comma + 8);
+    if (std::sscanf(tail.c_str(), "%d%7[a-z]: generated:%dx%d%c", &n, suffix, &w2, &h2, &rest) ==
+            4 &&
+        n >= 2 && n <= 10000 && w2 > 0 && h2 > 0) {
+      auto dir = MakeEveryNthFolder(spec.substr(0, comma), n, w2, h2, cfg,
+                                    work + "/every-" + std::to_string(n));
+      if (!dir.ok()) return dir.status();
+      out->directory = *dir;
+      return Status::Ok();
+    }
+  }
   return InvalidArgumentError("unknown images '" + spec +
-                              "' (photos, corrupt or generated:WxH)");
+                              "' (photos, corrupt, generated:WxH, or 'photos|generated:WxH, "
+                              "every Nth: generated:WxH')");
 }
 
 }  // namespace
@@ -134,8 +201,8 @@ Status LabRunner::RunScenario(const Scenario& s, const std::string& dir, Scenari
   }
   // The key evidence: the first expected finding's first evidence line.
   for (const Finding& f : analysis->findings) {
-    const bool wanted = std::find(s.expect_kinds.begin(), s.expect_kinds.end(), f.kind) !=
-                        s.expect_kinds.end();
+    const bool wanted =
+        std::find(s.expect_kinds.begin(), s.expect_kinds.end(), f.kind) != s.expect_kinds.end();
     if (wanted && !f.evidence.empty()) {
       r->evidence = f.kind + ": " + f.evidence.front();
       break;
@@ -152,10 +219,10 @@ ScenarioResult LabRunner::Run(const Scenario& s) {
   ScenarioResult r;
   r.name = s.name;
   const auto t0 = std::chrono::steady_clock::now();
-  std::string dir = config_.work_dir.empty()
-                        ? (fs::temp_directory_path() / ("yoloscope-lab-" + std::to_string(getpid())))
-                              .string()
-                        : config_.work_dir;
+  std::string dir =
+      config_.work_dir.empty()
+          ? (fs::temp_directory_path() / ("yoloscope-lab-" + std::to_string(getpid()))).string()
+          : config_.work_dir;
   dir += "/" + s.name;
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -168,7 +235,8 @@ ScenarioResult LabRunner::Run(const Scenario& s) {
 }
 
 void LabRunner::PrintTable(const std::vector<ScenarioResult>& results, std::FILE* out) {
-  std::fprintf(out, "\n%-26s %-5s %6s %6s  %s\n", "scenario", "", "reqs", "secs", "findings / evidence");
+  std::fprintf(out, "\n%-26s %-5s %6s %6s  %s\n", "scenario", "", "reqs", "secs",
+               "findings / evidence");
   int passed = 0;
   for (const auto& r : results) {
     passed += r.passed;

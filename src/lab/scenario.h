@@ -15,7 +15,9 @@
 //     absent: [underbatching]       # none may be found
 //     healthy: false                # true: no warning or critical at all
 // `images`: photos (the sample photos), corrupt (photos cut in half: they
-// decode to an error), generated:WxH (synthetic JPEGs of that size).
+// decode to an error), generated:WxH (synthetic JPEGs of that size), or
+// "photos, every 40th: generated:6000x4000" (the base images -- photos or
+// generated:WxH -- with every N-th request carrying a generated WxH JPEG).
 // Strings may use ${MODELS}, ${PHOTOS} and ${SCENARIOS} (the scenario
 // file's folder).
 #pragma once
@@ -30,8 +32,8 @@ namespace yoloscope {
 
 struct LoadPhase {
   double duration_s = 5;
-  double rate = 0;        // open loop requests/s (> 0), or
-  int concurrency = 0;    // closed loop connections (> 0)
+  double rate = 0;                   // open loop requests/s (> 0), or
+  int concurrency = 0;               // closed loop connections (> 0)
   std::string arrivals = "poisson";  // open loop: poisson | constant
   std::string images = "photos";
 };

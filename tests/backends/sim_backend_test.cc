@@ -619,6 +619,41 @@ TEST(SimConfigTest, ExampleConfigsLoadAndRun) {
   }
 }
 
+// The lab's model files (scenarios/sim/, docs/diagnosis.md) load and run; the
+// degraded-PCIe one makes copies, not compute, the device's work at 640.
+TEST(SimConfigTest, LabScenarioModelsLoadAndTheSlowLinkDominates) {
+  const std::string dir = std::string(YOLOSCOPE_SOURCE_DIR) + "/scenarios/sim";
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++n;
+    BackendConfig bc;
+    bc.kind = "sim";
+    bc.model_path = entry.path().string();
+    bc.max_batch = 4;
+    FakeClock clock;
+    auto b = SimBackend::Create(bc, &clock);
+    ASSERT_TRUE(b.ok()) << entry.path() << ": " << b.status().ToString();
+    EXPECT_TRUE((*b)->Warmup({1}).ok()) << entry.path();
+  }
+  EXPECT_GE(n, 6);
+  BackendConfig bc;
+  bc.kind = "sim";
+  bc.model_path = dir + "/transfer.yaml";
+  bc.max_batch = 1;
+  FakeClock clock;
+  auto b = SimBackend::Create(bc, &clock);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  std::vector<float> input(3 * 640 * 640, 0.5f);
+  OutputTensor out;
+  BatchTiming t;
+  ASSERT_TRUE((*b)->Run(input.data(), 1, 640, 640, &out, &t).ok());
+  ASSERT_TRUE(t.h2d_ms && t.d2h_ms);
+  EXPECT_NEAR(*t.h2d_ms, 0.01 + 3.0 * 640 * 640 * 4 / 0.8e9 * 1e3, 1e-6);  // 6.15 ms
+  EXPECT_NEAR(*t.d2h_ms, 0.01 + 84.0 * 8400 * 4 / 0.8e9 * 1e3, 1e-6);      // 3.54 ms
+  EXPECT_GT(*t.h2d_ms + *t.d2h_ms, 4 * t.inference_ms);
+}
+
 TEST(SimConfigTest, DefaultConfigMatchesItsIllustrativeNumbers) {
   BackendConfig bc;
   bc.model_path = std::string(YOLOSCOPE_SOURCE_DIR) + "/configs/sim/default.yaml";

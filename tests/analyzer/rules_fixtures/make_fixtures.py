@@ -153,6 +153,49 @@ def main():
     with open(os.path.join(HERE, "malformed.jsonl"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
+    # gpu_contention in the shape `serve` logs it (scenarios/sim_contention.yaml):
+    # request and gpu records name gpu 0, batch records carry the batch's memory
+    # but gpu_id null; a 6000 MiB job on an 81559 MiB card at 10-20 s doubles
+    # inference. Device state summed over gpu 0 and the id-less records once
+    # doubled the card and hid the co-tenant.
+    rng = random.Random(7)
+    out = []
+    rps, seconds, total_mb = 5, 30, 81559
+    for k in range(seconds * 4):
+        t = k / 4
+        busy = 10 <= t < 20
+        out.append({"event": "gpu", "schema": "yoloscope.v1", "ts": ts(t), "gpu_id": 0,
+                    "gpu_util": 98 if busy else round(rng.uniform(20, 28), 1),
+                    "mem_used_mb": 6597 if busy else 597, "mem_total_mb": total_mb,
+                    "mem_other_processes_mb": 6000 if busy else 0, "sm_clock_mhz": 1980,
+                    "temp_c": 40, "power_w": 650 if busy else 220, "throttle_reasons": ""})
+    for i in range(seconds * rps):
+        t = (i + 0.5) / rps
+        busy = 10 <= t < 20
+        inf = round(lognormal(rng, 17.6 if busy else 8.0, 0.02), 3)
+        used = 6597 if busy else 597
+        out.append({"event": "batch", "schema": "yoloscope.v1", "ts": ts(t), "batch_id": i + 1,
+                    "batch_size": 1, "model": "yolo-sim", "instance": 0, "gpu_id": None,
+                    "h2d_ms": 0.207, "inference_ms": inf, "d2h_ms": 0.123, "mem_used_mb": used,
+                    "mem_total_mb": total_mb, "mem_reserved_mb": 84, "mem_allocated_mb": 2.7,
+                    "mem_inactive_split_mb": 17.3, "alloc_retries": 0, "oom": False})
+        r = {"event": "request", "schema": "yoloscope.v1", "ts": ts(t), "request_id": f"c-{i}",
+             "model": "yolo-sim", "backend": "sim", "device": "sim:0", "gpu_id": 0,
+             "input_w": 640, "input_h": 480, "input_bytes": 80000, "batch_id": i + 1,
+             "batch_size": 1, "queue_len": 0, "queue_ms": round(rng.uniform(0.05, 0.12), 3),
+             "decode_ms": round(lognormal(rng, 1.4, 0.1), 3),
+             "preprocess_ms": round(lognormal(rng, 0.25, 0.1), 3), "h2d_ms": 0.207,
+             "inference_ms": inf, "d2h_ms": 0.123,
+             "postprocess_ms": round(lognormal(rng, 0.3, 0.1), 3), "detections": 3, "status": "ok",
+             "gpu_util": 98 if busy else 24, "mem_used_mb": used, "mem_total_mb": total_mb,
+             "mem_reserved_mb": 84, "mem_allocated_mb": 2.7, "alloc_retries": 0, "oom": False}
+        stages = ["queue_ms", "decode_ms", "preprocess_ms", "h2d_ms", "inference_ms", "d2h_ms",
+                  "postprocess_ms"]
+        r["total_ms"] = round(0.3 + sum(r[s] for s in stages), 3)
+        out.append(r)
+    out.sort(key=lambda r: r["ts"])
+    write_jsonl("contention_serve.jsonl", out)
+
 
 if __name__ == "__main__":
     main()
