@@ -64,9 +64,11 @@ std::string FormatPeer(const asio::ip::tcp::socket& socket) {
 
 // ServerState ---------------------------------------------------------------
 
-ServerState::ServerState(const HttpServerConfig& config_in, HttpHandler handler_in, Clock* clock_in)
+ServerState::ServerState(const HttpServerConfig& config_in, HttpHandler handler_in, Clock* clock_in,
+                         HttpRejectionHandler on_rejected_in)
     : config(config_in),
       handler(std::move(handler_in)),
+      on_rejected(std::move(on_rejected_in)),
       clock(clock_in),
       gate(std::make_shared<ResponderGate>()) {}
 
@@ -235,10 +237,12 @@ void HttpConnection::OnHeader(ErrorCode ec) {
       std::optional<std::string_view> authorization;
       if (it != message.end()) authorization = ToStringView(it->value());
       if (!state_.Authorized(authorization)) {
-        Response response =
-            Response::Error(401, authorization ? "invalid bearer token" : "missing bearer token");
+        const std::string_view why =
+            authorization ? "invalid bearer token" : "missing bearer token";
+        Response response = Response::Error(401, why);
         response.headers.emplace_back("WWW-Authenticate", "Bearer");
         state_.counters.rejected_unauthorized.fetch_add(1, std::memory_order_relaxed);
+        ReportRejection(401, "unauthorized", why);
         version_ = message.version();
         keep_alive_ = message.keep_alive();
         is_head_ = message.method() == bhttp::verb::head;
@@ -294,25 +298,31 @@ void HttpConnection::OnBody(ErrorCode ec) {
 void HttpConnection::OnReadError(ErrorCode ec) {
   ServerCounters& counters = state_.counters;
   if (ec == beast::error::timeout) {
-    // The stream has already closed the socket: no 408 is possible.
+    // The stream has already closed the socket: no 408 is possible. Some of
+    // a request had arrived (we are past its first bytes), so it counts as
+    // a refused request.
     counters.read_timeouts.fetch_add(1, std::memory_order_relaxed);
+    ReportRejection(0, "read_timeout",
+                    "request not complete within read_timeout (" +
+                        std::to_string(state_.config.read_timeout.count()) + " ms)");
     Close();
   } else if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
              ec == asio::error::eof || ec == asio::error::connection_reset ||
              ec == asio::error::operation_aborted || ec == asio::error::broken_pipe) {
     Close();  // The client left (or Shutdown closed us); nobody to answer.
   } else if (ec == bhttp::error::body_limit) {
-    RejectAndClose(413,
+    RejectAndClose(413, "body_too_large",
                    "request body exceeds the limit of " +
                        std::to_string(state_.config.max_body_bytes) + " bytes",
                    counters.rejected_body_too_large);
   } else if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
-    RejectAndClose(431,
+    RejectAndClose(431, "header_too_large",
                    "request header exceeds the limit of " +
                        std::to_string(state_.config.max_header_bytes) + " bytes",
                    counters.rejected_header_too_large);
   } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-    RejectAndClose(400, "malformed HTTP request: " + ec.message(), counters.rejected_bad_request);
+    RejectAndClose(400, "bad_request", "malformed HTTP request: " + ec.message(),
+                   counters.rejected_bad_request);
   } else {
     Close();  // Some other socket error.
   }
@@ -349,9 +359,49 @@ void HttpConnection::OnResponse(uint64_t sequence, Response&& response) {
   WriteResponse(std::move(response), close, /*linger=*/false);
 }
 
-void HttpConnection::RejectAndClose(int status, std::string_view message,
+void HttpConnection::ReportRejection(int status, std::string_view reason,
+                                     std::string_view message) {
+  if (!state_.on_rejected) return;
+  HttpRejection rejection;
+  rejection.status = status;
+  rejection.reason = reason;
+  rejection.message = message;
+  rejection.receive_ns = receive_ns_;
+  rejection.peer = peer_;
+  if (parser_) {
+    // What the parser got to: the request line and the fields before the
+    // error (all of them for 401 and a Content-Length over the limit).
+    const Request::Impl::Message& m = parser_->get();
+    rejection.method = ToStringView(m.method_string());
+    rejection.target = ToStringView(m.target());
+    // From the field, not parser_->content_length(), which needs a finished
+    // header (a body over the limit stops the parser just before).
+    auto length = m.find(bhttp::field::content_length);
+    if (length != m.end()) {
+      std::string_view text = TrimWhitespace(ToStringView(length->value()));
+      uint64_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
+        rejection.content_length = value;
+      }
+    }
+    rejection.header = [&m](std::string_view name) -> std::optional<std::string_view> {
+      auto it = m.find(beast::string_view(name.data(), name.size()));
+      if (it == m.end()) return std::nullopt;
+      return ToStringView(it->value());
+    };
+  }
+  try {
+    state_.on_rejected(rejection);
+  } catch (...) {
+    // Nothing may escape onto the I/O thread.
+  }
+}
+
+void HttpConnection::RejectAndClose(int status, std::string_view reason, std::string_view message,
                                     std::atomic<uint64_t>& counter) {
   counter.fetch_add(1, std::memory_order_relaxed);
+  ReportRejection(status, reason, message);
   keep_alive_ = false;
   is_head_ = false;
   phase_ = Phase::kHandling;

@@ -54,7 +54,8 @@ struct ServerCounters {
 // after every connection; immutable after construction except the atomics
 // and what `drain_mu` guards.
 struct ServerState {
-  ServerState(const HttpServerConfig& config, HttpHandler handler, Clock* clock);
+  ServerState(const HttpServerConfig& config, HttpHandler handler, Clock* clock,
+              HttpRejectionHandler on_rejected);
 
   // Whether `authorization` (the header value, if any) carries the token.
   bool Authorized(std::optional<std::string_view> authorization) const;
@@ -64,6 +65,7 @@ struct ServerState {
 
   const HttpServerConfig config;
   const HttpHandler handler;
+  const HttpRejectionHandler on_rejected;  // may be empty
   Clock* const clock;
   const std::shared_ptr<ResponderGate> gate;
   ServerCounters counters;
@@ -145,8 +147,13 @@ class HttpConnection final : public ResponseTarget,
   // Writes `response`; then closes (lingering first if `linger`) or reads on.
   void WriteResponse(Response&& response, bool close, bool linger);
   void OnWrite(ErrorCode ec);
-  // Answers an error and closes, lingering to drain unread input.
-  void RejectAndClose(int status, std::string_view message, std::atomic<uint64_t>& counter);
+  // Answers an error and closes, lingering to drain unread input; reports
+  // the rejection (`reason`) first.
+  void RejectAndClose(int status, std::string_view reason, std::string_view message,
+                      std::atomic<uint64_t>& counter);
+  // Tells state_.on_rejected (if any) about the current request, with what
+  // the parser has read of it.
+  void ReportRejection(int status, std::string_view reason, std::string_view message);
   void Linger();
   void OnLingerRead(ErrorCode ec, size_t bytes);
   void Close();
@@ -166,7 +173,7 @@ class HttpConnection final : public ResponseTarget,
 
   Phase phase_ = Phase::kIdle;
   bool first_request_ = true;  // No byte of any request read yet.
-  uint64_t sequence_ = 0;  // Number of the current request.
+  uint64_t sequence_ = 0;      // Number of the current request.
   int64_t receive_ns_ = 0;
   std::chrono::steady_clock::time_point read_deadline_;
   // Of the current request.

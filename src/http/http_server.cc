@@ -56,9 +56,11 @@ std::vector<std::pair<std::string_view, uint64_t>> HttpServerStats::RejectedByRe
 }
 
 struct HttpServer::Impl {
-  Impl(const HttpServerConfig& config, HttpHandler handler, Clock* clock)
+  Impl(const HttpServerConfig& config, HttpHandler handler, Clock* clock,
+       HttpRejectionHandler on_rejected)
       : own_clock(clock == nullptr ? std::make_unique<RealClock>() : nullptr),
-        state(config, std::move(handler), clock == nullptr ? own_clock.get() : clock) {}
+        state(config, std::move(handler), clock == nullptr ? own_clock.get() : clock,
+              std::move(on_rejected)) {}
 
   ~Impl() {
     // Handlers still queued hold connections whose sockets belong to these
@@ -170,7 +172,8 @@ struct HttpServer::Impl {
 };
 
 StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerConfig& config,
-                                                         HttpHandler handler, Clock* clock) {
+                                                         HttpHandler handler, Clock* clock,
+                                                         HttpRejectionHandler on_rejected) {
   YS_RETURN_IF_ERROR(ValidateConfig(config));
   if (!handler) return InvalidArgumentError("HttpServer needs a handler");
   boost::system::error_code ec;
@@ -182,7 +185,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerConfig&
     }
     address = asio::ip::address_v4::loopback();
   }
-  auto impl = std::make_unique<Impl>(config, std::move(handler), clock);
+  auto impl = std::make_unique<Impl>(config, std::move(handler), clock, std::move(on_rejected));
   int threads = config.io_threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (int i = 0; i < threads; ++i) impl->workers.push_back(std::make_unique<IoWorker>());

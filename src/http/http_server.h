@@ -17,6 +17,10 @@
 // connection after idle_timeout and a response not written within
 // write_timeout close the connection (without a 408).
 //
+// Every refusal of a request (not of a connection) is also reported to the
+// optional HttpRejectionHandler given to Create, so the application can log
+// requests its handler never saw.
+//
 // Timeouts are real time (steady clock); the injected Clock only stamps
 // Request::receive_ns.
 //
@@ -27,7 +31,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -100,14 +106,48 @@ struct HttpServerStats {
   std::vector<std::pair<std::string_view, uint64_t>> RejectedByReason() const;
 };
 
+// A request the server refused by itself, before (or instead of) the handler:
+// 413 body over max_body_bytes, 431 header over max_header_bytes, 400
+// malformed HTTP, 401 missing/wrong bearer token, and a request whose bytes
+// stopped arriving before it was complete (read timeout; no response, the
+// connection is closed). Not reported: a connection refused at the
+// connection limit, or silent/idle until a timeout (no request was read),
+// and a client closing mid-request.
+//
+// What the server had parsed is filled in; the rest is empty. The views and
+// `header` are valid only during the handler call.
+struct HttpRejection {
+  int status = 0;            // 400, 401, 413, 431; 0 = no response (read timeout).
+  std::string_view reason;   // "body_too_large", "header_too_large", "bad_request",
+                             // "unauthorized", "read_timeout" (HttpServerStats' reasons)
+  std::string_view message;  // the error sent to the client (or why it was closed)
+  // Clock::NowNs when the request header was read or found unreadable (like
+  // Request::receive_ns).
+  int64_t receive_ns = 0;
+  // Empty when the request line was not parsed.
+  std::string_view method, target;
+  // The declared body size (Content-Length), when the header had one.
+  std::optional<uint64_t> content_length;
+  std::string_view peer;
+  // The first header field `name` (case-insensitive) among those parsed;
+  // nullopt when absent or when no field was parsed.
+  std::function<std::optional<std::string_view>(std::string_view name)> header;
+};
+
+// Called on an I/O thread for every HttpRejection; must not block (hand
+// slow work elsewhere). Exceptions are caught and ignored.
+using HttpRejectionHandler = std::function<void(const HttpRejection& rejection)>;
+
 class HttpServer {
  public:
   // Validates `config`, binds and listens (so the port is known and bind
   // errors surface here) but serves nothing until Start. `handler` is called
   // on I/O threads and must not block. `clock` stamps requests; null uses an
-  // internal RealClock; not owned, must outlive the server.
+  // internal RealClock; not owned, must outlive the server. `on_rejected`
+  // (optional) hears of every request the server refuses itself.
   static StatusOr<std::unique_ptr<HttpServer>> Create(const HttpServerConfig& config,
-                                                      HttpHandler handler, Clock* clock = nullptr);
+                                                      HttpHandler handler, Clock* clock = nullptr,
+                                                      HttpRejectionHandler on_rejected = nullptr);
 
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

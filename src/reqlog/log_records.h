@@ -10,12 +10,14 @@
 // Units: times in milliseconds, memory in MB (1 MB = 2^20 bytes), utilisation
 // in percent (0..100), `ts_us` in Unix microseconds (UTC).
 //
-// Plain value types; not synchronized.
+// Plain value types; not synchronized. ResetKeepingCapacity lets a record
+// be reused (e.g. one per serving thread) without allocating per record.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace yoloscope {
 
@@ -72,5 +74,37 @@ struct GpuLogRecord {
   std::optional<std::string> throttle_reasons;
   int64_t dropped_records = 0;
 };
+
+// Resets `*record` to a default-constructed record (every field, including
+// fields added later) while its string members keep their heap buffers, so
+// that refilling a reused record allocates nothing.
+template <typename Record>
+void ResetKeepingCapacity(Record* record);
+
+namespace log_records_internal {
+// Swaps each string member out, resets the record, then hands each buffer
+// back holding the default value.
+template <typename Record, typename... Members>
+void Reset(Record* record, Members... members) {
+  std::string saved[sizeof...(Members)];
+  size_t i = 0;
+  ((saved[i++].swap(record->*members)), ...);
+  *record = Record();
+  i = 0;
+  ((saved[i].assign(record->*members), (record->*members).swap(saved[i]), ++i), ...);
+}
+}  // namespace log_records_internal
+
+template <>
+inline void ResetKeepingCapacity(RequestLogRecord* r) {
+  log_records_internal::Reset(r, &RequestLogRecord::request_id, &RequestLogRecord::model,
+                              &RequestLogRecord::backend, &RequestLogRecord::device,
+                              &RequestLogRecord::status, &RequestLogRecord::error);
+}
+
+template <>
+inline void ResetKeepingCapacity(BatchLogRecord* r) {
+  log_records_internal::Reset(r, &BatchLogRecord::model);
+}
 
 }  // namespace yoloscope

@@ -5,17 +5,18 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "alerts/alerting_config.h"
+#include "alerts/record_adapters.h"
 #include "http/media_type.h"
 #include "http/multipart_form.h"
 #include "http/router.h"
 #include "logging/async_log_writer.h"
-#include "alerts/alerting_config.h"
-#include "alerts/record_adapters.h"
+#include "logging/record_writer.h"
 #include "reqlog/json_line_serializer.h"
 #include "server/inference_service.h"
-#include "server/metrics_registry.h"
 #include "server/live_page.h"
 #include "server/live_series.h"
+#include "server/metrics_registry.h"
 #include "server/request_id_generator.h"
 #include "telemetry/telemetry_sampler.h"
 #include "telemetry/telemetry_source.h"
@@ -52,6 +53,20 @@ bool ValidRequestId(std::string_view id) {
 }
 
 void AppendMs(double v, std::string* out) { AppendJsonNumber(v, 3, out); }
+
+// The inference endpoints: the requests that get a `request` record.
+bool IsInferencePath(std::string_view path) {
+  constexpr std::string_view kModels = "/v2/models/", kInfer = "/infer";
+  return path == "/v1/detect" || (path.size() > kModels.size() + kInfer.size() &&
+                                  path.substr(0, kModels.size()) == kModels &&
+                                  path.substr(path.size() - kInfer.size()) == kInfer);
+}
+
+// The log `status` of a refusal by the HTTP layer (docs/log-schema.md).
+std::string_view RejectionStatus(std::string_view reason) {
+  if (reason == "body_too_large") return "payload_too_large";
+  return reason;  // header_too_large, bad_request, unauthorized, read_timeout
+}
 
 // Standard base64 (RFC 4648), padding optional, no whitespace.
 StatusOr<std::string> Base64Decode(std::string_view in) {
@@ -106,16 +121,21 @@ struct InferenceServer::Impl {
     if (h && ValidRequestId(*h)) return std::string(*h);
     return ids->Next();
   }
+  // Wall time (the log's ts) of the moment Clock::NowNs was `receive_ns`.
+  int64_t ArrivalWallUs(int64_t receive_ns) const {
+    return clock->WallNowUs() - (clock->NowNs() - receive_ns) / 1000;
+  }
 
   void Reject(const Request& req, Responder& resp, const std::string& rid, int status,
               const std::string& code, const std::string& message) {
-    service->LogRejected(rid, clock->WallNowUs(), req.receive_ns(),
+    service->LogRejected(rid, ArrivalWallUs(req.receive_ns()), req.receive_ns(),
                          static_cast<int64_t>(req.body().size()), status, code, message);
     Response r = Response::Error(status, message);
     r.headers.emplace_back("X-Request-Id", rid);
     resp.Send(std::move(r));
   }
 
+  void OnHttpRejection(const http::HttpRejection& rejection);
   void HandleDetect(Request req, Responder resp);
   void HandleInfer(Request req, Responder resp);
   void HandleStats(Request req, Responder resp);
@@ -137,8 +157,9 @@ Status InferenceServer::Impl::StartTelemetry() {
     if (config.telemetry.kind != "auto") return source.status().WithContext("telemetry");
     return Status::Ok();
   }
-  auto sampler = TelemetrySampler::Create(config.telemetry.sampler, clock, std::move(source).value(),
-                                          [this](const DeviceSample& s) { OnSample(s); });
+  auto sampler =
+      TelemetrySampler::Create(config.telemetry.sampler, clock, std::move(source).value(),
+                               [this](const DeviceSample& s) { OnSample(s); });
   if (!sampler.ok()) return sampler.status().WithContext("telemetry");
   this->sampler = std::move(sampler).value();
   return this->sampler->Start();
@@ -153,8 +174,8 @@ void InferenceServer::Impl::OnSample(const DeviceSample& s) {
     if (v) metrics.GetGauge(name, help, labels)->Set(*v * scale);
   };
   gauge("yoloscope_gpu_utilization_percent", "Device utilisation, percent.", s.gpu_util);
-  gauge("yoloscope_gpu_memory_used_bytes", "Device memory in use by all processes.",
-        s.mem_used_mb, 1048576.0);
+  gauge("yoloscope_gpu_memory_used_bytes", "Device memory in use by all processes.", s.mem_used_mb,
+        1048576.0);
   gauge("yoloscope_gpu_memory_total_bytes", "Device memory capacity.", s.mem_total_mb, 1048576.0);
   gauge("yoloscope_gpu_memory_other_processes_bytes", "Device memory held by other processes.",
         s.mem_other_processes_mb, 1048576.0);
@@ -178,20 +199,53 @@ void InferenceServer::Impl::OnSample(const DeviceSample& s) {
   rec.pcie_rx_mbs = s.pcie_rx_mbs;
   rec.throttle_reasons = s.throttle_reasons;
   if (alerter) alerter->Observe(ToLogRecord(rec));
-  if (!log) return;
-  const int64_t carried = log->TakeDroppedSinceLast();
-  rec.dropped_records = carried;
-  std::string line;
-  AppendJsonLine(rec, &line);
-  log->TryWrite(std::move(line), carried);
+  if (log && !WriteRecord(&rec, log.get())) {
+    metrics
+        .GetCounter("yoloscope_log_records_dropped_total",
+                    "Request-log records dropped because the writer could not keep up.")
+        ->Inc();
+  }
+}
+
+void InferenceServer::Impl::OnHttpRejection(const http::HttpRejection& rejection) {
+  // Only inference requests have records (not health checks, /metrics or the
+  // live page); a request whose line was not even parsed may have been one.
+  if (!rejection.target.empty()) {
+    if (rejection.method != "POST") return;
+    const std::string_view target = rejection.target;
+    if (!IsInferencePath(target.substr(0, target.find('?')))) return;
+  }
+  std::string rid;
+  if (rejection.header) {
+    auto h = rejection.header("X-Request-Id");
+    if (h && ValidRequestId(*h)) rid.assign(*h);
+  }
+  if (rid.empty()) rid = ids->Next();
+  const int64_t input_bytes =
+      rejection.content_length ? static_cast<int64_t>(*rejection.content_length) : 0;
+  service->LogRejected(rid, ArrivalWallUs(rejection.receive_ns), rejection.receive_ns, input_bytes,
+                       rejection.status, std::string(RejectionStatus(rejection.reason)),
+                       std::string(rejection.message));
 }
 
 void InferenceServer::Impl::Annotate(RequestLogRecord* rec) const {
   if (!sampler) return;
   auto snap = sampler->LatestSnapshot();
   if (!snap || snap->empty()) return;
-  const DeviceSample& s = snap->front();
-  if (!rec->gpu_id) rec->gpu_id = s.gpu_id;
+  // The sample of the request's own device (rec->gpu_id, set by the service
+  // from the instance's device; empty on CPU: a CPU request takes no GPU's
+  // state). A single GPU whose index differs (CUDA_VISIBLE_DEVICES) is
+  // still the one.
+  const DeviceSample* found = nullptr;
+  for (const DeviceSample& sample : *snap) {
+    if (sample.gpu_id == rec->gpu_id) {
+      found = &sample;
+      break;
+    }
+  }
+  if (found == nullptr && rec->gpu_id && snap->size() == 1) found = &snap->front();
+  if (found == nullptr) return;
+  const DeviceSample& s = *found;
   if (!rec->gpu_util) rec->gpu_util = s.gpu_util;
   // The batch's own allocator facts (set by the backend) win over the
   // sampler's slightly older view.
@@ -221,7 +275,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
   if (config.alerts.enabled) {
     AlertLineSink sink;
     if (im.log) {
-      sink = [w = im.log.get()](std::string&& line) { return w->TryWrite(std::move(line)); };
+      sink = [w = im.log.get()](std::string&& line) { return w->TryWrite(line); };
     }
     auto alerter = CreateLiveAlerter(config.alerts, im.clock, std::move(sink));
     if (!alerter.ok()) return alerter.status().WithContext("alerts");
@@ -246,11 +300,13 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
                                    "Requests waiting for preprocessing or in the batcher.");
   im.g_in_flight = im.metrics.GetGauge("yoloscope_in_flight_requests",
                                        "Requests admitted and not yet answered.");
-  im.g_connections = im.metrics.GetGauge("yoloscope_http_connections_open",
-                                         "Open HTTP connections.");
+  im.g_connections =
+      im.metrics.GetGauge("yoloscope_http_connections_open", "Open HTTP connections.");
   YS_RETURN_IF_ERROR(im.StartTelemetry());
   YS_RETURN_IF_ERROR(im.AddRoutes());
-  auto server = http::HttpServer::Create(config.http, im.router.AsHandler(), im.clock);
+  auto server = http::HttpServer::Create(
+      config.http, im.router.AsHandler(), im.clock,
+      [raw](const http::HttpRejection& rejection) { raw->OnHttpRejection(rejection); });
   if (!server.ok()) return server.status();
   im.http_server = std::move(server).value();
   return s;
@@ -307,7 +363,8 @@ std::string InferenceServer::Impl::RenderMetricsText() {
 
 Status InferenceServer::Impl::AddRoutes() {
   auto bind = [this](void (Impl::*fn)(Request, Responder)) {
-    return [this, fn](Request req, Responder resp) { (this->*fn)(std::move(req), std::move(resp)); };
+    return
+        [this, fn](Request req, Responder resp) { (this->*fn)(std::move(req), std::move(resp)); };
   };
   YS_RETURN_IF_ERROR(router.Add("POST", "/v1/detect", bind(&Impl::HandleDetect)));
   YS_RETURN_IF_ERROR(router.Add("GET", "/v1/stats", bind(&Impl::HandleStats)));
@@ -321,26 +378,27 @@ Status InferenceServer::Impl::AddRoutes() {
   }));
   YS_RETURN_IF_ERROR(router.Add("GET", "/v2/health/ready", [this](Request, Responder resp) {
     bool ready = service->ready();
-    resp.Send(Response::Json(ready ? R"({"ready":true})" : R"({"ready":false})", ready ? 200 : 503));
+    resp.Send(
+        Response::Json(ready ? R"({"ready":true})" : R"({"ready":false})", ready ? 200 : 503));
   }));
   YS_RETURN_IF_ERROR(router.Add("GET", "/v2", [](Request, Responder resp) {
     resp.Send(Response::Json(std::string(R"({"name":"yoloscope","version":")") + kVersion +
                              R"(","extensions":["binary_tensor_data"]})"));
   }));
-  YS_RETURN_IF_ERROR(router.Add("GET", "/v2/models/{model}/ready", [this](Request req, Responder resp) {
-    if (!CheckModel(req, resp)) return;
-    bool ready = service->ready();
-    resp.Send(Response::Json(std::string(R"({"name":")") + service->model_name() +
-                                 R"(","ready":)" + (ready ? "true" : "false") + "}",
-                             ready ? 200 : 503));
-  }));
+  YS_RETURN_IF_ERROR(
+      router.Add("GET", "/v2/models/{model}/ready", [this](Request req, Responder resp) {
+        if (!CheckModel(req, resp)) return;
+        bool ready = service->ready();
+        resp.Send(Response::Json(std::string(R"({"name":")") + service->model_name() +
+                                     R"(","ready":)" + (ready ? "true" : "false") + "}",
+                                 ready ? 200 : 503));
+      }));
   LivePageOptions live_options;
   live_options.subtitle = "model " + service->model_name() + ", backend " +
                           service->backend_name() + ", device " + service->device();
   YS_RETURN_IF_ERROR(LivePage::AddRoutes(&router, live.get(), live_options));
   return Status::Ok();
 }
-
 
 namespace {
 
@@ -403,7 +461,7 @@ void InferenceServer::Impl::HandleDetect(Request req, Responder resp) {
   InferenceRequest ir;
   ir.request_id = rid;
   ir.receive_ns = req.receive_ns();
-  ir.arrival_wall_us = clock->WallNowUs() - (clock->NowNs() - req.receive_ns()) / 1000;
+  ir.arrival_wall_us = ArrivalWallUs(req.receive_ns());
 
   auto ct = req.header("Content-Type");
   if (!ct) {
@@ -481,23 +539,24 @@ bool InferenceServer::Impl::CheckModel(const Request& req, Responder& resp) {
 void InferenceServer::Impl::HandleModelMetadata(Request req, Responder resp) {
   if (!CheckModel(req, resp)) return;
   const ModelInfo& info = service->model_info();
-  nlohmann::json j = {
-      {"name", service->model_name()},
-      {"versions", {"1"}},
-      {"platform", service->backend_name() == "torch" ? "pytorch_libtorch"
-                   : service->backend_name() == "opencv" ? "onnx_opencv"
-                                                         : service->backend_name()},
-      {"inputs",
-       {{{"name", "images"}, {"datatype", "BYTES"}, {"shape", {-1}}},
-        {{"name", "images"}, {"datatype", "FP32"}, {"shape", {-1, 3, info.input_h, info.input_w}}}}},
-      {"outputs",
-       {{{"name", "num_detections"}, {"datatype", "INT32"}, {"shape", {-1}}},
-        {{"name", "detections"}, {"datatype", "FP32"}, {"shape", {-1, -1, 6}}}}},
-      {"parameters",
-       {{"layout", "detections rows are x1, y1, x2, y2, score, class_id"},
-        {"classes", info.class_names},
-        {"backend", service->backend_name()},
-        {"device", service->device()}}}};
+  nlohmann::json j = {{"name", service->model_name()},
+                      {"versions", {"1"}},
+                      {"platform", service->backend_name() == "torch"    ? "pytorch_libtorch"
+                                   : service->backend_name() == "opencv" ? "onnx_opencv"
+                                                                         : service->backend_name()},
+                      {"inputs",
+                       {{{"name", "images"}, {"datatype", "BYTES"}, {"shape", {-1}}},
+                        {{"name", "images"},
+                         {"datatype", "FP32"},
+                         {"shape", {-1, 3, info.input_h, info.input_w}}}}},
+                      {"outputs",
+                       {{{"name", "num_detections"}, {"datatype", "INT32"}, {"shape", {-1}}},
+                        {{"name", "detections"}, {"datatype", "FP32"}, {"shape", {-1, -1, 6}}}}},
+                      {"parameters",
+                       {{"layout", "detections rows are x1, y1, x2, y2, score, class_id"},
+                        {"classes", info.class_names},
+                        {"backend", service->backend_name()},
+                        {"device", service->device()}}}};
   resp.Send(Response::Json(j.dump()));
 }
 
@@ -527,7 +586,7 @@ void InferenceServer::Impl::HandleStats(Request, Responder resp) {
 void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
   const std::string rid = RequestIdFor(req);
   if (!CheckModel(req, resp)) {
-    service->LogRejected(rid, clock->WallNowUs(), req.receive_ns(),
+    service->LogRejected(rid, ArrivalWallUs(req.receive_ns()), req.receive_ns(),
                          static_cast<int64_t>(req.body().size()), 404, "not_found",
                          "unknown model");
     return;
@@ -583,11 +642,13 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
       if (binary_size >= 0) {
         std::string_view rest = binary.substr(0, static_cast<size_t>(binary_size));
         while (!rest.empty()) {
-          if (rest.size() < 4) return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
+          if (rest.size() < 4)
+            return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
           uint32_t len;
           std::memcpy(&len, rest.data(), 4);  // little-endian on x86
           rest.remove_prefix(4);
-          if (len > rest.size()) return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
+          if (len > rest.size())
+            return Reject(req, resp, rid, 400, "bad_request", "truncated BYTES element");
           InferenceRequest ir;
           ir.image.assign(rest.substr(0, len));
           rest.remove_prefix(len);
@@ -603,7 +664,8 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
                           "BYTES data elements must be base64 strings");
           }
           auto decoded = Base64Decode(e.get<std::string>());
-          if (!decoded.ok()) return Reject(req, resp, rid, 400, "bad_request", decoded.status().message());
+          if (!decoded.ok())
+            return Reject(req, resp, rid, 400, "bad_request", decoded.status().message());
           InferenceRequest ir;
           ir.image = std::move(decoded).value();
           items.push_back(std::move(ir));
@@ -640,7 +702,8 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
       }
       for (int64_t b = 0; b < shape[0]; ++b) {
         InferenceRequest ir;
-        ir.tensor = TensorInput{std::vector<float>(flat.begin() + b * per, flat.begin() + (b + 1) * per)};
+        ir.tensor =
+            TensorInput{std::vector<float>(flat.begin() + b * per, flat.begin() + (b + 1) * per)};
         items.push_back(std::move(ir));
       }
     } else {
@@ -648,7 +711,8 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
                     "input datatype must be BYTES (encoded images) or FP32, not '" + dtype + "'");
     }
   } catch (const nlohmann::json::exception& e) {
-    return Reject(req, resp, rid, 400, "bad_request", std::string("malformed KServe request: ") + e.what());
+    return Reject(req, resp, rid, 400, "bad_request",
+                  std::string("malformed KServe request: ") + e.what());
   }
 
   // One pipeline job per image; answer when the last one completes.
@@ -665,7 +729,7 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
   g->resp = std::move(resp);
   g->model = service->model_name();
   g->id = reply_id;
-  const int64_t wall = clock->WallNowUs() - (clock->NowNs() - req.receive_ns()) / 1000;
+  const int64_t wall = ArrivalWallUs(req.receive_ns());
   for (size_t i = 0; i < items.size(); ++i) {
     InferenceRequest& ir = items[i];
     ir.request_id = items.size() == 1 ? rid : rid + "-" + std::to_string(i);
@@ -706,7 +770,8 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
           float row[6] = {0, 0, 0, 0, 0, -1};  // padding rows: score 0, class -1
           if (d < res.detections.size()) {
             const Detection& det = res.detections[d];
-            float v[6] = {det.x1, det.y1, det.x2, det.y2, det.score, static_cast<float>(det.class_id)};
+            float v[6] = {det.x1, det.y1,    det.x2,
+                          det.y2, det.score, static_cast<float>(det.class_id)};
             std::copy(v, v + 6, row);
           }
           for (float f : row) {

@@ -12,8 +12,10 @@
 //   POST /v2/models/{m}/infer       KServe v2: BYTES input of encoded images (JSON base64
 //                                   strings or the binary-tensor extension) or an FP32
 //                                   [B,3,H,W] tensor; outputs num_detections + detections
-// Every error is `{"error": "..."}` with a 4xx/5xx status; every request that
-// reaches a handler writes one `request` log record.
+// Every error is `{"error": "..."}` with a 4xx/5xx status; every inference
+// request writes one `request` log record: those that reach a handler, and
+// those the HTTP layer refuses itself (413, 431, 401, malformed HTTP, read
+// timeout; see docs/serve.md), reported through HttpRejectionHandler.
 //
 // Thread-safety: Start/Shutdown from one controlling thread; handlers run on
 // I/O threads and hand work to the pipeline.

@@ -2,14 +2,17 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 
 #include "batching/dynamic_batcher.h"
 #include "image/image_decoder.h"
 #include "image/letterbox.h"
-#include "reqlog/json_line_serializer.h"
+#include "logging/record_writer.h"
 #include "reqlog/log_records.h"
 #include "server/work_queue.h"
 #include "telemetry/telemetry_source.h"
@@ -18,25 +21,48 @@ namespace yoloscope {
 
 std::pair<int, std::string> HttpStatusFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return {200, "ok"};
+    case StatusCode::kOk:
+      return {200, "ok"};
     case StatusCode::kInvalidArgument:
       // The decoder names formats it recognises but cannot decode.
       if (status.message().rfind("unsupported", 0) == 0) return {415, "unsupported_media_type"};
       return {400, "bad_request"};
-    case StatusCode::kDataLoss: return {422, "bad_image"};
-    case StatusCode::kOutOfRange: return {422, "too_many_pixels"};
-    case StatusCode::kNotFound: return {404, "not_found"};
-    case StatusCode::kResourceExhausted: return {503, "queue_full"};
-    case StatusCode::kDeadlineExceeded: return {504, "timeout"};
-    case StatusCode::kUnavailable: return {503, "unavailable"};
-    case StatusCode::kUnimplemented: return {501, "unimplemented"};
-    default: return {500, "internal"};
+    case StatusCode::kDataLoss:
+      return {422, "bad_image"};
+    case StatusCode::kOutOfRange:
+      return {422, "too_many_pixels"};
+    case StatusCode::kNotFound:
+      return {404, "not_found"};
+    case StatusCode::kResourceExhausted:
+      return {503, "queue_full"};
+    case StatusCode::kDeadlineExceeded:
+      return {504, "timeout"};
+    case StatusCode::kUnavailable:
+      return {503, "unavailable"};
+    case StatusCode::kUnimplemented:
+      return {501, "unimplemented"};
+    default:
+      return {500, "internal"};
   }
 }
 
 namespace {
 
 double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
+
+// The GPU index of a backend's device: "cuda:1" -> 1, "sim:0" -> 0, "cuda"
+// -> 0; empty for "cpu" and anything without an index.
+std::optional<int64_t> GpuIdOfDevice(std::string_view device) {
+  if (device == "cuda") return 0;
+  const size_t colon = device.find(':');
+  if (colon == std::string_view::npos || device.substr(0, colon) == "cpu") return std::nullopt;
+  int64_t id = -1;
+  const char* first = device.data() + colon + 1;
+  const char* last = device.data() + device.size();
+  auto [end, ec] = std::from_chars(first, last, id);
+  if (ec != std::errc() || end != last || first == last || id < 0) return std::nullopt;
+  return id;
+}
 
 // Allocation retries and OOM are facts only where a device allocator exists
 // (CUDA, the simulated GPU); on the CPU they stay absent, not a made-up zero.
@@ -88,6 +114,7 @@ struct InferenceService::Job {
   int queue_len = 0;
   int64_t batch_id = 0;
   int batch_size = 0;
+  int instance = -1;  // the model instance that ran it; -1 before a batch
   BatchTiming timing;
   std::shared_ptr<const OutputTensor> output;
   int index_in_batch = 0;
@@ -104,6 +131,9 @@ struct InferenceService::Impl {
   MetricsRegistry* metrics = nullptr;
   AsyncLogWriter* log = nullptr;
   std::vector<std::unique_ptr<Backend>> backends;
+  // Per instance, fixed at Create: what every record of it says.
+  std::vector<std::optional<int64_t>> gpu_ids;
+  std::string backend_name, device_name;  // of backends[0]
   OutputLayout layout = OutputLayout::kUnknown;
   std::unique_ptr<TensorPool> pool;
 
@@ -176,10 +206,36 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
         continue;
       }
     }
-    auto b = CreateBackend(bc);
+    auto b = config.backend_factory ? config.backend_factory(bc) : CreateBackend(bc);
     if (!b.ok()) return b.status();
+    if (*b == nullptr) return InternalError("the backend factory returned no backend");
     im.backends.push_back(std::move(b).value());
   }
+  // A backend may accept smaller batches than asked (a CUDA backend sized by
+  // its measured activation memory): never form a batch it refuses. Every
+  // use of max_batch_size below (warm-up, batcher, stats) sees the cap.
+  int backend_max = im.config.batcher.max_batch_size;
+  for (const auto& b : im.backends) backend_max = std::min(backend_max, b->max_batch());
+  if (backend_max < 1) {
+    return FailedPreconditionError("backend '" + im.backends[0]->name() + "' on " +
+                                   im.backends[0]->device() + " accepts no batch (max_batch " +
+                                   std::to_string(backend_max) + ")");
+  }
+  if (backend_max < im.config.batcher.max_batch_size) {
+    std::cerr << "yoloscope serve: max batch size lowered from " << im.config.batcher.max_batch_size
+              << " to " << backend_max << ": the " << im.backends[0]->name() << " backend on "
+              << im.backends[0]->device() << " accepts at most " << backend_max
+              << " images per batch\n";
+    BatcherConfig& batcher = im.config.batcher;
+    batcher.max_batch_size = backend_max;
+    std::erase_if(batcher.preferred_batch_sizes, [&](int size) { return size > backend_max; });
+    if (batcher.latency_curve_us.size() > static_cast<size_t>(backend_max)) {
+      batcher.latency_curve_us.resize(static_cast<size_t>(backend_max));
+    }
+  }
+  for (const auto& b : im.backends) im.gpu_ids.push_back(GpuIdOfDevice(b->device()));
+  im.backend_name = im.backends[0]->name();
+  im.device_name = im.backends[0]->device();
   const ModelInfo& info = im.backends[0]->info();
   s->model_name_ = config.model_name.empty()
                        ? std::filesystem::path(config.backend.model_path).stem().string()
@@ -200,19 +256,18 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
     if (!layout.ok()) return layout.status().WithContext(config.backend.model_path);
     im.layout = *layout;
   }
+  std::vector<int> warmup_sizes;
   if (config.warmup) {
-    std::vector<int> sizes;
-    for (int b = 1; b <= config.batcher.max_batch_size; ++b) sizes.push_back(b);
-    for (auto& b : im.backends) YS_RETURN_IF_ERROR(b->Warmup(sizes));
+    for (int b = 1; b <= im.config.batcher.max_batch_size; ++b) warmup_sizes.push_back(b);
   }
 
   im.pool = std::make_unique<TensorPool>(slot);
   im.pre_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(
-      static_cast<size_t>(config.batcher.max_queue_size));
+      static_cast<size_t>(im.config.batcher.max_queue_size));
   im.post_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(SIZE_MAX);
   Impl* raw = &im;
   auto batcher = DynamicBatcher<Impl::JobPtr>::Create(
-      config.batcher, clock,
+      im.config.batcher, clock,
       [raw](Impl::JobPtr&& job, const BatchItemInfo& info, const Status& st) {
         job->batch_queue_ms = NsToMs(info.queue_wait_ns);
         job->queue_len = info.queue_len;
@@ -236,17 +291,17 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
                                            {{"stage", "postprocess"}});
   im.h_total = metrics->GetHistogram("yoloscope_request_duration_seconds",
                                      "End-to-end request time in the server, in seconds.", lat);
-  im.h_batch_size = metrics->GetHistogram("yoloscope_batch_size",
-                                          "Requests per executed batch.", BatchSizeBuckets());
+  im.h_batch_size = metrics->GetHistogram("yoloscope_batch_size", "Requests per executed batch.",
+                                          BatchSizeBuckets());
   im.c_batches = metrics->GetCounter("yoloscope_batches_total", "Executed batches.");
   im.c_oom = metrics->GetCounter("yoloscope_oom_total",
                                  "Batches that ran out of device memory (recovered or failed).");
   im.c_alloc_retries = metrics->GetCounter("yoloscope_alloc_retries_total",
                                            "Device allocation retries and batch splits.");
-  im.c_log_dropped = metrics->GetCounter(
-      "yoloscope_log_records_dropped_total",
-      "Request-log records dropped because the writer could not keep up.");
-  im.batch_latency_ms_by_size.assign(config.batcher.max_batch_size + 1, 0.0);
+  im.c_log_dropped =
+      metrics->GetCounter("yoloscope_log_records_dropped_total",
+                          "Request-log records dropped because the writer could not keep up.");
+  im.batch_latency_ms_by_size.assign(im.config.batcher.max_batch_size + 1, 0.0);
   // Pre-create the common series so they are visible (at 0) from the start.
   for (int code : {200, 400, 415, 422, 503, 504}) {
     metrics->GetCounter("yoloscope_requests_total", "Requests answered, by HTTP status.",
@@ -256,8 +311,37 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
   for (int i = 0; i < config.preprocess_workers; ++i) {
     im.pre_threads.emplace_back([raw] { raw->PreprocessLoop(); });
   }
+  // Each instance warms up on its own device thread, the thread that will run
+  // its batches: libtorch keeps per-thread state (the OpenMP team, thread-
+  // local caches), and warming up on this thread instead left the first one
+  // or two real batches at 6-8x their steady time (seen by the lab's
+  // cold_start check). Create returns only when every instance is warm.
+  struct WarmupState {
+    std::mutex mu;
+    std::condition_variable cv;
+    int remaining = 0;   // Guarded by mu.
+    Status first_error;  // Guarded by mu.
+  };
+  auto warm = std::make_shared<WarmupState>();
+  warm->remaining = config.instances;
   for (int i = 0; i < config.instances; ++i) {
-    im.device_threads.emplace_back([raw, i] { raw->DeviceLoop(i); });
+    im.device_threads.emplace_back([raw, i, warm, warmup_sizes] {
+      Status st = warmup_sizes.empty() ? Status::Ok() : raw->backends[i]->Warmup(warmup_sizes);
+      {
+        std::lock_guard<std::mutex> lock(warm->mu);
+        if (!st.ok() && warm->first_error.ok()) warm->first_error = st;
+        --warm->remaining;
+      }
+      warm->cv.notify_all();
+      // A failed warm-up ends this thread and fails Create (whose Shutdown
+      // stops the others).
+      if (st.ok()) raw->DeviceLoop(i);
+    });
+  }
+  {
+    std::unique_lock<std::mutex> lock(warm->mu);
+    warm->cv.wait(lock, [&] { return warm->remaining == 0; });
+    if (!warm->first_error.ok()) return warm->first_error.WithContext("warm-up");
   }
   for (int i = 0; i < config.postprocess_workers; ++i) {
     im.post_threads.emplace_back([raw] { raw->PostprocessLoop(); });
@@ -274,8 +358,9 @@ std::unique_ptr<TelemetrySource> InferenceService::NewTelemetrySource() const {
   return impl_->backends[0]->NewTelemetrySource();
 }
 
-std::string InferenceService::backend_name() const { return impl_->backends[0]->name(); }
-std::string InferenceService::device() const { return impl_->backends[0]->device(); }
+std::string InferenceService::backend_name() const { return impl_->backend_name; }
+std::string InferenceService::device() const { return impl_->device_name; }
+int InferenceService::max_batch_size() const { return impl_->config.batcher.max_batch_size; }
 
 void InferenceService::Submit(InferenceRequest request, Completion done) {
   Impl& im = *impl_;
@@ -301,8 +386,8 @@ void InferenceService::Submit(InferenceRequest request, Completion done) {
   const int64_t queued = im.pre_waiting.load() + im.batcher->QueueLength();
   if (queued >= im.config.batcher.max_queue_size) {
     im.Finish(std::move(job),
-              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"),
-              503, "queue_full");
+              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"), 503,
+              "queue_full");
     return;
   }
   job->queue_len = static_cast<int>(queued);
@@ -310,8 +395,7 @@ void InferenceService::Submit(InferenceRequest request, Completion done) {
   im.pre_waiting.fetch_add(1);
   if (!im.pre_queue->TryPush(job)) {
     im.pre_waiting.fetch_sub(1);
-    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), 503,
-              "queue_full");
+    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), 503, "queue_full");
   }
 }
 
@@ -432,6 +516,7 @@ void InferenceService::Impl::DeviceLoop(int instance) {
       JobPtr job = std::move(batch.items[k]);
       job->batch_id = static_cast<int64_t>(batch.batch_id);
       job->batch_size = n;
+      job->instance = instance;
       job->batch_queue_ms = NsToMs(batch.infos[k].queue_wait_ns);
       job->timing = timing;
       if (!st.ok()) {
@@ -470,6 +555,7 @@ void InferenceService::Impl::PostprocessLoop() {
 }
 
 void InferenceService::Impl::CountRequest(int http_status) {
+  if (http_status == 0) return;  // no response was sent (e.g. a read timeout)
   if (http_status < 0 || http_status >= static_cast<int>(code_counters.size())) http_status = 500;
   // The registry lookup takes a lock; do it once per status code.
   Counter* c = code_counters[http_status].load(std::memory_order_acquire);
@@ -487,7 +573,7 @@ void InferenceService::Impl::Finish(JobPtr job, const Status& status, int http_s
   r.status = status;
   r.http_status = http_status;
   r.error_code = code;
-  r.request_id = job->req.request_id;
+  r.request_id = std::move(job->req.request_id);
   r.width = job->width;
   r.height = job->height;
   r.detections = std::move(job->detections);
@@ -525,13 +611,18 @@ void InferenceService::Impl::Finish(JobPtr job, const Status& status, int http_s
 
 void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceResult& r) {
   if (log == nullptr && !config.on_request_record && !config.annotate_request) return;
-  const Backend& b = *backends[0];
-  RequestLogRecord rec;
+  // One record per thread, refilled for every request: its strings keep
+  // their buffers, so building it allocates nothing in steady state.
+  thread_local RequestLogRecord rec;
+  ResetKeepingCapacity(&rec);
   rec.ts_us = job.req.arrival_wall_us;
-  rec.request_id = r.request_id;
-  rec.model = model_name;
-  rec.backend = b.name();
-  rec.device = b.device();
+  rec.request_id.assign(r.request_id);
+  rec.model.assign(model_name);
+  rec.backend.assign(backend_name);
+  rec.device.assign(device_name);
+  // The device of the instance that ran it (or would have: instances share
+  // one device); the same gpu_id as its batch record.
+  rec.gpu_id = gpu_ids[job.instance >= 0 ? static_cast<size_t>(job.instance) : 0];
   if (r.width > 0) {
     rec.input_w = r.width;
     rec.input_h = r.height;
@@ -564,28 +655,24 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
     rec.detections = static_cast<int64_t>(r.detections.size());
   }
   rec.total_ms = r.timing.total_ms;
-  rec.status = r.error_code;
-  if (!r.status.ok()) rec.error = r.status.message();
+  rec.status.assign(r.error_code);
+  if (!r.status.ok()) rec.error.assign(r.status.message());
   if (config.annotate_request) config.annotate_request(&rec);
   if (config.on_request_record) config.on_request_record(rec);
-  if (log == nullptr) return;
-  const int64_t carried = log->TakeDroppedSinceLast();
-  rec.dropped_records = carried;
-  std::string line;
-  line.reserve(640);
-  AppendJsonLine(rec, &line);
-  if (!log->TryWrite(std::move(line), carried)) c_log_dropped->Inc();
+  if (log != nullptr && !WriteRecord(&rec, log)) c_log_dropped->Inc();
 }
 
 void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch,
                                               int64_t start_wall_us, const BatchTiming& timing) {
   if (log == nullptr && !config.on_batch_record) return;
-  BatchLogRecord rec;
+  thread_local BatchLogRecord rec;  // reused, as in WriteRequestRecord
+  ResetKeepingCapacity(&rec);
   rec.ts_us = start_wall_us;
   rec.batch_id = static_cast<int64_t>(batch.batch_id);
   rec.batch_size = batch.size();
-  rec.model = model_name;
+  rec.model.assign(model_name);
   rec.instance = instance;
+  rec.gpu_id = gpu_ids[static_cast<size_t>(instance)];
   rec.h2d_ms = timing.h2d_ms;
   rec.inference_ms = timing.inference_ms;
   rec.d2h_ms = timing.d2h_ms;
@@ -599,13 +686,7 @@ void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>&
     rec.oom = timing.oom;
   }
   if (config.on_batch_record) config.on_batch_record(rec);
-  if (log == nullptr) return;
-  const int64_t carried = log->TakeDroppedSinceLast();
-  rec.dropped_records = carried;
-  std::string line;
-  line.reserve(384);
-  AppendJsonLine(rec, &line);
-  if (!log->TryWrite(std::move(line), carried)) c_log_dropped->Inc();
+  if (log != nullptr && !WriteRecord(&rec, log)) c_log_dropped->Inc();
 }
 
 void InferenceService::LogRejected(const std::string& request_id, int64_t arrival_wall_us,
@@ -618,8 +699,7 @@ void InferenceService::LogRejected(const std::string& request_id, int64_t arriva
   job->req.receive_ns = receive_ns;
   job->input_bytes = input_bytes;
   im.in_flight.fetch_add(1);
-  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), http_status,
-            error_code);
+  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), http_status, error_code);
 }
 
 void InferenceService::Shutdown() {

@@ -9,8 +9,18 @@
 // Every request that reaches Submit gets exactly one Completion call and
 // exactly one `request` log record, whatever happens to it (bad image, queue
 // full, timeout, backend failure, shutdown). Every executed batch writes one
-// `batch` record. Requests rejected before Submit (bad HTTP input) are
-// logged through LogRejected.
+// `batch` record. Requests rejected before Submit (bad HTTP input, and the
+// HTTP layer's own refusals) are logged through LogRejected.
+//
+// Batch size: Create caps batcher.max_batch_size at the smallest
+// Backend::max_batch() of its instances (a device may hold fewer images than
+// asked, e.g. a CUDA backend sized by activation memory), says so on stderr,
+// and uses the capped value for the warm-up, the batcher and the stats.
+//
+// Records: `gpu_id` of request and batch records is the GPU index of the
+// device of the instance that ran them (Backend::device() "cuda:N" /
+// "sim:N"; null on "cpu"). Records are built in a per-thread record and
+// line buffer, so writing one allocates nothing in steady state.
 //
 // Ownership: owns its backends, threads and buffers; borrows the Clock,
 // metrics registry and log writer (which must outlive it; the log writer may
@@ -49,6 +59,9 @@ struct InferenceServiceConfig {
   PostprocessConfig postprocess;    // defaults; requests may override conf/iou/max_det
   bool warmup = true;               // run every batch size once before serving
   std::string model_name;           // served name; "" = the model file's stem
+  // Builds each instance's backend; empty = CreateBackend. A test seam (a
+  // backend with a smaller max_batch(), another device name).
+  std::function<StatusOr<std::unique_ptr<Backend>>(const BackendConfig&)> backend_factory;
   // Called for every `request` record before it is written, from worker
   // threads (e.g. to add the latest device telemetry). Must be thread-safe.
   std::function<void(RequestLogRecord*)> annotate_request;
@@ -73,20 +86,20 @@ struct TensorInput {
 
 struct InferenceRequest {
   std::string request_id;
-  std::string image;                   // encoded image bytes (ignored when tensor is set)
-  std::optional<TensorInput> tensor;   // pre-processed input instead of an image
-  int64_t receive_ns = 0;              // Clock::NowNs when the request arrived
-  int64_t arrival_wall_us = 0;         // Clock::WallNowUs at arrival (the log's ts)
-  std::optional<float> conf, iou;      // overrides of the service's postprocess config
+  std::string image;                  // encoded image bytes (ignored when tensor is set)
+  std::optional<TensorInput> tensor;  // pre-processed input instead of an image
+  int64_t receive_ns = 0;             // Clock::NowNs when the request arrived
+  int64_t arrival_wall_us = 0;        // Clock::WallNowUs at arrival (the log's ts)
+  std::optional<float> conf, iou;     // overrides of the service's postprocess config
   std::optional<int> max_det;
   bool high_priority = false;
-  int64_t timeout_us = 0;              // 0 = the batcher's default_timeout_us
+  int64_t timeout_us = 0;  // 0 = the batcher's default_timeout_us
 };
 
 struct InferenceResult {
-  Status status;            // OK, or why the request failed
-  int http_status = 200;    // the HTTP status that `status` maps to
-  std::string error_code;   // log `status`: "ok", "bad_image", "queue_full", "timeout", ...
+  Status status;           // OK, or why the request failed
+  int http_status = 200;   // the HTTP status that `status` maps to
+  std::string error_code;  // log `status`: "ok", "bad_image", "queue_full", "timeout", ...
   std::string request_id;
   int width = 0, height = 0;  // original image size
   Detections detections;
@@ -99,19 +112,18 @@ struct InferenceResult {
 using Completion = std::function<void(InferenceResult&&)>;
 
 struct InferenceServiceStats {
-  int64_t queue_length = 0;     // waiting for a preprocess worker + in the batcher
-  int64_t in_flight = 0;        // submitted, not yet completed
+  int64_t queue_length = 0;  // waiting for a preprocess worker + in the batcher
+  int64_t in_flight = 0;     // submitted, not yet completed
   int64_t completed = 0;
-  std::vector<int64_t> batch_count_by_size;       // index = batch size
-  std::vector<double> batch_latency_ms_by_size;   // summed execution time
+  std::vector<int64_t> batch_count_by_size;      // index = batch size
+  std::vector<double> batch_latency_ms_by_size;  // summed execution time
   int64_t log_records_dropped = 0;
 };
 
 class InferenceService {
  public:
   static StatusOr<std::unique_ptr<InferenceService>> Create(const InferenceServiceConfig& config,
-                                                            Clock* clock,
-                                                            MetricsRegistry* metrics,
+                                                            Clock* clock, MetricsRegistry* metrics,
                                                             AsyncLogWriter* log);
   ~InferenceService();
 
@@ -121,7 +133,10 @@ class InferenceService {
   void Submit(InferenceRequest request, Completion done);
 
   // Writes the `request` record (and metrics) of a request refused before
-  // Submit, e.g. an unsupported content type (`http_status` 415).
+  // Submit, e.g. an unsupported content type (`http_status` 415) or a body
+  // over the HTTP layer's limit (413). `http_status` 0: no response was sent
+  // (the connection was closed), so yoloscope_requests_total is not counted.
+  // `input_bytes` <= 0: unknown (left out of the record).
   void LogRejected(const std::string& request_id, int64_t arrival_wall_us, int64_t receive_ns,
                    int64_t input_bytes, int http_status, const std::string& error_code,
                    const std::string& message);
@@ -137,6 +152,9 @@ class InferenceService {
   // The device's own telemetry when the backend models it (simulated GPU).
   std::unique_ptr<TelemetrySource> NewTelemetrySource() const;
   std::string device() const;
+  // The largest batch the service forms: batcher.max_batch_size capped by
+  // the backends' max_batch().
+  int max_batch_size() const;
   InferenceServiceStats Stats() const;
 
  private:

@@ -162,10 +162,10 @@ class HttpServerTest : public ::testing::Test {
   }
 
   // Starts the server with `config` (port 0, 2 I/O threads by default).
-  void StartServer(HttpServerConfig config = {}) {
+  void StartServer(HttpServerConfig config = {}, HttpRejectionHandler on_rejected = nullptr) {
     config.port = 0;
     if (config.io_threads == 0) config.io_threads = 2;
-    auto server = HttpServer::Create(config, router_.AsHandler(), &clock_);
+    auto server = HttpServer::Create(config, router_.AsHandler(), &clock_, std::move(on_rejected));
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
     ASSERT_TRUE(server_->Start().ok());
@@ -468,6 +468,155 @@ TEST_F(HttpServerTest, BearerTokenWithAllowlist) {
   EXPECT_EQ(with_body->status, 401);
   EXPECT_TRUE(client.WaitForClose(Ms(3000)));
   EXPECT_EQ(server_->stats().rejected_unauthorized, 4u);
+}
+
+// What an HttpRejectionHandler was told, copied out of the call.
+struct SeenRejection {
+  int status = 0;
+  std::string reason, message, method, target, request_id;
+  std::optional<uint64_t> content_length;
+  int64_t receive_ns = 0;
+  bool has_header_lookup = false;
+};
+
+class RejectionLog {
+ public:
+  HttpRejectionHandler Handler() {
+    return [this](const HttpRejection& r) {
+      SeenRejection seen;
+      seen.status = r.status;
+      seen.reason = std::string(r.reason);
+      seen.message = std::string(r.message);
+      seen.method = std::string(r.method);
+      seen.target = std::string(r.target);
+      seen.content_length = r.content_length;
+      seen.receive_ns = r.receive_ns;
+      seen.has_header_lookup = static_cast<bool>(r.header);
+      if (r.header) seen.request_id = std::string(r.header("x-request-id").value_or(""));
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.push_back(std::move(seen));
+    };
+  }
+  std::vector<SeenRejection> seen() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+  size_t size() const { return seen().size(); }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<SeenRejection> seen_;  // Guarded by mu_.
+};
+
+TEST_F(HttpServerTest, RefusedRequestsAreReportedWithWhatWasParsed) {
+  HttpServerConfig config;
+  config.max_body_bytes = 1024;
+  config.max_header_bytes = 1024;
+  config.auth_token = "s3cret";
+  config.read_timeout = Ms(300);
+  config.auth_exempt_paths.push_back("/echo");
+  RejectionLog log;
+  StartServer(config, log.Handler());
+  const auto authorized = TestHttpClient::Headers{{"Authorization", "Bearer s3cret"}};
+  // Served requests and unauthorized-but-exempt ones are not refusals.
+  EXPECT_EQ(Connect().Get("/hello", authorized)->status, 200);
+  EXPECT_EQ(Connect().Post("/echo", "abc")->status, 200);
+  EXPECT_EQ(log.size(), 0u);
+
+  {  // 413 from Content-Length: the whole header is known.
+    TestHttpClient client = Connect();
+    ASSERT_TRUE(
+        client
+            .SendRaw("POST /v1/detect?conf=0.5 HTTP/1.1\r\nHost: t\r\nX-Request-Id: big-1\r\n"
+                     "Content-Length: 10000000\r\n\r\n" +
+                     std::string(100, 'x'))
+            .ok());
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.ok()) << response.status().ToString();
+    EXPECT_EQ(response->status, 413);
+  }
+  {  // 401: missing token on a non-exempt path.
+    auto response = Connect().Request("POST", "/v1/detect", "body", {{"X-Request-Id", "who-2"}});
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 401);
+  }
+  {  // 431: the request line fits, the fields do not.
+    auto response = Connect().Get("/hello", {{"X-Big", std::string(4000, 'h')}});
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 431);
+  }
+  {  // 400: malformed request line.
+    TestHttpClient client = Connect();
+    ASSERT_TRUE(client.SendRaw("GARBAGE\r\n\r\n").ok());
+    auto response = client.ReadResponse();
+    ASSERT_TRUE(response.ok());
+    EXPECT_EQ(response->status, 400);
+  }
+  {  // Read timeout: the body stops arriving; no response, the connection closes.
+    TestHttpClient client = Connect();
+    ASSERT_TRUE(client
+                    .SendRaw("POST /v1/detect HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n"
+                             "X-Request-Id: slow-5\r\nContent-Length: 10\r\n\r\nabc")
+                    .ok());
+    EXPECT_TRUE(client.WaitForClose(Ms(5000)));
+  }
+  {  // A connection that never sends a byte is no request.
+    TestHttpClient silent = Connect();
+    EXPECT_TRUE(silent.WaitForClose(Ms(5000)));
+  }
+  ASSERT_TRUE(Eventually([&] { return server_->stats().read_timeouts == 2; }));
+  std::vector<SeenRejection> seen = log.seen();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0].status, 413);
+  EXPECT_EQ(seen[0].reason, "body_too_large");
+  EXPECT_NE(seen[0].message.find("1024"), std::string::npos);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].target, "/v1/detect?conf=0.5");
+  EXPECT_EQ(seen[0].request_id, "big-1");
+  EXPECT_EQ(seen[0].content_length, std::optional<uint64_t>(10000000));
+  EXPECT_GT(seen[0].receive_ns, 0);
+
+  EXPECT_EQ(seen[1].status, 401);
+  EXPECT_EQ(seen[1].reason, "unauthorized");
+  EXPECT_EQ(seen[1].message, "missing bearer token");
+  EXPECT_EQ(seen[1].target, "/v1/detect");
+  EXPECT_EQ(seen[1].request_id, "who-2");
+  EXPECT_EQ(seen[1].content_length, std::optional<uint64_t>(4));
+
+  EXPECT_EQ(seen[2].status, 431);
+  EXPECT_EQ(seen[2].reason, "header_too_large");
+  EXPECT_EQ(seen[2].method, "GET");
+  EXPECT_EQ(seen[2].target, "/hello");
+  EXPECT_FALSE(seen[2].content_length.has_value());
+
+  EXPECT_EQ(seen[3].status, 400);
+  EXPECT_EQ(seen[3].reason, "bad_request");
+  EXPECT_NE(seen[3].message.find("malformed"), std::string::npos);
+  EXPECT_TRUE(seen[3].target.empty());  // the request line itself was bad
+  EXPECT_TRUE(seen[3].request_id.empty());
+
+  EXPECT_EQ(seen[4].status, 0);  // no response
+  EXPECT_EQ(seen[4].reason, "read_timeout");
+  EXPECT_EQ(seen[4].target, "/v1/detect");
+  EXPECT_EQ(seen[4].request_id, "slow-5");
+  EXPECT_EQ(seen[4].content_length, std::optional<uint64_t>(10));
+  // Still serving.
+  EXPECT_EQ(Connect().Get("/hello", authorized)->status, 200);
+  EXPECT_EQ(log.size(), 5u);
+}
+
+TEST_F(HttpServerTest, ConnectionLimitIsNotARefusedRequest) {
+  HttpServerConfig config;
+  config.max_connections = 1;
+  RejectionLog log;
+  StartServer(config, log.Handler());
+  TestHttpClient a = Connect();
+  ASSERT_EQ(a.Get("/hello")->status, 200);
+  TestHttpClient b = Connect();
+  auto rejected = b.Get("/hello");
+  ASSERT_TRUE(rejected.ok());
+  EXPECT_EQ(rejected->status, 503);
+  EXPECT_EQ(log.size(), 0u);
 }
 
 TEST_F(HttpServerTest, CompletesFromAnotherThreadAfterADelay) {

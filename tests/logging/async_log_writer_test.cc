@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "logging/record_writer.h"
+#include "reqlog/json_line_serializer.h"
 
 namespace yoloscope {
 namespace {
@@ -304,6 +306,111 @@ TEST_F(AsyncLogWriterTest, FullQueueDropsWithoutBlockingAndCounts) {
   ASSERT_TRUE(writer->Close().ok());
   EXPECT_EQ(ReadFile(config.path), "0\n1\n2\n3\n4\n");
   EXPECT_EQ(writer->GetStats().written_lines, 5);
+}
+
+TEST_F(AsyncLogWriterTest, CopiesTheLineSoTheCallerCanReuseItsBuffer) {
+  AsyncLogWriterConfig config = Config();
+  auto writer = Make(config);
+  std::string buffer;
+  for (int i = 0; i < 100; ++i) {
+    buffer.clear();
+    buffer.append("reused ").append(std::to_string(i));
+    if (i % 2 == 0) buffer.push_back('\n');  // with or without its newline
+    ASSERT_TRUE(writer->TryWrite(buffer));
+  }
+  ASSERT_TRUE(writer->TryWrite(""));  // an empty line is one '\n'
+  ASSERT_TRUE(writer->Close().ok());
+  std::vector<std::string> lines = ReadLines(config.path);
+  ASSERT_EQ(lines.size(), 101u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(lines[i], "reused " + std::to_string(i));
+  EXPECT_EQ(lines[100], "");
+  EXPECT_EQ(writer->GetStats().written_bytes, static_cast<int64_t>(ReadFile(config.path).size()));
+}
+
+TEST_F(AsyncLogWriterTest, LinesGatherWhileTheWriterWaitsAndFlushTakesThemAtOnce) {
+  AsyncLogWriterConfig config = Config();
+  config.batch_wait_us = 60'000'000;  // far longer than the test: only Flush ends the wait
+  config.queue_capacity = 1000;       // wakes at 500 queued lines
+  auto writer = Make(config);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(writer->TryWrite("g" + std::to_string(i)));
+  // The first line woke the writer, which now lets the rest gather: nothing
+  // was taken from the queue yet.
+  EXPECT_EQ(writer->GetStats().chunks, 0);
+  EXPECT_EQ(writer->GetStats().queue_length, 100);
+  ASSERT_TRUE(writer->Flush().ok());
+  AsyncLogWriterStats stats = writer->GetStats();
+  EXPECT_EQ(stats.chunks, 1);  // all 100 lines in one hand-off
+  EXPECT_EQ(stats.written_lines, 100);
+  EXPECT_EQ(stats.queue_length, 0);
+  EXPECT_EQ(ReadLines(config.path).size(), 100u);
+}
+
+TEST_F(AsyncLogWriterTest, AHalfFullQueueEndsTheGatheringWait) {
+  AsyncLogWriterConfig config = Config();
+  config.batch_wait_us = 60'000'000;
+  config.queue_capacity = 8;  // wakes at 4 queued lines
+  auto writer = Make(config);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(writer->TryWrite("h" + std::to_string(i)));
+  bool taken = false;
+  for (int i = 0; i < 500 && !taken; ++i) {  // up to 5 s, far below the 60 s wait
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    taken = writer->GetStats().queue_length == 0;
+  }
+  EXPECT_TRUE(taken);
+  // And Close() does not wait for the gathering either.
+  ASSERT_TRUE(writer->TryWrite("last"));
+  ASSERT_TRUE(writer->Close().ok());
+  EXPECT_EQ(ReadLines(config.path).size(), 5u);
+}
+
+TEST_F(AsyncLogWriterTest, WriteRecordSerializesAndCarriesTheDroppedCount) {
+  std::atomic<bool> in_hook{false};
+  std::atomic<bool> release{false};
+  AsyncLogWriterConfig config = Config();
+  config.queue_capacity = 1;
+  config.before_write_for_testing = [&] {
+    in_hook = true;
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  auto writer = Make(config);
+  RequestLogRecord r;
+  r.ts_us = 1767225600123456;
+  r.request_id = "first";
+  ASSERT_TRUE(WriteRecord(&r, writer.get()));
+  for (int i = 0; i < 5000 && !in_hook.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(in_hook.load());  // the writer holds "first"; the queue is empty
+  r.request_id = "queued";
+  ASSERT_TRUE(WriteRecord(&r, writer.get()));
+  BatchLogRecord b;
+  b.ts_us = 1767225600200000;
+  b.batch_id = 7;
+  EXPECT_FALSE(WriteRecord(&b, writer.get()));  // queue full: dropped
+  GpuLogRecord g;
+  g.ts_us = 1767225600300000;
+  g.gpu_id = 0;
+  EXPECT_FALSE(WriteRecord(&g, writer.get()));  // dropped too, its count handed back
+  release = true;
+  ASSERT_TRUE(writer->Flush().ok());
+  r.request_id = "after";
+  ASSERT_TRUE(WriteRecord(&r, writer.get()));
+  EXPECT_EQ(r.dropped_records, 2);
+  ASSERT_TRUE(writer->Close().ok());
+
+  std::vector<std::string> lines = ReadLines(config.path);
+  ASSERT_EQ(lines.size(), 3u);
+  RequestLogRecord expected;
+  expected.ts_us = 1767225600123456;
+  for (const char* id : {"first", "queued"}) {
+    expected.request_id = id;
+    std::string line;
+    AppendJsonLine(expected, &line);
+    EXPECT_EQ(lines[id == std::string("first") ? 0 : 1] + "\n", line);
+  }
+  EXPECT_NE(lines[2].find("\"request_id\":\"after\""), std::string::npos);
+  EXPECT_NE(lines[2].find("\"dropped_records\":2}"), std::string::npos) << lines[2];
+  EXPECT_EQ(writer->dropped_total(), 2);
 }
 
 // Not a pass/fail test: prints how many 400-byte lines per second the writer

@@ -156,10 +156,10 @@ TEST_F(InferenceServerTest, ConcurrentRequestsGetDetectionsAndExactlyOneRecordEa
     const std::string id = r.at("request_id");
     EXPECT_TRUE(responses.count(id)) << id;
     EXPECT_TRUE(ids.insert(id).second) << "duplicate record for " << id;
-    for (const char* f : {"ts", "model", "backend", "device", "input_w", "input_h", "input_bytes",
-                          "batch_id", "batch_size", "queue_len", "queue_ms", "decode_ms",
-                          "preprocess_ms", "inference_ms", "postprocess_ms", "total_ms",
-                          "detections"}) {
+    for (const char* f :
+         {"ts", "model", "backend", "device", "input_w", "input_h", "input_bytes", "batch_id",
+          "batch_size", "queue_len", "queue_ms", "decode_ms", "preprocess_ms", "inference_ms",
+          "postprocess_ms", "total_ms", "detections"}) {
       EXPECT_TRUE(r.contains(f)) << f << " missing in " << r.dump();
     }
     EXPECT_TRUE(r.at("gpu_id").is_null());
@@ -205,8 +205,8 @@ TEST_F(InferenceServerTest, DetectionsMatchTheOfflinePipeline) {
 
 TEST_F(InferenceServerTest, HonoursRequestIdAndQueryParameters) {
   Start();
-  TestHttpResponse r = PostJpeg(Photo("dog.jpg"), "?conf=0.9&max_det=2",
-                                {{"X-Request-Id", "camera-7-frame-42"}});
+  TestHttpResponse r =
+      PostJpeg(Photo("dog.jpg"), "?conf=0.9&max_det=2", {{"X-Request-Id", "camera-7-frame-42"}});
   ASSERT_EQ(r.status, 200) << r.body;
   Json j = Json::parse(r.body);
   EXPECT_EQ(j.at("request_id"), "camera-7-frame-42");
@@ -234,8 +234,8 @@ TEST_F(InferenceServerTest, BadInputGetsClearErrorsAndServingContinues) {
     std::string needle;
   };
   // A JPEG header claiming 10000 x 10000 pixels (SOI, SOF0, then nothing).
-  std::string huge = {'\xFF', '\xD8', '\xFF', '\xC0', 0, 17, 8, '\x27', '\x10', '\x27', '\x10', 3,
-                      1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1};
+  std::string huge = {'\xFF', '\xD8', '\xFF', '\xC0', 0, 17,   8, '\x27', '\x10', '\x27', '\x10',
+                      3,      1,      0x22,   0,      2, 0x11, 1, 3,      0x11,   1};
   std::vector<Case> cases = {
       {"no content type", jpeg, "", "", 415, "Content-Type"},
       {"wrong content type", jpeg, "text/plain", "", 415, "text/plain"},
@@ -263,10 +263,10 @@ TEST_F(InferenceServerTest, BadInputGetsClearErrorsAndServingContinues) {
   // Unknown model and malformed KServe JSON.
   EXPECT_EQ(Post("/v2/models/nope/infer", "{}", {{"Content-Type", "application/json"}}).status,
             404);
-  EXPECT_EQ(Post("/v2/models/yolov8tiny_320/infer", "{not json",
-                 {{"Content-Type", "application/json"}})
-                .status,
-            400);
+  EXPECT_EQ(
+      Post("/v2/models/yolov8tiny_320/infer", "{not json", {{"Content-Type", "application/json"}})
+          .status,
+      400);
   EXPECT_EQ(Post("/v2/models/yolov8tiny_320/infer", R"({"inputs": [{"name": "x"}]})",
                  {{"Content-Type", "application/json"}})
                 .status,
@@ -282,6 +282,118 @@ TEST_F(InferenceServerTest, BadInputGetsClearErrorsAndServingContinues) {
   EXPECT_GE(by_status["bad_request"], 5);
   EXPECT_EQ(by_status["bad_image"], 1);
   EXPECT_EQ(by_status["too_many_pixels"], 1);
+}
+
+TEST_F(InferenceServerTest, HttpLayerRefusalsOfInferenceRequestsGetOneRecordEach) {
+  config_.http.max_body_bytes = 1 << 20;
+  config_.http.max_header_bytes = 2048;
+  config_.http.auth_token = "tok";
+  config_.http.read_timeout = std::chrono::milliseconds(300);
+  Start();
+  const TestHttpClient::Headers auth = {{"Authorization", "Bearer tok"}};
+  auto with = [&](TestHttpClient::Headers h, TestHttpClient::Headers more) {
+    h.insert(h.end(), more.begin(), more.end());
+    return h;
+  };
+  // 413: body over the limit (decided from Content-Length).
+  TestHttpResponse big =
+      PostJpeg(std::string(2 << 20, 'x'), "", with(auth, {{"X-Request-Id", "too-big"}}));
+  EXPECT_EQ(big.status, 413);
+  // 401: no token, on an inference route and on another one.
+  EXPECT_EQ(PostJpeg(Photo("dog.jpg"), "", {{"X-Request-Id", "no-token"}}).status, 401);
+  {
+    auto c = Client();
+    EXPECT_EQ(c.Get("/v1/stats")->status, 401);  // not an inference request: no record
+    EXPECT_EQ(c.Get("/metrics")->status, 200);   // exempt
+  }
+  // 431: header over the limit on the KServe route.
+  TestHttpResponse huge = Post("/v2/models/yolov8tiny_320/infer", "{}",
+                               with(auth, {{"X-Padding", std::string(4000, 'p')}}));
+  EXPECT_EQ(huge.status, 431);
+  {  // 400: not HTTP at all (the route is unknown, so it may have been one).
+    auto c = Client();
+    ASSERT_TRUE(c.SendRaw("GARBAGE\r\n\r\n").ok());
+    auto r = c.ReadResponse();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 400);
+  }
+  {  // Read timeout: the body stops half-way; the connection is closed, no response.
+    auto c = Client();
+    ASSERT_TRUE(c.SendRaw("POST /v1/detect HTTP/1.1\r\nAuthorization: Bearer tok\r\n"
+                          "X-Request-Id: stalled\r\nContent-Type: image/jpeg\r\n"
+                          "Content-Length: 5000\r\n\r\nhalf")
+                    .ok());
+    EXPECT_TRUE(c.WaitForClose(std::chrono::seconds(10)));
+  }
+  // And an ordinary request still works.
+  EXPECT_EQ(PostJpeg(Photo("dog.jpg"), "", with(auth, {{"X-Request-Id", "fine"}})).status, 200);
+  const std::string metrics = server_->RenderMetrics();
+  EXPECT_NE(metrics.find("yoloscope_requests_total{code=\"413\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("yoloscope_requests_total{code=\"401\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("yoloscope_http_rejected_total{reason=\"unauthorized\"} 2"),
+            std::string::npos);
+
+  std::vector<Json> requests = OfEvent(StopAndReadLog(), "request");
+  std::map<std::string, Json> by_status;
+  std::set<std::string> ids;
+  for (const Json& r : requests) {
+    EXPECT_TRUE(ids.insert(r.at("request_id").get<std::string>()).second) << r.dump();
+    EXPECT_TRUE(by_status.emplace(r.at("status").get<std::string>(), r).second)
+        << "two records with status " << r.at("status") << ": " << r.dump();
+    EXPECT_EQ(r.at("schema"), "yoloscope.v1");
+    EXPECT_TRUE(r.contains("ts")) << r.dump();
+    EXPECT_TRUE(r.contains("total_ms")) << r.dump();
+    EXPECT_EQ(r.at("model"), "yolov8tiny_320");
+    EXPECT_TRUE(r.at("gpu_id").is_null());
+  }
+  ASSERT_EQ(requests.size(), 6u);
+  ASSERT_EQ(by_status.size(), 6u);
+  const Json& too_big = by_status.at("payload_too_large");
+  EXPECT_EQ(too_big.at("request_id"), "too-big");
+  EXPECT_EQ(too_big.at("input_bytes"), 2 << 20);
+  EXPECT_NE(too_big.at("error").get<std::string>().find("1048576"), std::string::npos);
+  EXPECT_FALSE(too_big.contains("batch_id"));
+  const Json& unauthorized = by_status.at("unauthorized");
+  EXPECT_EQ(unauthorized.at("request_id"), "no-token");
+  EXPECT_EQ(unauthorized.at("error"), "missing bearer token");
+  EXPECT_FALSE(by_status.at("header_too_large").at("request_id").get<std::string>().empty());
+  EXPECT_NE(by_status.at("bad_request").at("error").get<std::string>().find("malformed"),
+            std::string::npos);
+  const Json& stalled = by_status.at("read_timeout");
+  EXPECT_EQ(stalled.at("request_id"), "stalled");
+  EXPECT_EQ(stalled.at("input_bytes"), 5000);
+  EXPECT_EQ(by_status.at("ok").at("request_id"), "fine");
+}
+
+TEST_F(InferenceServerTest, SimulatedGpuRecordsAgreeOnGpuId) {
+  config_.service.backend.kind = "sim";
+  config_.service.backend.model_path =
+      std::string(YOLOSCOPE_SOURCE_DIR) + "/bench/server/fast-sim.yaml";
+  Start();
+  const std::vector<std::string> photos = {"dog.jpg", "horses.jpg", "person.jpg", "eagle.jpg"};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = Client();
+      for (int i = 0; i < 3; ++i) {
+        auto r = c.Request("POST", "/v1/detect", Photo(photos[(t + i) % photos.size()]),
+                           {{"Content-Type", "image/jpeg"}});
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r->status, 200) << r->body;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<Json> log = StopAndReadLog();
+  std::vector<Json> requests = OfEvent(log, "request"), batches = OfEvent(log, "batch");
+  ASSERT_EQ(requests.size(), 12u);
+  ASSERT_FALSE(batches.empty());
+  for (const auto& records : {requests, batches}) {
+    for (const Json& j : records) {
+      EXPECT_EQ(j.at("gpu_id"), 0) << j.dump();  // the simulated device sim:0
+    }
+  }
+  for (const Json& r : requests) EXPECT_EQ(r.at("device"), "sim:0");
 }
 
 TEST_F(InferenceServerTest, OverflowIsAnswered503WithRetryAfter) {
@@ -376,7 +488,7 @@ TEST_F(InferenceServerTest, KServeV2Endpoints) {
                  {"shape", {2}},
                  {"data", {b64(Photo("dog.jpg")), b64(Photo("horses.jpg"))}}}}}};
   auto r = c.Request("POST", "/v2/models/yolov8tiny_320/infer", req.dump(),
-                  {{"Content-Type", "application/json"}});
+                     {{"Content-Type", "application/json"}});
   ASSERT_EQ(r->status, 200) << r->body;
   Json out = Json::parse(r->body);
   EXPECT_EQ(out.at("id"), "req-1");
@@ -401,8 +513,8 @@ TEST_F(InferenceServerTest, KServeV2Endpoints) {
                     {"parameters", {{"binary_data_size", binary.size()}}}}}}};
   std::string h = header.dump();
   auto rb = c.Request("POST", "/v2/models/yolov8tiny_320/infer", h + binary,
-                   {{"Content-Type", "application/octet-stream"},
-                    {"Inference-Header-Content-Length", std::to_string(h.size())}});
+                      {{"Content-Type", "application/octet-stream"},
+                       {"Inference-Header-Content-Length", std::to_string(h.size())}});
   ASSERT_EQ(rb->status, 200) << rb->body;
   Json outb = Json::parse(rb->body);
   EXPECT_EQ(outb.at("outputs")[0].at("data")[0], num.at("data")[0]);
@@ -411,13 +523,11 @@ TEST_F(InferenceServerTest, KServeV2Endpoints) {
   const auto& m = meta.at("inputs")[1].at("shape");
   const int hh = m[2], ww = m[3];
   std::vector<float> grey(3 * hh * ww, 114.f / 255.f);
-  Json tensor_req = {{"inputs",
-                      {{{"name", "images"},
-                        {"datatype", "FP32"},
-                        {"shape", {1, 3, hh, ww}},
-                        {"data", grey}}}}};
+  Json tensor_req = {
+      {"inputs",
+       {{{"name", "images"}, {"datatype", "FP32"}, {"shape", {1, 3, hh, ww}}, {"data", grey}}}}};
   auto rt = c.Request("POST", "/v2/models/yolov8tiny_320/infer", tensor_req.dump(),
-                   {{"Content-Type", "application/json"}});
+                      {{"Content-Type", "application/json"}});
   EXPECT_EQ(rt->status, 200) << rt->body.substr(0, 300);
 }
 
@@ -427,8 +537,7 @@ TEST_F(InferenceServerTest, MetricsPassPromtoolAndStatsCountBatches) {
   auto c = Client();
   auto m = c.Get("/metrics");
   ASSERT_EQ(m->status, 200);
-  EXPECT_NE(m->body.find("yoloscope_requests_total{code=\"200\"} 3"), std::string::npos)
-      << m->body;
+  EXPECT_NE(m->body.find("yoloscope_requests_total{code=\"200\"} 3"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("yoloscope_stage_duration_seconds_bucket{stage=\"inference\""),
             std::string::npos);
   EXPECT_NE(m->body.find("yoloscope_batch_size_count 3"), std::string::npos);
@@ -442,8 +551,8 @@ TEST_F(InferenceServerTest, MetricsPassPromtoolAndStatsCountBatches) {
   }
   Json stats = Json::parse(c.Get("/v1/stats")->body);
   int64_t batches = 0;
-  for (const auto& b : stats.at("batch_stats")) batches += b.at("count").get<int64_t>() *
-                                                           b.at("batch_size").get<int64_t>();
+  for (const auto& b : stats.at("batch_stats"))
+    batches += b.at("count").get<int64_t>() * b.at("batch_size").get<int64_t>();
   EXPECT_EQ(batches, 3);
 }
 
