@@ -316,6 +316,28 @@ WorkStats& LogAggregator::Work(const WorkKey& key, std::string_view model) {
   return it->second;
 }
 
+// The OOM, allocation-retry and memory-high flags, the same for request and
+// batch records. A record can say "no OOM" through `oom` or through a status.
+void LogAggregator::FlagDeviceMemory(const LogRecord& r, bool has_status, bool is_oom,
+                                     double mem_ratio) {
+  auto eligible = [this](RecordFlag f) { ++flags_[static_cast<size_t>(f)].eligible; };
+  if (r.oom || has_status) {
+    eligible(RecordFlag::kOom);
+    if (is_oom) Flagged(RecordFlag::kOom, r, 1.0);
+  }
+  if (r.alloc_retries) {
+    eligible(RecordFlag::kAllocRetry);
+    if (*r.alloc_retries > 0) {
+      alloc_retries_total_ += *r.alloc_retries;
+      Flagged(RecordFlag::kAllocRetry, r, static_cast<double>(*r.alloc_retries));
+    }
+  }
+  if (!std::isnan(mem_ratio)) {
+    eligible(RecordFlag::kMemHigh);
+    if (mem_ratio >= config_.mem_high_ratio) Flagged(RecordFlag::kMemHigh, r, mem_ratio);
+  }
+}
+
 void LogAggregator::AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats* w,
                               double inference, double total) {
   // The cached index is checked against the key: a cell appended since, or a
@@ -560,21 +582,7 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
 
   // Per-record flags.
   auto eligible = [this](RecordFlag f) { ++flags_[static_cast<size_t>(f)].eligible; };
-  if (r.oom || has_status) {
-    eligible(RecordFlag::kOom);
-    if (is_oom) Flagged(RecordFlag::kOom, r, 1.0);
-  }
-  if (r.alloc_retries) {
-    eligible(RecordFlag::kAllocRetry);
-    if (*r.alloc_retries > 0) {
-      alloc_retries_total_ += *r.alloc_retries;
-      Flagged(RecordFlag::kAllocRetry, r, static_cast<double>(*r.alloc_retries));
-    }
-  }
-  if (!std::isnan(mem_ratio)) {
-    eligible(RecordFlag::kMemHigh);
-    if (mem_ratio >= config_.mem_high_ratio) Flagged(RecordFlag::kMemHigh, r, mem_ratio);
-  }
+  FlagDeviceMemory(r, has_status, is_oom, mem_ratio);
   if (has_status) {
     eligible(RecordFlag::kError);
     eligible(RecordFlag::kRejected);
@@ -731,22 +739,7 @@ void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket
     if (is_oom) ++w.ooms;
     if (r.alloc_retries && *r.alloc_retries > 0) w.alloc_retries += *r.alloc_retries;
   }
-  auto eligible = [this](RecordFlag f) { ++flags_[static_cast<size_t>(f)].eligible; };
-  if (r.oom || !r.status.empty() || !r.error.empty()) {
-    eligible(RecordFlag::kOom);
-    if (is_oom) Flagged(RecordFlag::kOom, r, 1.0);
-  }
-  if (r.alloc_retries) {
-    eligible(RecordFlag::kAllocRetry);
-    if (*r.alloc_retries > 0) {
-      alloc_retries_total_ += *r.alloc_retries;
-      Flagged(RecordFlag::kAllocRetry, r, static_cast<double>(*r.alloc_retries));
-    }
-  }
-  if (!std::isnan(mem_ratio)) {
-    eligible(RecordFlag::kMemHigh);
-    if (mem_ratio >= config_.mem_high_ratio) Flagged(RecordFlag::kMemHigh, r, mem_ratio);
-  }
+  FlagDeviceMemory(r, !r.status.empty() || !r.error.empty(), is_oom, mem_ratio);
   if (bucket != nullptr) {
     ++bucket->batches;
     if (is_oom) ++bucket->ooms;

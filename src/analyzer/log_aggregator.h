@@ -279,6 +279,9 @@ class LogAggregator : public RecordSink {
   void AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats* w, double inference,
                  double total);
   void Flagged(RecordFlag f, const LogRecord& r, double value);
+  // OOM / allocation-retry / memory-high flags of a request or batch record;
+  // mem_ratio is NaN when unknown.
+  void FlagDeviceMemory(const LogRecord& r, bool has_status, bool is_oom, double mem_ratio);
   RequestExample MakeExample(const LogRecord& r, double value) const;
 
   AggregatorConfig config_;
