@@ -75,10 +75,6 @@ class WindowColumns {
   std::vector<std::string> stages_;
 };
 
-bool AnyFinite(const std::vector<double>& v) {
-  return std::any_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); });
-}
-
 // Adds series `label` to `chart` when it has data; returns whether it did.
 bool AddSeries(Chart* chart, std::string label, std::string unit, SeriesStyle style,
                std::vector<double> values, int axis = 0, std::string color = "") {
@@ -100,11 +96,7 @@ std::vector<double> Markers(const std::vector<double>& count, const std::vector<
 }
 
 void AddLatencyStages(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartLatencyStages;
-  c.title = "Latency by stage over time";
-  c.y_label = "ms (window mean)";
-  c.x = x;
+  Chart c = MakeTimeChart(kChartLatencyStages, "Latency by stage over time", "ms (window mean)", x);
   // Stage names: pipeline order first, then any other key the windows carry.
   std::vector<std::string> names;
   for (const char* st : kStageOrder) names.push_back(st);
@@ -136,11 +128,7 @@ void AddLatencyStages(const WindowColumns& cols, const std::vector<double>& x, C
 }
 
 void AddPercentiles(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartLatencyPercentiles;
-  c.title = "Latency p50 / p99 over time";
-  c.y_label = "ms";
-  c.x = x;
+  Chart c = MakeTimeChart(kChartLatencyPercentiles, "Latency p50 / p99 over time", "ms", x);
   AddSeries(&c, "total p50", "ms", SeriesStyle::kLine, cols.Get("total_p50_ms"), 0, "#4e79a7");
   AddSeries(&c, "total p99", "ms", SeriesStyle::kLine, cols.Get("total_p99_ms"), 0, "#e15759");
   AddSeries(&c, "inference p50", "ms", SeriesStyle::kDashed, cols.Get("inference_p50_ms"), 0,
@@ -151,12 +139,7 @@ void AddPercentiles(const WindowColumns& cols, const std::vector<double>& x, Cha
 }
 
 void AddThroughput(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartThroughput;
-  c.title = "Throughput and errors";
-  c.y_label = "req/s";
-  c.y2_label = "error rate %";
-  c.x = x;
+  Chart c = MakeTimeChart(kChartThroughput, "Throughput and errors", "req/s", x, "error rate %");
   AddSeries(&c, "throughput", "req/s", SeriesStyle::kLine, cols.Get("throughput_rps"), 0,
             "#59a14f");
   AddSeries(&c, "error rate", "%", SeriesStyle::kLine, cols.Get("error_rate", 100.0), 1, "#e15759");
@@ -164,11 +147,7 @@ void AddThroughput(const WindowColumns& cols, const std::vector<double>& x, Char
 }
 
 void AddGpuMemory(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartGpuMemory;
-  c.title = "GPU memory";
-  c.y_label = "MB";
-  c.x = x;
+  Chart c = MakeTimeChart(kChartGpuMemory, "GPU memory", "MB", x);
   std::vector<double> used = cols.Get("mem_used_mb");
   std::vector<double> total = cols.Get("mem_total_mb");
   AddSeries(&c, "used", "MB", SeriesStyle::kArea, used, 0, "#4e79a7");
@@ -196,12 +175,7 @@ void AddGpuMemory(const WindowColumns& cols, const std::vector<double>& x, Chart
 }
 
 void AddGpuUtil(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartGpuUtil;
-  c.title = "GPU utilisation";
-  c.y_label = "%";
-  c.y2_label = "MHz";
-  c.x = x;
+  Chart c = MakeTimeChart(kChartGpuUtil, "GPU utilisation", "%", x, "MHz");
   AddSeries(&c, "GPU utilisation", "%", SeriesStyle::kLine, cols.Get("gpu_util"), 0, "#4e79a7");
   AddSeries(&c, "SM clock", "MHz", SeriesStyle::kStep, cols.Get("sm_clock_mhz"), 1, "#f28e2b");
   AddSeries(&c, "throttled", "%", SeriesStyle::kStep, cols.Get("throttled_fraction", 100.0), 0,
@@ -211,12 +185,8 @@ void AddGpuUtil(const WindowColumns& cols, const std::vector<double>& x, ChartSe
 }
 
 void AddQueue(const WindowColumns& cols, const std::vector<double>& x, ChartSet* set) {
-  Chart c;
-  c.id = kChartQueue;
-  c.title = "Queue length and batch size";
-  c.y_label = "requests";
-  c.y2_label = "queue wait ms";
-  c.x = x;
+  Chart c =
+      MakeTimeChart(kChartQueue, "Queue length and batch size", "requests", x, "queue wait ms");
   AddSeries(&c, "queue length (mean)", "", SeriesStyle::kLine, cols.Get("queue_len_mean"), 0,
             "#b07aa1");
   AddSeries(&c, "batch size (mean)", "", SeriesStyle::kStep, cols.Get("batch_size_mean"), 0,
@@ -228,12 +198,8 @@ void AddQueue(const WindowColumns& cols, const std::vector<double>& x, ChartSet*
 }
 
 void AddBatchSizes(const Json& analysis, ChartSet* set) {
-  Chart c;
-  c.id = kChartBatchSizes;
-  c.title = "Batch size distribution";
-  c.kind = "bars";
-  c.x_label = "batch size";
-  c.y_label = "count";
+  Chart c =
+      MakeAxisChart(kChartBatchSizes, "Batch size distribution", "bars", "batch size", "count");
   std::vector<double> requests, batches;
   const Json& sizes = JsonFields::Array(JsonFields::Object(analysis, "summary"), "batch_sizes");
   for (const Json& e : sizes) {
@@ -252,12 +218,8 @@ void AddBatchSizes(const Json& analysis, ChartSet* set) {
 }
 
 void AddInferenceVsBatch(const Json& analysis, const WindowColumns& cols, ChartSet* set) {
-  Chart c;
-  c.id = kChartInferenceVsBatch;
-  c.title = "Inference time vs batch size";
-  c.kind = "scatter";
-  c.x_label = "batch size";
-  c.y_label = "inference ms";
+  Chart c = MakeAxisChart(kChartInferenceVsBatch, "Inference time vs batch size", "scatter",
+                          "batch size", "inference ms");
   std::vector<double> xs, ys, ws;
   std::string point_label;
   const Json& samples = JsonFields::Object(analysis, "inference_samples");
@@ -315,12 +277,7 @@ void AddInferenceVsBatch(const Json& analysis, const WindowColumns& cols, ChartS
 }
 
 void AddWhereTimeGoes(const Json& analysis, ChartSet* set) {
-  Chart c;
-  c.id = kChartWhereTimeGoes;
-  c.title = "Where the time goes";
-  c.kind = "bars";
-  c.x_label = "stage";
-  c.y_label = "mean ms";
+  Chart c = MakeAxisChart(kChartWhereTimeGoes, "Where the time goes", "bars", "stage", "mean ms");
   std::vector<double> mean;
   for (const Json& s : JsonFields::Array(analysis, "stages")) {
     const std::string name = JsonFields::Text(s, "stage");

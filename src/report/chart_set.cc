@@ -105,6 +105,28 @@ const char* SeriesStyleName(SeriesStyle style) {
   return "line";
 }
 
+Chart MakeTimeChart(std::string id, std::string title, std::string y_label, std::vector<double> x,
+                    std::string y2_label) {
+  Chart c;
+  c.id = std::move(id);
+  c.title = std::move(title);
+  c.y_label = std::move(y_label);
+  c.y2_label = std::move(y2_label);
+  c.x = std::move(x);
+  return c;
+}
+
+Chart MakeAxisChart(std::string id, std::string title, std::string kind, std::string x_label,
+                    std::string y_label) {
+  Chart c;
+  c.id = std::move(id);
+  c.title = std::move(title);
+  c.kind = std::move(kind);
+  c.x_label = std::move(x_label);
+  c.y_label = std::move(y_label);
+  return c;
+}
+
 ChartSeries MakeSeries(std::string label, std::string unit, SeriesStyle style,
                        std::vector<double> values, int axis, std::string color) {
   ChartSeries s;

@@ -81,6 +81,14 @@ struct Chart {
   bool HasData() const;
 };
 
+// A time chart (kind "time") over `x` (seconds), for the report and the live page.
+Chart MakeTimeChart(std::string id, std::string title, std::string y_label, std::vector<double> x,
+                    std::string y2_label = "");
+
+// A "bars" or "scatter" chart with labelled axes; x and series are added by the caller.
+Chart MakeAxisChart(std::string id, std::string title, std::string kind, std::string x_label,
+                    std::string y_label);
+
 // A series with the given fields (shared by the report and the live page).
 ChartSeries MakeSeries(std::string label, std::string unit, SeriesStyle style,
                        std::vector<double> values, int axis = 0, std::string color = "");

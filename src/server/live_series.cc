@@ -222,42 +222,25 @@ ChartSet LiveSeries::Charts() const {
     }
   }
 
-  Chart stages;
-  stages.id = kChartLatencyStages;
-  stages.title = "Latency by stage (per-second mean)";
-  stages.y_label = "ms";
+  Chart stages = MakeTimeChart(kChartLatencyStages, "Latency by stage (per-second mean)", "ms", x);
   stages.stacked = true;
-  stages.x = x;
   for (int k = 0; k < kStages; ++k) {
     AddIfData(&stages, Series(kStageNames[k], "ms", SeriesStyle::kArea,
                               stage_mean[static_cast<size_t>(k)], 0, StageColor(kStageNames[k])));
   }
   set.Add(std::move(stages));
 
-  Chart pct;
-  pct.id = kChartLatencyPercentiles;
-  pct.title = "Latency p50 / p99 (per second)";
-  pct.y_label = "ms";
-  pct.x = x;
+  Chart pct = MakeTimeChart(kChartLatencyPercentiles, "Latency p50 / p99 (per second)", "ms", x);
   AddIfData(&pct, Series("total p50", "ms", SeriesStyle::kLine, p50, 0, "#4e79a7"));
   AddIfData(&pct, Series("total p99", "ms", SeriesStyle::kLine, p99, 0, "#e15759"));
   set.Add(std::move(pct));
 
-  Chart thr;
-  thr.id = kChartThroughput;
-  thr.title = "Throughput and errors";
-  thr.y_label = "req/s";
-  thr.y2_label = "error rate %";
-  thr.x = x;
+  Chart thr = MakeTimeChart(kChartThroughput, "Throughput and errors", "req/s", x, "error rate %");
   AddIfData(&thr, Series("throughput", "req/s", SeriesStyle::kLine, rps, 0, "#59a14f"));
   AddIfData(&thr, Series("error rate", "%", SeriesStyle::kLine, error_rate, 1, "#e15759"));
   set.Add(std::move(thr));
 
-  Chart mem;
-  mem.id = kChartGpuMemory;
-  mem.title = "GPU memory";
-  mem.y_label = "MB";
-  mem.x = x;
+  Chart mem = MakeTimeChart(kChartGpuMemory, "GPU memory", "MB", x);
   AddIfData(&mem, Series("used", "MB", SeriesStyle::kArea, used, 0, "#4e79a7"));
   AddIfData(&mem, Series("total", "MB", SeriesStyle::kDashed, total, 0, "#333333"));
   AddIfData(&mem, Series("reserved", "MB", SeriesStyle::kLine, reserved, 0, "#b07aa1"));
@@ -268,21 +251,13 @@ ChartSet LiveSeries::Charts() const {
   if (mem.series.empty()) mem.note = "The backend reports no device memory (CPU).";
   set.Add(std::move(mem));
 
-  Chart gpu;
-  gpu.id = kChartGpuUtil;
-  gpu.title = "GPU utilisation";
-  gpu.y_label = "%";
-  gpu.x = x;
+  Chart gpu = MakeTimeChart(kChartGpuUtil, "GPU utilisation", "%", x);
   AddIfData(&gpu, Series("GPU utilisation", "%", SeriesStyle::kLine, util, 0, "#4e79a7"));
   if (gpu.series.empty()) gpu.note = "No GPU telemetry (CPU, or telemetry off).";
   set.Add(std::move(gpu));
 
-  Chart queue;
-  queue.id = kChartQueue;
-  queue.title = "Queue length and batch size";
-  queue.y_label = "requests";
-  queue.y2_label = "queue wait ms";
-  queue.x = x;
+  Chart queue =
+      MakeTimeChart(kChartQueue, "Queue length and batch size", "requests", x, "queue wait ms");
   AddIfData(&queue,
             Series("queue length (at arrival)", "", SeriesStyle::kLine, queue_len, 0, "#b07aa1"));
   AddIfData(&queue, Series("batch size (mean)", "", SeriesStyle::kStep, batch_mean, 0, "#4e79a7"));
@@ -290,12 +265,8 @@ ChartSet LiveSeries::Charts() const {
             Series("queue wait (mean)", "ms", SeriesStyle::kDashed, stage_mean[0], 1, "#e15759"));
   set.Add(std::move(queue));
 
-  Chart batches;
-  batches.id = kChartBatchSizes;
-  batches.title = "Batch size distribution";
-  batches.kind = "bars";
-  batches.x_label = "batch size";
-  batches.y_label = "requests";
+  Chart batches =
+      MakeAxisChart(kChartBatchSizes, "Batch size distribution", "bars", "batch size", "requests");
   std::vector<double> counts;
   for (int b = 1; b <= kMaxBatch; ++b) {
     const int64_t m = batch_requests[static_cast<size_t>(b)];
@@ -307,12 +278,8 @@ ChartSet LiveSeries::Charts() const {
   AddIfData(&batches, Series("requests", "", SeriesStyle::kBars, counts, 0, "#4e79a7"));
   set.Add(std::move(batches));
 
-  Chart scatter;
-  scatter.id = kChartInferenceVsBatch;
-  scatter.title = "Inference time vs batch size";
-  scatter.kind = "scatter";
-  scatter.x_label = "batch size";
-  scatter.y_label = "inference ms";
+  Chart scatter = MakeAxisChart(kChartInferenceVsBatch, "Inference time vs batch size", "scatter",
+                                "batch size", "inference ms");
   scatter.x = points_x;
   AddIfData(&scatter,
             Series("per-second mean", "ms", SeriesStyle::kPoints, points_y, 0, "#4e79a7"));
@@ -340,12 +307,8 @@ ChartSet LiveSeries::Charts() const {
   }
   set.Add(std::move(scatter));
 
-  Chart where;
-  where.id = kChartWhereTimeGoes;
-  where.title = "Where the time goes (window)";
-  where.kind = "bars";
-  where.x_label = "stage";
-  where.y_label = "mean ms";
+  Chart where = MakeAxisChart(kChartWhereTimeGoes, "Where the time goes (window)", "bars", "stage",
+                              "mean ms");
   double sum_means = 0;
   for (int k = 0; k < kStages; ++k) {
     const size_t ku = static_cast<size_t>(k);
