@@ -294,25 +294,31 @@ WorkStats& LogAggregator::Work(const WorkKey& key, std::string_view model) {
     last_work_ = hit->second;
     return *hit->second;
   }
-  auto it = work_.find(key);
-  if (it == work_.end()) {
-    if (static_cast<int>(work_.size()) >= config_.max_work_keys) {
-      WorkKey other;
-      other.batch_size = -1;
-      other.from_batch_record = key.from_batch_record;
-      it = work_.try_emplace(other).first;
-      it->second.key = other;
-      if (it->second.model.empty()) it->second.model = "(other)";
-    } else {
-      it = work_.try_emplace(key).first;
-      it->second.key = key;
-      it->second.model.assign(model);
-      it->second.first = ExampleSet(config_.first_samples_per_key, ExampleSet::Order::kEarliest);
-    }
-  }
-  work_index_[key] = &it->second;
+  WorkStats& w = FindOrAddWork(key, model);
+  work_index_[key] = &w;
   last_key_ = key;
-  last_work_ = &it->second;
+  last_work_ = &w;
+  return w;
+}
+
+// Past max_work_keys, new keys share one "(other)" entry per record kind so
+// the map stays bounded.
+WorkStats& LogAggregator::FindOrAddWork(const WorkKey& key, std::string_view model) {
+  auto it = work_.find(key);
+  if (it != work_.end()) return it->second;
+  if (static_cast<int>(work_.size()) >= config_.max_work_keys) {
+    WorkKey other;
+    other.batch_size = -1;
+    other.from_batch_record = key.from_batch_record;
+    it = work_.try_emplace(other).first;
+    it->second.key = other;
+    if (it->second.model.empty()) it->second.model = "(other)";
+    return it->second;
+  }
+  it = work_.try_emplace(key).first;
+  it->second.key = key;
+  it->second.model.assign(model);
+  it->second.first = ExampleSet(config_.first_samples_per_key, ExampleSet::Order::kEarliest);
   return it->second;
 }
 
@@ -800,22 +806,7 @@ void LogAggregator::Merge(const LogAggregator& o) {
   queue_len_stat_.Merge(o.queue_len_stat_);
   queue_len_hist_.Merge(o.queue_len_hist_);
   for (const auto& [key, w] : o.work_) {
-    auto it = work_.find(key);
-    if (it == work_.end()) {
-      if (static_cast<int>(work_.size()) >= config_.max_work_keys) {
-        WorkKey other;
-        other.batch_size = -1;
-        other.from_batch_record = key.from_batch_record;
-        it = work_.try_emplace(other).first;
-        it->second.key = other;
-        if (it->second.model.empty()) it->second.model = "(other)";
-      } else {
-        it = work_.try_emplace(key).first;
-        it->second.key = key;
-        it->second.first = ExampleSet(config_.first_samples_per_key, ExampleSet::Order::kEarliest);
-      }
-    }
-    it->second.Merge(w);
+    FindOrAddWork(key, w.model).Merge(w);
   }
   last_work_ = nullptr;
   work_index_.clear();

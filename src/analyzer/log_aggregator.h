@@ -276,6 +276,7 @@ class LogAggregator : public RecordSink {
   void AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
   void AddGpuSample(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
   WorkStats& Work(const WorkKey& key, std::string_view model);
+  WorkStats& FindOrAddWork(const WorkKey& key, std::string_view model);
   void AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats* w, double inference,
                  double total);
   void Flagged(RecordFlag f, const LogRecord& r, double value);
