@@ -144,6 +144,39 @@ TEST(LogAggregatorTest, CellBudgetCoarsensAndStaysMergeable) {
   ExpectJsonNear(ReportJson(c), ReportJson(single), "$");
 }
 
+TEST(LogAggregatorTest, WorkKeysOverTheCapShareOneOtherEntryInOnePassAndMerge) {
+  SyntheticLog log;
+  for (int i = 0; i < 600; ++i) {
+    TestRecord& q = log.Add(RecordKind::kRequest, testing::kT0 + i * 10'000);
+    q.request_id = "w" + std::to_string(i);
+    q.model = "m";
+    q.r.batch_size = 1 + i % 6;  // 6 keys against a cap of 3
+    q.r.inference_ms = 10.0;
+    q.r.total_ms = 12.0;
+  }
+  AggregatorConfig config;
+  config.max_work_keys = 3;
+  LogAggregator single(config), a(config), b(config);
+  log.FeedTo(&single);
+  for (size_t i = 0; i < log.records.size(); ++i) (i % 2 ? a : b).OnRecord(log.records[i].View());
+  a.Merge(b);
+  for (const LogAggregator* agg : {&single, &a}) {
+    int64_t counted = 0, other = 0;
+    for (const auto& [key, w] : agg->work()) {
+      counted += w.inference.count();
+      if (key.batch_size == -1) {
+        other += w.inference.count();
+        EXPECT_EQ(w.model, "(other)");
+      } else {
+        EXPECT_EQ(w.model, "m");
+      }
+    }
+    EXPECT_LE(agg->work().size(), 4u);  // the cap + the "(other)" entry
+    EXPECT_EQ(counted, 600);            // nothing lost past the cap
+    EXPECT_GE(other, 300);              // at least 3 of the 6 keys went to "(other)"
+  }
+}
+
 TEST(LogAggregatorTest, TimeBucketsStayBounded) {
   AggregatorConfig config;
   config.max_time_buckets = 64;
