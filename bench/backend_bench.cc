@@ -51,11 +51,12 @@ std::vector<BenchModel> Models() {
 
 void RunBackend(benchmark::State& state, std::string kind, std::string path, int h, int w) {
   const int batch = static_cast<int>(state.range(0));
+  const int threads = static_cast<int>(state.range(1));
   BackendConfig cfg;
   cfg.kind = kind;
   cfg.model_path = path;
   cfg.max_batch = batch;
-  cfg.num_threads = 2;
+  cfg.num_threads = threads;
   auto backend = CreateBackend(cfg);
   if (!backend.ok()) {
     state.SkipWithError(backend.status().ToString().c_str());
@@ -96,15 +97,28 @@ void RunBackend(benchmark::State& state, std::string kind, std::string path, int
   state.counters["images_per_s"] = images / (total_ms / 1e3);
 }
 
+// Arguments: {batch, intra-op threads}. Batches 1, 2, 4, 8 with 2 threads,
+// and 1 and 8 with 1 thread (the engines' per-thread efficiency).
+void Sizes(benchmark::internal::Benchmark* b) {
+  for (int batch : {1, 2, 4, 8}) b->Args({batch, 2});
+  for (int batch : {1, 8}) b->Args({batch, 1});
+  b->ArgNames({"batch", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 int RegisterAll() {
   for (const auto& m : Models()) {
     benchmark::RegisterBenchmark(("torch/" + m.name).c_str(), RunBackend, std::string("torch"),
                                  m.torchscript, m.h, m.w)
-        ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+        ->Apply(Sizes);
+    if (!m.onnx.empty()) {
+      benchmark::RegisterBenchmark(("onnxruntime/" + m.name).c_str(), RunBackend,
+                                   std::string("onnxruntime"), m.onnx, m.h, m.w)
+          ->Apply(Sizes);
+    }
     if (m.onnx_ok) {
       benchmark::RegisterBenchmark(("opencv/" + m.name).c_str(), RunBackend,
                                    std::string("opencv"), m.onnx, m.h, m.w)
-          ->Arg(1)->Arg(2)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+          ->Apply(Sizes);
     }
   }
   return 0;

@@ -70,8 +70,33 @@ install_web_assets() {
   fi
 }
 
+# deps/onnxruntime: ONNX Runtime's CPU library for the default ONNX engine.
+# Debian 12 has no ONNX Runtime; the npm package onnxruntime-node ships the
+# prebuilt library, which yoloscope dlopen()s (no headers needed).
+# --ignore-scripts: its install script only downloads a CUDA provider, which
+# fails offline and is not used. Without it the build still succeeds and
+# .onnx files fall back to a clear error (or --backend opencv).
+install_onnxruntime() {
+  local dir="$here/deps/onnxruntime" stamp="$here/deps/onnxruntime/node_modules/.yoloscope-npm-ci.lock"
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm not found: building WITHOUT ONNX Runtime (.onnx models need --backend opencv)"
+    return 0
+  fi
+  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    log "deps/onnxruntime/node_modules matches its package-lock.json"
+    return 0
+  fi
+  log "installing ONNX Runtime's CPU library: npm ci --ignore-scripts in deps/onnxruntime"
+  if (cd "$dir" && timeout 900 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+    cp "$dir/package-lock.json" "$stamp"
+  else
+    log "npm ci failed: building WITHOUT ONNX Runtime (.onnx models need --backend opencv)"
+  fi
+}
+
 configure_and_build() {
   install_web_assets
+  install_onnxruntime
   log "configuring in $build_dir"
   cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
   log "building with $jobs jobs"

@@ -28,15 +28,24 @@
 namespace yoloscope {
 
 struct BackendConfig {
-  std::string kind = "auto";      // "torch" | "opencv" | "sim" | "identity" | "auto" (by extension)
-  std::string model_path;         // .torchscript/.pt (torch), .onnx (opencv), .yaml (sim)
+  // "onnxruntime" | "torch" | "opencv" | "sim" | "identity" | "auto" (by file
+  // content: ONNX -> onnxruntime, TorchScript -> torch, .yaml/.sim -> sim).
+  std::string kind = "auto";
+  std::string model_path;         // .onnx, .torchscript, .yaml (sim)
+  // onnxruntime only: the libonnxruntime.so.1 to load; "" = the one found at
+  // configure time (OnnxRuntimeLibrary::DefaultPath()).
+  std::string onnxruntime_library;
   std::string names_path;         // optional sidecar class-names file
   std::string device = "cpu";     // "cpu" or "cuda:N"
   std::string precision = "fp32"; // "fp32" | "fp16" (CUDA only)
   // Intra-op threads; 0 = number of cores. Torch: > 0 also caps OpenBLAS's
   // own pool and libtorch's inter-op pool (process-wide).
   int num_threads = 0;
-  int input_w = 0, input_h = 0;   // override the model's input size (0 = from metadata)
+  // Override the model's input size (0 = from metadata/graph). A size that is
+  // not a multiple of the model's stride is rounded up, as Ultralytics'
+  // check_imgsz does (ModelInfo::notes says so). Models whose graph fixes the
+  // size (static ONNX, TorchScript traced at one size) refuse a different one.
+  int input_w = 0, input_h = 0;
   int max_batch = 32;             // largest batch the caller will send
   // torch only: let libtorch's profiling graph executor re-optimize the graph
   // for each new input shape. Measured on this 2-core host with yolov8n 640:
@@ -114,6 +123,11 @@ class Backend {
 // missing file, InvalidArgument for a file that is not a model, Unimplemented
 // for a backend this build left out.
 StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendConfig& config);
+
+// Applies config.input_w/h to *info (see BackendConfig): rounds up to a
+// multiple of info->stride (adding a note), and when !resizable refuses a
+// size other than the model's with InvalidArgument naming both sizes.
+Status ApplyInputSizeOverride(const BackendConfig& config, bool resizable, ModelInfo* info);
 
 // Which backends this build contains, e.g. {"torch", "opencv", "sim", "identity"}.
 std::vector<std::string> AvailableBackends();

@@ -43,8 +43,8 @@ StatusOr<std::unique_ptr<OpenCvDnnBackend>> OpenCvDnnBackend::Create(
   if (!config.names_path.empty()) {
     YS_RETURN_IF_ERROR(LoadNamesFile(config.names_path, &b->info_));
   }
-  if (config.input_w > 0) b->info_.input_w = config.input_w;
-  if (config.input_h > 0) b->info_.input_h = config.input_h;
+  YS_RETURN_IF_ERROR(CheckDetectTask(b->info_, config.model_path));
+  YS_RETURN_IF_ERROR(ApplyInputSizeOverride(config, /*resizable=*/true, &b->info_));
 
   try {
     int threads = config.num_threads > 0 ? config.num_threads

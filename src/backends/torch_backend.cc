@@ -159,8 +159,13 @@ StatusOr<std::unique_ptr<TorchBackend>> TorchBackend::Create(const BackendConfig
   if (!config.names_path.empty()) {
     YS_RETURN_IF_ERROR(LoadNamesFile(config.names_path, &b->info_));
   }
-  if (config.input_w > 0) b->info_.input_w = config.input_w;
-  if (config.input_h > 0) b->info_.input_h = config.input_h;
+  YS_RETURN_IF_ERROR(CheckDetectTask(b->info_, config.model_path));
+  // torch.jit.trace bakes the anchor grid of the export size into the graph
+  // (Ultralytics' head builds it on the first call), so a traced export
+  // with a recorded imgsz only runs at that size.
+  YS_RETURN_IF_ERROR(ApplyInputSizeOverride(config, /*resizable=*/!b->info_.metadata.count("imgsz"),
+                                            &b->info_)
+                         .WithContext(config.model_path));
 #ifdef YOLOSCOPE_HAVE_CUDA
   if (cuda) {
     TorchCudaOptions opt;

@@ -482,4 +482,13 @@ Status LoadNamesFile(const std::string& path, ModelInfo* info) {
   return Status::Ok();
 }
 
+Status CheckDetectTask(const ModelInfo& info, const std::string& path) {
+  const std::string task = ToLower(Trim(info.task));
+  if (task.empty() || task == "detect") return Status::Ok();
+  return InvalidArgumentError(
+      path + " is a '" + task + "' model (metadata task=" + info.task +
+      "); yoloscope serves detection models only (task=detect). Export a detection model, "
+      "e.g. `yolo export model=yolov8n.pt format=onnx` from a detect checkpoint");
+}
+
 }  // namespace yoloscope

@@ -44,6 +44,10 @@ struct ModelInfo {
   bool dynamic_batch = true;
   int fixed_batch = 0;                          // > 0 when the model only accepts this batch.
   std::map<std::string, std::string> metadata;  // raw key/value pairs as found.
+  // Things a user should be told about how the model was loaded (an imgsz
+  // rounded up to the stride, a metadata value the graph overrode); the CLI
+  // prints them and `model inspect` lists them.
+  std::vector<std::string> notes;
 
   int num_classes() const { return static_cast<int>(class_names.size()); }
   // Name of a class id, or "class<N>" when out of range.
@@ -71,6 +75,11 @@ struct ModelInfo {
 // On error returns InvalidArgument naming the key and the bad value, and
 // leaves *info unchanged.
 Status ApplyModelMetadata(const std::map<std::string, std::string>& kv, ModelInfo* info);
+
+// OK when info.task is "detect" (or empty); otherwise InvalidArgument naming
+// the task and `path`: yoloscope decodes detection heads only, and a
+// segment/pose/obb/classify head would otherwise be mis-decoded as boxes.
+Status CheckDetectTask(const ModelInfo& info, const std::string& path);
 
 // Reads a sidecar names file: one class name per line (.names/.txt), or a
 // YAML/JSON with a `names:` mapping or list. Replaces info->class_names.

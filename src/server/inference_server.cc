@@ -541,8 +541,9 @@ void InferenceServer::Impl::HandleModelMetadata(Request req, Responder resp) {
   const ModelInfo& info = service->model_info();
   nlohmann::json j = {{"name", service->model_name()},
                       {"versions", {"1"}},
-                      {"platform", service->backend_name() == "torch"    ? "pytorch_libtorch"
-                                   : service->backend_name() == "opencv" ? "onnx_opencv"
+                      {"platform", service->backend_name() == "torch"         ? "pytorch_libtorch"
+                                   : service->backend_name() == "onnxruntime" ? "onnxruntime_onnx"
+                                   : service->backend_name() == "opencv"      ? "onnx_opencv"
                                                                          : service->backend_name()},
                       {"inputs",
                        {{{"name", "images"}, {"datatype", "BYTES"}, {"shape", {-1}}},
@@ -556,6 +557,10 @@ void InferenceServer::Impl::HandleModelMetadata(Request req, Responder resp) {
                        {{"layout", "detections rows are x1, y1, x2, y2, score, class_id"},
                         {"classes", info.class_names},
                         {"backend", service->backend_name()},
+                        {"engine", info.metadata.count("engine") ? info.metadata.at("engine")
+                                                                 : service->backend_name()},
+                        {"input_size", {info.input_h, info.input_w}},
+                        {"max_batch_size", service->max_batch_size()},
                         {"device", service->device()}}}};
   resp.Send(Response::Json(j.dump()));
 }
