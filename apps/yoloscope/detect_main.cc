@@ -70,9 +70,14 @@ int DetectMain(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string draw_dir;
   int imgsz = 0;
-  app.add_option("--model,-m", cfg.backend.model_path, "model file (.torchscript, .onnx)")
+  app.add_option("--model,-m", cfg.backend.model_path, "model file (.onnx, .torchscript)")
       ->required();
-  app.add_option("--backend,-b", cfg.backend.kind, "torch | opencv | auto (by extension)")
+  app.add_flag("--fast-decode", cfg.dct_downscale,
+               "decode large JPEGs at 1/2-1/8 scale (faster; input differs from Ultralytics')");
+  app.add_option("--onnxruntime-lib", cfg.backend.onnxruntime_library,
+                 "libonnxruntime.so.1 to load for .onnx models");
+  app.add_option("--backend,-b", cfg.backend.kind,
+                 "onnxruntime | torch | opencv | auto (by file content)")
       ->default_val("auto");
   app.add_option("--device", cfg.backend.device, "cpu or cuda:N")->default_val("cpu");
   app.add_option("--precision", cfg.backend.precision, "fp32 | fp16 (CUDA only)")
@@ -110,6 +115,9 @@ int DetectMain(int argc, char** argv) {
   if (!detector.ok()) {
     std::fprintf(stderr, "yoloscope detect: %s\n", detector.status().ToString().c_str());
     return 2;
+  }
+  for (const std::string& note : (*detector)->model().notes) {
+    std::fprintf(stderr, "yoloscope detect: note: %s\n", note.c_str());
   }
   std::unique_ptr<Annotator> annotator;
   if (!draw_dir.empty()) {

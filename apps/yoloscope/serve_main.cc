@@ -24,10 +24,18 @@ int ServeMain(int argc, char** argv) {
   bool no_log = false, no_warmup = false;
   std::string precision;
   double gpu_memory_fraction = 0;  // 0: not given
-  bool cuda_graphs = false;
-  app.add_option("--model,-m", model, "model file (.torchscript, .onnx) or sim config (.yaml)");
+  bool cuda_graphs = false, fast_decode = false;
+  int imgsz = 0;
+  std::string ort_lib;
+  app.add_option("--model,-m", model, "model file (.onnx, .torchscript) or sim config (.yaml)");
   app.add_option("--config,-c", config_file, "YAML config file (see docs/serve.md)");
-  app.add_option("--backend,-b", backend, "torch | opencv | sim | identity | auto");
+  app.add_option("--backend,-b", backend,
+                 "onnxruntime | torch | opencv | sim | identity | auto (by file content)");
+  app.add_option("--imgsz", imgsz,
+                 "network input size (square; rounded up to the stride; 0 = the model's)");
+  app.add_flag("--fast-decode", fast_decode,
+               "decode large JPEGs at 1/2-1/8 scale (faster; input differs from Ultralytics')");
+  app.add_option("--onnxruntime-lib", ort_lib, "libonnxruntime.so.1 to load for .onnx models");
   app.add_option("--device", device, "cpu or cuda:N");
   app.add_option("--precision", precision, "fp32 | fp16 (CUDA only)");
   app.add_option("--gpu-memory-fraction", gpu_memory_fraction,
@@ -73,6 +81,9 @@ int ServeMain(int argc, char** argv) {
   if (gpu_memory_fraction > 0) s.backend.gpu_memory_fraction = gpu_memory_fraction;
   if (cuda_graphs) s.backend.cuda_graphs = true;
   if (!names.empty()) s.backend.names_path = names;
+  if (imgsz > 0) s.backend.input_w = s.backend.input_h = imgsz;
+  if (fast_decode) s.fast_decode = true;
+  if (!ort_lib.empty()) s.backend.onnxruntime_library = ort_lib;
   if (threads >= 0) s.backend.num_threads = threads;
   if (!host.empty()) cfg.http.host = host;
   if (port >= 0) cfg.http.port = port;

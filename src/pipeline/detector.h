@@ -27,7 +27,11 @@ struct DetectorConfig {
   BackendConfig backend;
   PostprocessConfig postprocess;  // conf 0.25, iou 0.7, max_det 300, max_nms 30000
   int64_t max_pixels = 40'000'000;  // images over this are rejected before decoding
-  bool dct_downscale = true;        // JPEG DCT-domain downscaling when much larger than input
+  // JPEG DCT-domain downscaling when the photo is >= 2x the input (`--fast-decode`).
+  // Off by default: Ultralytics decodes in full and resizes with
+  // INTER_LINEAR, and only the full decode gives its network input pixel for
+  // pixel (docs/models.md measures what the fast path changes).
+  bool dct_downscale = false;
   bool apply_exif = true;           // honour EXIF orientation
 };
 

@@ -410,8 +410,10 @@ void InferenceService::Impl::PreprocessLoop() {
   Image image;
   DecodeOptions opts;
   opts.max_pixels = config.max_pixels;
-  opts.target_w = info.input_w;
-  opts.target_h = info.input_h;
+  if (config.fast_decode) {
+    opts.target_w = info.input_w;
+    opts.target_h = info.input_h;
+  }
   const size_t slot = static_cast<size_t>(3) * info.input_w * info.input_h;
 
   while (auto item = pre_queue->Pop()) {

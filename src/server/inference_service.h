@@ -55,6 +55,10 @@ struct InferenceServiceConfig {
   int preprocess_workers = 2;       // decode + letterbox threads
   int postprocess_workers = 1;      // YOLO decode + NMS threads
   int64_t max_pixels = 40'000'000;  // images over this are refused (422) before decoding
+  // Decode JPEGs >= 2x the network input at 1/2, 1/4 or 1/8 scale in the DCT
+  // domain (faster; the network input then differs from Ultralytics'). Off:
+  // full decode + INTER_LINEAR resize, Ultralytics' exact preprocessing.
+  bool fast_decode = false;
   BatcherConfig batcher;            // max_batch_size also caps the backend's batch
   PostprocessConfig postprocess;    // defaults; requests may override conf/iou/max_det
   bool warmup = true;               // run every batch size once before serving

@@ -73,12 +73,21 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   };
   m["model.cuda_graphs"] = boolean(&s.backend.cuda_graphs, "model.cuda_graphs");
   m["model.names"] = str(&s.backend.names_path, "model.names");
+  m["model.onnxruntime_library"] =
+      str(&s.backend.onnxruntime_library, "model.onnxruntime_library");
+  m["model.imgsz"] = [&s](const YAML::Node& n, const std::string& src) {
+    int v = 0;
+    YS_RETURN_IF_ERROR(Read(n, src, "model.imgsz", &v));
+    s.backend.input_w = s.backend.input_h = v;
+    return Status::Ok();
+  };
   m["model.threads"] = i32(&s.backend.num_threads, "model.threads");
   m["model.instances"] = i32(&s.instances, "model.instances");
   m["model.warmup"] = boolean(&s.warmup, "model.warmup");
   m["pipeline.preprocess_workers"] = i32(&s.preprocess_workers, "pipeline.preprocess_workers");
   m["pipeline.postprocess_workers"] = i32(&s.postprocess_workers, "pipeline.postprocess_workers");
   m["pipeline.max_pixels"] = i64(&s.max_pixels, "pipeline.max_pixels");
+  m["pipeline.fast_decode"] = boolean(&s.fast_decode, "pipeline.fast_decode");
   m["postprocess.conf"] = f32(&s.postprocess.conf, "postprocess.conf");
   m["postprocess.iou"] = f32(&s.postprocess.iou, "postprocess.iou");
   m["postprocess.max_det"] = i32(&s.postprocess.max_det, "postprocess.max_det");
@@ -208,6 +217,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "preprocess_workers" << YAML::Value << s.preprocess_workers;
   e << YAML::Key << "postprocess_workers" << YAML::Value << s.postprocess_workers;
   e << YAML::Key << "max_pixels" << YAML::Value << s.max_pixels;
+  e << YAML::Key << "fast_decode" << YAML::Value << s.fast_decode;
   e << YAML::EndMap;
   e << YAML::Key << "postprocess" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "conf" << YAML::Value << s.postprocess.conf;
