@@ -11,6 +11,7 @@ int ServeMain(int argc, char** argv);
 int BenchMain(int argc, char** argv);
 int AlertsMain(int argc, char** argv);
 int LabMain(int argc, char** argv);
+int ModelMain(int argc, char** argv);
 }  // namespace yoloscope
 
 namespace {
@@ -24,6 +25,9 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
 #ifdef YOLOSCOPE_HAVE_DETECT
     {"detect", yoloscope::DetectMain, "run the detection pipeline on image files"},
+#endif
+#ifdef YOLOSCOPE_HAVE_MODEL
+    {"model", yoloscope::ModelMain, "inspect a model file; convert an Ultralytics .pt"},
 #endif
 #ifdef YOLOSCOPE_HAVE_ANALYZE
     {"analyze", yoloscope::AnalyzeMain, "diagnose bottlenecks from request logs"},
