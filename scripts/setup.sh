@@ -13,7 +13,7 @@ build_dir="${YOLOSCOPE_BUILD_DIR:-$here/build}"
 jobs="${YOLOSCOPE_JOBS:-$(nproc)}"
 
 packages=(
-  build-essential cmake pkg-config git ca-certificates
+  build-essential cmake pkg-config git ca-certificates ccache
   libgtest-dev libgmock-dev libbenchmark-dev
   libopencv-dev libtorch-dev python3-torch python3-onnx python3-numpy libopenblas0-pthread
   libturbojpeg0-dev libwebp-dev zlib1g-dev libzstd-dev
@@ -98,7 +98,14 @@ configure_and_build() {
   install_web_assets
   install_onnxruntime
   log "configuring in $build_dir"
-  cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  local cmake_args=(-DCMAKE_BUILD_TYPE=Release)
+  # ccache: a rebuild (or a second clone: paths are hashed relative to the
+  # repository root) recompiles only what changed.
+  if command -v ccache >/dev/null 2>&1; then
+    cmake_args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$here}"
+  fi
+  cmake -S "$here" -B "$build_dir" "${cmake_args[@]}" >/dev/null
   log "building with $jobs jobs"
   cmake --build "$build_dir" -j "$jobs"
 }
