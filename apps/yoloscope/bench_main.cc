@@ -14,6 +14,7 @@
 #include "bench/level_range.h"
 #include "bench/load_generator.h"
 #include "bench/replay_log.h"
+#include "bench/served_model.h"
 
 namespace yoloscope {
 namespace {
@@ -101,7 +102,8 @@ int BenchMain(int argc, char** argv) {
                  "request target (default /v1/detect, or the KServe infer path)");
   app.add_option("--method", load.target.method, "HTTP method (default POST; GET sends no body)");
   app.add_option("--protocol", protocol, "yoloscope | kserve (KServe v2 / Triton)");
-  app.add_option("--model-name", load.target.model_name, "kserve: model name (default yolov8n)");
+  app.add_option("--model-name", load.target.model_name,
+                 "kserve: model name (default: the one the server says it serves)");
   app.add_option("--input-name", load.target.input_name,
                  "kserve: BYTES input name (default images)");
   app.add_option("--header", headers, "extra header 'Name: value' (repeatable)");
@@ -222,6 +224,12 @@ int BenchMain(int argc, char** argv) {
     if (!levels.ok()) return Fail("--concurrency: " + levels.status().message());
     load.concurrency = *levels;
   }
+  if (load.target.protocol == BenchProtocol::kKServe && load.target.model_name.empty()) {
+    auto name = ServedModelName(load.target.url);
+    if (!name.ok()) return Fail(name.status().message());
+    load.target.model_name = *name;
+    std::fprintf(stderr, "yoloscope bench: the server serves model '%s'\n", name->c_str());
+  }
   load.on_level = [](const LevelResult& r) {
     std::fprintf(stderr, "  %s: %.1f req/s, p50 %.3f ms, p99 %.3f ms%s\n", r.Label().c_str(),
                  r.summary.throughput, r.summary.latency.p50_ms, r.summary.latency.p99_ms,
@@ -239,6 +247,12 @@ int BenchMain(int argc, char** argv) {
   if (!json_path.empty()) {
     Status st = WriteTextFile(json_path, report->ToJson());
     if (!st.ok()) return Fail(st.message());
+  }
+  // A level whose requests all failed measured nothing: an error, not a result.
+  Status verdict = report->Verdict();
+  if (!verdict.ok()) {
+    std::fprintf(stderr, "yoloscope bench: %s\n", verdict.message().c_str());
+    return 1;
   }
   return 0;
 }

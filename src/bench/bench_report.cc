@@ -196,4 +196,29 @@ Status WriteTextFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+Status BenchReport::Verdict() const {
+  std::string failed;
+  for (const LevelResult& level : levels) {
+    const WindowSummary& s = level.summary;
+    if (s.ok > 0) continue;
+    if (!failed.empty()) failed += "; ";
+    failed += level.Label() + ": ";
+    if (s.responses == 0) {
+      failed += "no response at all";
+      continue;
+    }
+    failed += "all " + std::to_string(s.responses) + " requests failed (";
+    bool first = true;
+    for (const auto& [status, count] : s.status_counts) {
+      if (!first) failed += ", ";
+      first = false;
+      failed += (status == 0 ? std::string("connection error") : std::to_string(status)) + " x " +
+                std::to_string(count);
+    }
+    failed += ")";
+  }
+  if (failed.empty()) return Status::Ok();
+  return FailedPreconditionError("nothing was measured: " + failed);
+}
+
 }  // namespace yoloscope

@@ -61,6 +61,12 @@ class BenchReport {
   std::string ToCsv() const;
   // {"target":..., "levels":[{...,"windows":[...]}]}, pretty-printed.
   std::string ToJson() const;
+
+  // FailedPrecondition naming every level whose measured requests all
+  // failed (no 2xx response), with the statuses seen, e.g. "concurrency 8:
+  // all 27140 requests failed (404 x 27140)": such a level measured nothing,
+  // however stable its numbers look. Ok otherwise.
+  Status Verdict() const;
 };
 
 // Writes `text` to `path` (truncating). Internal error naming the path when

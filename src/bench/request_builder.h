@@ -45,8 +45,9 @@ struct TargetConfig {
   std::string endpoint;
   // HTTP method; GET and HEAD send no body.
   std::string method = "POST";
-  // kserve: the model to call and the name of its BYTES input.
-  std::string model_name = "yolov8n";
+  // kserve: the model to call and the name of its BYTES input. "" = ask the
+  // server which model it serves (ServedModelName) before the load starts.
+  std::string model_name;
   std::string input_name = "images";
   // Extra header fields sent with every request.
   std::vector<std::pair<std::string, std::string>> headers;

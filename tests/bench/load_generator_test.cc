@@ -19,6 +19,7 @@
 
 #include "bench/engine_profiler.h"
 #include "bench/replay_log.h"
+#include "bench/served_model.h"
 #include "common/time_format.h"
 #include "http/http_server.h"
 #include "server/inference_server.h"
@@ -340,13 +341,43 @@ TEST_F(BenchServerTest, KServeProtocolWithBinaryTensors) {
   EXPECT_GT(s.ok, 0) << r.ToTable();
   EXPECT_EQ(s.ok, s.responses) << r.ToTable();
   EXPECT_EQ(s.server_timed, 0);  // KServe responses carry no timing
-  // A wrong model name is counted by status, not fatal.
+  EXPECT_TRUE(r.Verdict().ok()) << r.Verdict().message();
+  // A wrong model name is counted by status, and the level is an error:
+  // it measured nothing.
   c.target.model_name = "nope";
   r = RunOk(c);
   ASSERT_EQ(r.levels.size(), 1u);
   EXPECT_EQ(r.levels[0].summary.ok, 0);
   EXPECT_GT(r.levels[0].summary.status_counts.at(404), 0);
   EXPECT_NE(r.ToTable().find("404:"), std::string::npos);
+  Status verdict = r.Verdict();
+  ASSERT_FALSE(verdict.ok());
+  EXPECT_NE(verdict.message().find("concurrency 2: all "), std::string::npos) << verdict.message();
+  EXPECT_NE(verdict.message().find("404 x "), std::string::npos) << verdict.message();
+}
+
+TEST_F(BenchServerTest, KServeModelNameIsAskedFromTheServer) {
+  Start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(server_->port());
+  auto name = ServedModelName(url);
+  ASSERT_TRUE(name.ok()) << name.status().ToString();
+  EXPECT_EQ(*name, "ident");
+  // The discovered name works end to end.
+  LoadGeneratorConfig c = Load();
+  c.target.protocol = BenchProtocol::kKServe;
+  c.target.model_name = *name;
+  c.concurrency = {1};
+  c.measurement = Quick(300, 3);
+  BenchReport r = RunOk(c);
+  EXPECT_TRUE(r.Verdict().ok()) << r.ToTable();
+  // Nobody listening: a clear Unavailable, not a hang.
+  const int port = server_->port();
+  server_->Shutdown(std::chrono::seconds(5));
+  server_.reset();
+  auto gone = ServedModelName("http://127.0.0.1:" + std::to_string(port),
+                              std::chrono::milliseconds(500));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), StatusCode::kUnavailable);
 }
 
 TEST_F(BenchServerTest, TrivialEndpointManyRequestsFromOneThread) {
