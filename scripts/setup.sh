@@ -48,50 +48,44 @@ install_deps() {
   fi
 }
 
-# web/: the report's chart library (uPlot) and the browser-test driver
-# (playwright-core), pinned by web/package-lock.json. Skipped when the lock
-# file has not changed since the last install; without npm (or offline) the
-# build still succeeds, without chart assets (`analyze --html` says so).
-install_web_assets() {
-  local web="$here/web" stamp="$here/web/node_modules/.yoloscope-npm-ci.lock"
+# npm_ci DIR WHAT WITHOUT [NPM-FLAGS...]: `npm ci` in DIR, pinned by its
+# package-lock.json; skipped when the lock file has not changed since the
+# last install. Without npm, or when it fails (offline), the build still
+# succeeds without WHAT and WITHOUT says what that costs.
+npm_ci() {
+  local dir="$1" what="$2" without="$3"
+  shift 3
+  local stamp="$dir/node_modules/.yoloscope-npm-ci.lock" rel="${dir#"$here"/}"
   if ! command -v npm >/dev/null 2>&1; then
-    log "npm not found: building WITHOUT the report's chart assets (analyze --html will say so)"
+    log "npm not found: building WITHOUT $what ($without)"
     return 0
   fi
-  if [ -f "$stamp" ] && cmp -s "$web/package-lock.json" "$stamp"; then
-    log "web/node_modules matches web/package-lock.json"
+  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    log "$rel/node_modules matches $rel/package-lock.json"
     return 0
   fi
-  log "installing the report's web assets: npm ci in web/"
-  if (cd "$web" && timeout 600 npm ci --no-audit --no-fund --loglevel=error); then
-    cp "$web/package-lock.json" "$stamp"
+  log "installing $what: npm ci $* in $rel/"
+  if (cd "$dir" && timeout 900 npm ci "$@" --no-audit --no-fund --loglevel=error); then
+    cp "$dir/package-lock.json" "$stamp"
   else
-    log "npm ci failed: building WITHOUT the report's chart assets (analyze --html will say so)"
+    log "npm ci failed: building WITHOUT $what ($without)"
   fi
+}
+
+# web/: the report's chart library (uPlot) and the browser-test driver
+# (playwright-core).
+install_web_assets() {
+  npm_ci "$here/web" "the report's chart assets" "analyze --html will say so"
 }
 
 # deps/onnxruntime: ONNX Runtime's CPU library for the default ONNX engine.
 # Debian 12 has no ONNX Runtime; the npm package onnxruntime-node ships the
 # prebuilt library, which yoloscope dlopen()s (no headers needed).
 # --ignore-scripts: its install script only downloads a CUDA provider, which
-# fails offline and is not used. Without it the build still succeeds and
-# .onnx files fall back to a clear error (or --backend opencv).
+# fails offline and is not used.
 install_onnxruntime() {
-  local dir="$here/deps/onnxruntime" stamp="$here/deps/onnxruntime/node_modules/.yoloscope-npm-ci.lock"
-  if ! command -v npm >/dev/null 2>&1; then
-    log "npm not found: building WITHOUT ONNX Runtime (.onnx models need --backend opencv)"
-    return 0
-  fi
-  if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
-    log "deps/onnxruntime/node_modules matches its package-lock.json"
-    return 0
-  fi
-  log "installing ONNX Runtime's CPU library: npm ci --ignore-scripts in deps/onnxruntime"
-  if (cd "$dir" && timeout 900 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
-    cp "$dir/package-lock.json" "$stamp"
-  else
-    log "npm ci failed: building WITHOUT ONNX Runtime (.onnx models need --backend opencv)"
-  fi
+  npm_ci "$here/deps/onnxruntime" "ONNX Runtime's CPU library" \
+    ".onnx models then need --backend opencv or --onnxruntime-lib" --ignore-scripts
 }
 
 configure_and_build() {
