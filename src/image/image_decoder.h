@@ -10,9 +10,10 @@
 // is upright. PNG, BMP and WebP go through cv::imdecode (no scaling; their
 // EXIF, if any, is ignored).
 //
-// Error codes (the server maps them to HTTP statuses):
-//   kInvalidArgument   empty input, unknown or unsupported format (GIF, TIFF,
-//                      HEIF, animated WebP, 12-bit/lossless JPEG)  -> 400/415
+// Error codes (the server maps them to outcomes, server/outcome.h):
+//   kInvalidArgument   empty input, unknown format  -> 400
+//   kUnimplemented     a recognised format it does not decode (GIF, TIFF,
+//                      HEIF, animated WebP, 12-bit/lossless JPEG)  -> 415
 //   kDataLoss          truncated or corrupt data ("truncated JPEG: ...")  -> 422
 //   kOutOfRange        more pixels than DecodeOptions::max_pixels, detected
 //                      from the header before decoding  -> 422

@@ -110,13 +110,13 @@ StatusOr<ImageInfo> ProbeJpeg(const uint8_t* data, size_t size) {
       // libjpeg-turbo 2.1 decodes baseline/extended/progressive (Huffman or
       // arithmetic) 8-bit frames only.
       if (marker == 0xC3 || marker == 0xC7 || marker == 0xCB || marker == 0xCF) {
-        return InvalidArgumentError("unsupported image format (lossless JPEG)");
+        return UnimplementedError("unsupported image format (lossless JPEG)");
       }
       if (marker == 0xC5 || marker == 0xC6 || marker == 0xCD || marker == 0xCE) {
-        return InvalidArgumentError("unsupported image format (hierarchical JPEG)");
+        return UnimplementedError("unsupported image format (hierarchical JPEG)");
       }
       if (precision != 8) {
-        return InvalidArgumentError("unsupported image format (" + std::to_string(precision) +
+        return UnimplementedError("unsupported image format (" + std::to_string(precision) +
                                     "-bit JPEG)");
       }
       if (components != 1 && components != 3 && components != 4) {
@@ -124,7 +124,7 @@ StatusOr<ImageInfo> ProbeJpeg(const uint8_t* data, size_t size) {
                        "frame header declares " + std::to_string(components) + " components");
       }
       if (info.height == 0) {
-        return InvalidArgumentError(
+        return UnimplementedError(
             "unsupported image format (JPEG with the height in a DNL marker)");
       }
       if (info.width == 0) return Corrupt("JPEG", "frame header declares width 0");
@@ -205,7 +205,7 @@ StatusOr<ImageInfo> ProbeWebp(const uint8_t* data, size_t size) {
     info.height = static_cast<int>((bits >> 14) & 0x3FFF) + 1;
   } else if (std::memcmp(chunk, "VP8X", 4) == 0) {
     if (size < 30) return Truncated("WebP", "VP8X header cut short");
-    if (data[20] & 0x02) return InvalidArgumentError("unsupported image format (animated WebP)");
+    if (data[20] & 0x02) return UnimplementedError("unsupported image format (animated WebP)");
     info.width = static_cast<int>(Le24(data + 24)) + 1;
     info.height = static_cast<int>(Le24(data + 27)) + 1;
   } else {
@@ -219,7 +219,7 @@ StatusOr<ImageInfo> ProbeWebp(const uint8_t* data, size_t size) {
 }
 
 Status Unsupported(const char* name) {
-  return InvalidArgumentError(std::string("unsupported image format (") + name + ")");
+  return UnimplementedError(std::string("unsupported image format (") + name + ")");
 }
 
 }  // namespace

@@ -15,9 +15,11 @@ namespace yoloscope {
 
 // Reads the header of an encoded image held in `data[0, size)` (borrowed,
 // not retained). Errors:
-//   kInvalidArgument  empty input; unknown or unsupported format ("unsupported
-//                     image format (GIF)"); a header field out of range
-//                     (zero width, an animated WebP, ...).
+//   kInvalidArgument  empty input; unknown format; a header field out of
+//                     range (zero width, ...).
+//   kUnimplemented    a format it recognises but does not decode ("unsupported
+//                     image format (GIF)": GIF, TIFF, HEIF, animated WebP,
+//                     12-bit/lossless/hierarchical JPEG).
 //   kDataLoss         the header is truncated or corrupt ("truncated JPEG: ...").
 // Does not check any pixel limit (see DecodeOptions::max_pixels).
 StatusOr<ImageInfo> ProbeImage(const uint8_t* data, size_t size);

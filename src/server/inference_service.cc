@@ -19,33 +19,6 @@
 
 namespace yoloscope {
 
-std::pair<int, std::string> HttpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return {200, "ok"};
-    case StatusCode::kInvalidArgument:
-      // The decoder names formats it recognises but cannot decode.
-      if (status.message().rfind("unsupported", 0) == 0) return {415, "unsupported_media_type"};
-      return {400, "bad_request"};
-    case StatusCode::kDataLoss:
-      return {422, "bad_image"};
-    case StatusCode::kOutOfRange:
-      return {422, "too_many_pixels"};
-    case StatusCode::kNotFound:
-      return {404, "not_found"};
-    case StatusCode::kResourceExhausted:
-      return {503, "queue_full"};
-    case StatusCode::kDeadlineExceeded:
-      return {504, "timeout"};
-    case StatusCode::kUnavailable:
-      return {503, "unavailable"};
-    case StatusCode::kUnimplemented:
-      return {501, "unimplemented"};
-    default:
-      return {500, "internal"};
-  }
-}
-
 namespace {
 
 double NsToMs(int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -164,7 +137,10 @@ struct InferenceService::Impl {
   void PreprocessLoop();
   void DeviceLoop(int instance);
   void PostprocessLoop();
-  void Finish(JobPtr job, const Status& status, int http_status, const std::string& code);
+  void Finish(JobPtr job, const Status& status, Outcome outcome);
+  // With the HTTP status and log status given (protocol-layer refusals).
+  void Finish(JobPtr job, const Status& status, Outcome outcome, int http_status,
+              const std::string& code);
   void WriteRequestRecord(const Job& job, const InferenceResult& r);
   void WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int64_t start_wall_us,
                         const BatchTiming& timing);
@@ -272,7 +248,7 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
         job->batch_queue_ms = NsToMs(info.queue_wait_ns);
         job->queue_len = info.queue_len;
         raw->pool->Put(std::move(job->tensor));
-        raw->Finish(std::move(job), st, 504, "timeout");
+        raw->Finish(std::move(job), st, Outcome::kTimeout);
       });
   if (!batcher.ok()) return batcher.status();
   im.batcher = std::move(batcher).value();
@@ -374,11 +350,11 @@ void InferenceService::Submit(InferenceRequest request, Completion done) {
   im.in_flight.fetch_add(1);
   Status valid = job->post.Validate();
   if (!valid.ok()) {
-    im.Finish(std::move(job), valid, 400, "bad_request");
+    im.Finish(std::move(job), valid, Outcome::kBadRequest);
     return;
   }
   if (!im.accepting.load()) {
-    im.Finish(std::move(job), UnavailableError("server is shutting down"), 503, "unavailable");
+    im.Finish(std::move(job), UnavailableError("server is shutting down"), Outcome::kUnavailable);
     return;
   }
   // Admission: the preprocess queue and the batcher share one bound, so a
@@ -386,8 +362,8 @@ void InferenceService::Submit(InferenceRequest request, Completion done) {
   const int64_t queued = im.pre_waiting.load() + im.batcher->QueueLength();
   if (queued >= im.config.batcher.max_queue_size) {
     im.Finish(std::move(job),
-              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"), 503,
-              "queue_full");
+              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"),
+              Outcome::kQueueFull);
     return;
   }
   job->queue_len = static_cast<int>(queued);
@@ -395,7 +371,7 @@ void InferenceService::Submit(InferenceRequest request, Completion done) {
   im.pre_waiting.fetch_add(1);
   if (!im.pre_queue->TryPush(job)) {
     im.pre_waiting.fetch_sub(1);
-    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), 503, "queue_full");
+    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), Outcome::kQueueFull);
   }
 }
 
@@ -425,13 +401,13 @@ void InferenceService::Impl::PreprocessLoop() {
     const int64_t deadline_ns = timeout_us > 0 ? job->req.receive_ns + timeout_us * 1000 : 0;
     if (deadline_ns && job->pre_start_ns >= deadline_ns) {
       Finish(std::move(job), DeadlineExceededError("timed out waiting for a preprocess worker"),
-             504, "timeout");
+             Outcome::kTimeout);
       continue;
     }
     if (job->req.tensor) {
       if (job->req.tensor->chw.size() != slot) {
-        Finish(std::move(job), InvalidArgumentError("tensor input has the wrong size"), 400,
-               "bad_request");
+        Finish(std::move(job), InvalidArgumentError("tensor input has the wrong size"),
+               Outcome::kBadRequest);
         continue;
       }
       job->tensor = std::move(job->req.tensor->chw);
@@ -446,8 +422,7 @@ void InferenceService::Impl::PreprocessLoop() {
       const int64_t decoded_ns = clock->NowNs();
       job->decode_ms = NsToMs(decoded_ns - job->pre_start_ns);
       if (!decoded.ok()) {
-        auto [http, code] = HttpStatusFor(decoded.status());
-        Finish(std::move(job), decoded.status(), http, code);
+        Finish(std::move(job), decoded.status(), OutcomeForDecodeStatus(decoded.status()));
         continue;
       }
       job->width = decoded->orig_width;
@@ -458,7 +433,7 @@ void InferenceService::Impl::PreprocessLoop() {
       job->preprocess_ms = NsToMs(job->pre_end_ns - decoded_ns);
       if (!transform.ok()) {
         pool->Put(std::move(job->tensor));
-        Finish(std::move(job), transform.status(), 400, "bad_image");
+        Finish(std::move(job), transform.status(), Outcome::kBadImage);
         continue;
       }
       job->transform = *transform;
@@ -468,8 +443,7 @@ void InferenceService::Impl::PreprocessLoop() {
     Status st = batcher->Enqueue(std::move(job), prio, deadline_ns);
     if (!st.ok()) {  // Enqueue leaves `job` untouched on failure.
       pool->Put(std::move(job->tensor));
-      auto [http, code] = HttpStatusFor(st);
-      Finish(std::move(job), st, http, code);
+      Finish(std::move(job), st, OutcomeForStatus(st));
     }
   }
 }
@@ -523,7 +497,7 @@ void InferenceService::Impl::DeviceLoop(int instance) {
       job->timing = timing;
       if (!st.ok()) {
         const bool oom = st.code() == StatusCode::kResourceExhausted;
-        Finish(std::move(job), st, oom ? 507 : 500, oom ? "oom" : "inference_error");
+        Finish(std::move(job), st, oom ? Outcome::kOutOfMemory : Outcome::kInferenceError);
         continue;
       }
       job->output = output;
@@ -549,10 +523,10 @@ void InferenceService::Impl::PostprocessLoop() {
     job->output.reset();  // the last job of a batch frees its output tensor
     job->postprocess_ms = NsToMs(clock->NowNs() - t0);
     if (!st.ok()) {
-      Finish(std::move(job), st, 500, "postprocess_error");
+      Finish(std::move(job), st, Outcome::kPostprocessError);
       continue;
     }
-    Finish(std::move(job), Status::Ok(), 200, "ok");
+    Finish(std::move(job), Status::Ok(), Outcome::kOk);
   }
 }
 
@@ -569,10 +543,16 @@ void InferenceService::Impl::CountRequest(int http_status) {
   c->Inc();
 }
 
-void InferenceService::Impl::Finish(JobPtr job, const Status& status, int http_status,
-                                    const std::string& code) {
+void InferenceService::Impl::Finish(JobPtr job, const Status& status, Outcome outcome) {
+  const OutcomeInfo& info = DescribeOutcome(outcome);
+  Finish(std::move(job), status, outcome, info.http_status, std::string(info.log_status));
+}
+
+void InferenceService::Impl::Finish(JobPtr job, const Status& status, Outcome outcome,
+                                    int http_status, const std::string& code) {
   InferenceResult r;
   r.status = status;
+  r.outcome = outcome;
   r.http_status = http_status;
   r.error_code = code;
   r.request_id = std::move(job->req.request_id);
@@ -701,7 +681,9 @@ void InferenceService::LogRejected(const std::string& request_id, int64_t arriva
   job->req.receive_ns = receive_ns;
   job->input_bytes = input_bytes;
   im.in_flight.fetch_add(1);
-  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), http_status, error_code);
+  // Refused by the protocol layer, which chose the status it answered.
+  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), Outcome::kBadRequest,
+            http_status, error_code);
 }
 
 void InferenceService::Shutdown() {

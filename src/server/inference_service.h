@@ -46,6 +46,7 @@
 #include "model/yolo_decoder.h"
 #include "reqlog/log_records.h"
 #include "server/metrics_registry.h"
+#include "server/outcome.h"
 
 namespace yoloscope {
 
@@ -102,7 +103,8 @@ struct InferenceRequest {
 
 struct InferenceResult {
   Status status;           // OK, or why the request failed
-  int http_status = 200;   // the HTTP status that `status` maps to
+  Outcome outcome = Outcome::kOk;  // how it ended (outcome.h maps it to every protocol)
+  int http_status = 200;   // DescribeOutcome(outcome).http_status (or the protocol's own refusal)
   std::string error_code;  // log `status`: "ok", "bad_image", "queue_full", "timeout", ...
   std::string request_id;
   int width = 0, height = 0;  // original image size
@@ -171,7 +173,5 @@ class InferenceService {
   std::atomic<bool> ready_{false};
 };
 
-// Maps a pipeline Status to (HTTP status, log error code).
-std::pair<int, std::string> HttpStatusFor(const Status& status);
 
 }  // namespace yoloscope

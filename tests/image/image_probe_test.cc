@@ -67,7 +67,7 @@ TEST(ImageProbeTest, ReadsWebpExtendedHeader) {
 
   bytes[20] = 0x02;  // Animation flag.
   auto animated = Probe(bytes);
-  EXPECT_EQ(animated.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(animated.status().code(), StatusCode::kUnimplemented);
   EXPECT_THAT(animated.status().message(), HasSubstr("animated WebP"));
 }
 
@@ -138,7 +138,7 @@ TEST(ImageProbeTest, RejectsEmptyUnknownAndUnsupported) {
   EXPECT_THAT(empty.status().message(), HasSubstr("empty input"));
 
   const Bytes gif = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0};
-  EXPECT_EQ(Probe(gif).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Probe(gif).status().code(), StatusCode::kUnimplemented);
   EXPECT_THAT(Probe(gif).status().message(), HasSubstr("unsupported image format (GIF)"));
 
   const Bytes tiff = {'I', 'I', 42, 0, 8, 0, 0, 0};
