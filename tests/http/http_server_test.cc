@@ -827,7 +827,7 @@ TEST(HttpServerCreateTest, LocalhostAndStats) {
   HttpServerStats stats = (*server)->stats();
   EXPECT_EQ(stats.responses_4xx, 1u);
   EXPECT_EQ(stats.requests_total, 1u);
-  EXPECT_EQ(stats.RejectedByReason().size(), 7u);
+  EXPECT_EQ(stats.RejectedByReason().size(), 8u);  // ip_connection_limit included
 }
 
 }  // namespace
