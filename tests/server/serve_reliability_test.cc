@@ -305,6 +305,62 @@ TEST_F(ServeReliabilityTest, SighupDuringLoadReopensTheLogAndEveryResponseHasOne
   EXPECT_EQ(reopened, static_cast<size_t>(kRotations)) << err;
 }
 
+TEST_F(ServeReliabilityTest, TheShippedLogrotateExampleRotatesWithoutLosingARecord) {
+  if (std::system("command -v logrotate >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "logrotate is not installed";
+  }
+  ServeChild child(ServeArgs(log_));
+  const int port = child.WaitForPort();
+  ASSERT_GT(port, 0) << child.Stderr();
+  const std::string pid_file = (dir_ / "serve.pid").string();
+  std::ofstream(pid_file) << child.pid() << "\n";
+  // deploy/logrotate/yoloscope with this test's log and pid file.
+  std::string conf = ReadAll(std::string(YOLOSCOPE_SOURCE_DIR) + "/deploy/logrotate/yoloscope");
+  ASSERT_FALSE(conf.empty());
+  auto replace = [&conf](const std::string& from, const std::string& to) {
+    const size_t at = conf.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    conf.replace(at, from.size(), to);
+  };
+  replace("/var/log/yoloscope/yoloscope-requests.jsonl", log_);
+  replace("/run/yoloscope.pid", pid_file);
+  replace("/run/yoloscope.pid", pid_file);
+  std::ofstream(dir_ / "logrotate.conf") << conf;
+
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Detect(port, "a-" + std::to_string(i))->status, 200);
+  // notifempty: logrotate leaves an empty file alone, so let records land.
+  for (int i = 0; i < 500 && ReadAll(log_).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string cmd = "logrotate -f -s " + (dir_ / "state").string() + " " +
+                          (dir_ / "logrotate.conf").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  for (int i = 0; i < 1000 && child.Stderr().find("request log reopened") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_NE(child.Stderr().find("request log reopened"), std::string::npos) << child.Stderr();
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(Detect(port, "b-" + std::to_string(i))->status, 200);
+  EXPECT_EQ(child.StopWith(SIGTERM), 0) << child.Stderr();
+
+  auto ids = [](const std::string& path) {
+    std::set<std::string> out;
+    for (const Json& j : ReadRecords(path)) {
+      if (j.value("event", "") == "request") out.insert(j.value("request_id", ""));
+    }
+    return out;
+  };
+  std::set<std::string> a, b;
+  for (int i = 0; i < 10; ++i) {
+    a.insert("a-" + std::to_string(i));
+    b.insert("b-" + std::to_string(i));
+  }
+  // Everything from before the rotation is in the rotated file (delaycompress
+  // keeps it plain), everything after in the new one.
+  EXPECT_EQ(ids(log_ + ".1"), a);
+  EXPECT_EQ(ids(log_), b);
+}
+
 // --- a deleted log ----------------------------------------------------------
 
 TEST_F(ServeReliabilityTest, ADeletedLogIsRecreatedAndLaterRecordsAreInIt) {
