@@ -494,12 +494,10 @@ void AsyncLogWriter::CheckPath() {
   next_check_ns_ = clock_->NowNs() + config_.file_check_interval_us * 1000;
   if (fd_ < 0) return;
   LogFileInfo at_path;
-  if (fs_->StatPath(config_.path, &at_path) == 0 && at_path.SameFile(file_info_)) {
-    // Still our file; follow an outside truncation (copytruncate) so that
-    // size rotation counts from the real size.
-    file_bytes_ = at_path.size + static_cast<int64_t>(buffer_used_);
-    return;
-  }
+  // Still our file. (file_bytes_, the size rotation's count, is kept by
+  // AppendLine; an outside truncation at worst brings the next rotation
+  // forward.)
+  if (fs_->StatPath(config_.path, &at_path) == 0 && at_path.SameFile(file_info_)) return;
   // No file at the path, or another one: deleted, or moved away by a
   // rotation that did not signal us. What we wrote is wherever the old file
   // is now; new lines go to the path.
@@ -607,7 +605,7 @@ void AsyncLogWriter::MaybeWarn(bool force) {
       error = last_error_;
     }
     if (!error.empty()) message += ": " + error;
-    message += "; serving continues, retrying at every write";
+    message += "; retrying at every write";
     config_.warn(message);
   }
   unwarned_drops_.fill(0);

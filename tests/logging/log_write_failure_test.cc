@@ -225,6 +225,24 @@ TEST_F(LogWriteFailureTest, ReopenOfAnUnwritablePathFailsAndTheWriterRetriesLate
   EXPECT_EQ(ReadFile(config.path), "kept\n");
 }
 
+TEST_F(LogWriteFailureTest, SizeRotationCountsWrittenBytesOnceWhenFlushedOften) {
+  // After each write the writer re-reads the file size (to follow an
+  // outside truncation); the bytes just written must not count twice.
+  AsyncLogWriterConfig config = Config();
+  config.max_file_bytes = 100;
+  config.max_files = 2;
+  auto writer = Make(config);
+  for (int i = 0; i < 11; ++i) {
+    ASSERT_TRUE(writer->TryWrite(Line(i)));  // 10 bytes each
+    ASSERT_TRUE(writer->Flush().ok());
+  }
+  ASSERT_TRUE(writer->Close().ok());
+  std::string first;
+  for (int i = 0; i < 10; ++i) first += Line(i) + "\n";
+  EXPECT_EQ(ReadFile(path_ + ".1"), first);
+  EXPECT_EQ(ReadFile(path_), Line(10) + "\n");
+}
+
 TEST_F(LogWriteFailureTest, RecordsReachTheKernelWithinTheFlushBoundWithoutFlush) {
   // The documented bound: 100 ms (docs/log-schema.md). Under a fake clock a
   // line reaches the file only once the clock passes the default interval.
