@@ -174,6 +174,10 @@ int ServeMain(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A log that reaches the file size limit (ulimit -f) must fail the write
+  // with EFBIG, counted as file_too_large, instead of SIGXFSZ killing the
+  // server.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   std::fprintf(stderr, "yoloscope serve: loading %s ...\n", s.backend.model_path.c_str());
   auto warn = [](const std::string& message) {

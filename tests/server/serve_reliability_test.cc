@@ -561,6 +561,61 @@ TEST_F(TmpfsTest, AuditPolicyAnswers503WhileTheLogCannotBeWrittenAndRecovers) {
   child_->StopWith(SIGTERM);
 }
 
+TEST_F(ServeReliabilityTest, AFileSizeLimitIsCountedAsFileTooLargeAndServingGoesOn) {
+  if (std::system("command -v prlimit >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "prlimit (util-linux) is not installed";
+  }
+  // RLIMIT_FSIZE 16 KiB: writes past it fail with EFBIG (serve ignores
+  // SIGXFSZ, which would otherwise kill it).
+  std::vector<std::string> args = {"prlimit", "--fsize=16384", "--"};
+  const std::vector<std::string> serve = ServeArgs(log_);
+  args.insert(args.end(), serve.begin(), serve.end());
+  ServeChild child(args);
+  const int port = child.WaitForPort();
+  ASSERT_GT(port, 0) << child.Stderr();
+  constexpr int kRequests = 100;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_EQ(Detect(port, "big-" + std::to_string(i))->status, 200) << child.Stderr();
+  }
+  std::string metrics;
+  for (int i = 0; i < 500; ++i) {
+    metrics = Metrics(port);
+    if (MetricValue(metrics, "yoloscope_log_records_dropped_total{reason=\"file_too_large\"}") >
+        0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const double too_large =
+      MetricValue(metrics, "yoloscope_log_records_dropped_total{reason=\"file_too_large\"}");
+  EXPECT_GT(too_large, 0) << metrics;
+  // Every record produced (a request and a batch record per request here)
+  // is eventually either written or counted as dropped.
+  Json stats;
+  int64_t produced = 0;
+  for (int i = 0; i < 500; ++i) {
+    stats = Json::parse(testing::HttpFetch(port, "GET", "/v1/stats")->body);
+    produced = kRequests;
+    for (const auto& b : stats["batch_stats"]) produced += b["count"].get<int64_t>();
+    if (stats["log_records_written"].get<int64_t>() + stats["log_records_dropped"].get<int64_t>() ==
+        produced) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const int64_t written = stats["log_records_written"].get<int64_t>();
+  const int64_t dropped = stats["log_records_dropped"].get<int64_t>();
+  EXPECT_EQ(written + dropped, produced) << stats.dump();
+  EXPECT_EQ(stats["log_records_dropped_by_reason"]["file_too_large"].get<int64_t>(), dropped);
+  EXPECT_EQ(child.StopWith(SIGTERM), 1) << child.Stderr();  // alive until now; records lost
+  const std::string text = ReadAll(log_);
+  EXPECT_LE(text.size(), 16384u);
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');  // no half line at the limit
+  EXPECT_EQ(static_cast<int64_t>(ReadRecords(log_).size()), written);
+  EXPECT_NE(child.Stderr().find("file_too_large"), std::string::npos) << child.Stderr();
+}
+
 // --- one validation for flags, YAML and environment ---------------------------
 
 struct CommandResult {
