@@ -168,6 +168,11 @@ int64_t AsyncLogWriter::TakeDroppedSinceLast() {
   return dropped_since_last_.exchange(0, std::memory_order_relaxed);
 }
 
+bool AsyncLogWriter::queue_full() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_ends_.size() >= config_.queue_capacity;
+}
+
 std::string AsyncLogWriter::last_error() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_error_;

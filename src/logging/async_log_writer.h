@@ -184,6 +184,9 @@ class AsyncLogWriter {
   bool healthy() const { return healthy_.load(std::memory_order_relaxed); }
   // The last write/open error while unhealthy ("No space left on device").
   std::string last_error() const;
+  // Whether the queue is at queue_capacity (the next TryWrite would drop).
+  // Takes the queue's mutex briefly.
+  bool queue_full() const;
 
   // Writes what is buffered to the current file, then opens the path again
   // (logrotate's "postrotate kill -HUP"). Blocks until done; returns the

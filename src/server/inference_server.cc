@@ -185,15 +185,25 @@ struct InferenceServer::Impl {
     resp.Send(std::move(r));
   }
 
-  // log.policy audit and the log failing: answers 503 (and logs the
-  // refusal, which is also the write that finds out when the log works
-  // again). True when refused.
+  // log.policy audit and the log failing or its queue full: answers 503
+  // (and logs the refusal, which is also the write that finds out when the
+  // log works again). True when refused.
   bool RefusedForAudit(const Request& req, Responder& resp, const std::string& rid) {
-    if (!audit || log->healthy()) return false;
-    Reject(req, resp, rid, 503, "log_unavailable",
-           "the request log cannot be written (" + log->last_error() +
-               "); refusing requests until it can (log.policy: audit)");
-    return true;
+    if (!audit) return false;
+    if (!log->healthy()) {
+      Reject(req, resp, rid, 503, "log_unavailable",
+             "the request log cannot be written (" + log->last_error() +
+                 "); refusing requests until it can (log.policy: audit)");
+      return true;
+    }
+    if (log->queue_full()) {
+      // This request's record would be dropped: the writer is behind.
+      Reject(req, resp, rid, 503, "log_unavailable",
+             "the request log's queue is full (the writer cannot keep up); refusing requests "
+             "until it drains (log.policy: audit)");
+      return true;
+    }
+    return false;
   }
 
   void OnHttpRejection(const http::HttpRejection& rejection);

@@ -200,9 +200,15 @@ class ServeReliabilityTest : public ::testing::Test {
     return testing::HttpFetch(port, "POST", "/v1/detect" + query, bmp_,
                               {{"Content-Type", "image/bmp"}, {"X-Request-Id", id}});
   }
+  // /metrics; retried while refused (a per-address limit may still count a
+  // connection the server has not yet seen closed).
   static std::string Metrics(int port) {
-    auto r = testing::HttpFetch(port, "GET", "/metrics");
-    return r.ok() ? r->body : "";
+    for (int i = 0; i < 200; ++i) {
+      auto r = testing::HttpFetch(port, "GET", "/metrics");
+      if (r.ok() && r->status == 200) return r->body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return "";
   }
   // The value of the first metrics line starting with `series`; -1 if none.
   static double MetricValue(const std::string& text, const std::string& series) {
@@ -799,11 +805,11 @@ TEST_F(ServeReliabilityTest, PerAddressConnectionLimitRefusesTheExtraConnection)
     if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_TRUE(served);
+  b->Close();
   const std::string metrics = Metrics(port);
   EXPECT_GE(MetricValue(metrics, "yoloscope_http_rejected_total{reason=\"ip_connection_limit\"}"),
             1)
       << metrics;
-  b->Close();
   EXPECT_EQ(child.StopWith(SIGTERM), 0);
 }
 
