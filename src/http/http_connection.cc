@@ -108,6 +108,24 @@ void ServerState::OnConnectionClosed() {
   }
 }
 
+bool ServerState::TryAcquireAddress(const std::string& address) {
+  std::lock_guard<std::mutex> lock(address_mu);
+  size_t& count = connections_by_address[address];
+  if (count >= config.max_connections_per_ip) {
+    if (count == 0) connections_by_address.erase(address);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void ServerState::ReleaseAddress(const std::string& address) {
+  std::lock_guard<std::mutex> lock(address_mu);
+  auto it = connections_by_address.find(address);
+  if (it == connections_by_address.end()) return;
+  if (--it->second == 0) connections_by_address.erase(it);
+}
+
 // DateCache -----------------------------------------------------------------
 
 std::string_view DateCache::Get() {
@@ -136,7 +154,8 @@ HttpConnection::HttpConnection(ServerState& state, IoWorker& worker, asio::ip::t
   head_.reserve(256);
 }
 
-void HttpConnection::Start() {
+void HttpConnection::Start(std::string address) {
+  address_ = std::move(address);
   registry_it_ = worker_.connections.insert(worker_.connections.end(), shared_from_this());
   registered_ = true;
   if (state_.shutting_down.load()) {
@@ -184,6 +203,7 @@ void HttpConnection::ReadNextRequest() {
   parser_->header_limit(state_.config.max_header_bytes);
   parser_->body_limit(state_.config.max_body_bytes);
   if (buffer_.size() > 0) {  // Pipelined bytes: no idle wait.
+    arrival_ns_ = state_.clock->NowNs();
     ReadHeader();
     return;
   }
@@ -207,6 +227,9 @@ void HttpConnection::OnFirstBytes(ErrorCode ec, size_t bytes) {
     Close();
     return;
   }
+  // The request's arrival: a record of a request that then trickles in
+  // and times out starts here, not when the server gave up on it.
+  arrival_ns_ = state_.clock->NowNs();
   buffer_.commit(bytes);
   ReadHeader();
 }
@@ -367,6 +390,7 @@ void HttpConnection::ReportRejection(int status, std::string_view reason,
   rejection.reason = reason;
   rejection.message = message;
   rejection.receive_ns = receive_ns_;
+  rejection.arrival_ns = arrival_ns_ != 0 && arrival_ns_ <= receive_ns_ ? arrival_ns_ : receive_ns_;
   rejection.peer = peer_;
   if (parser_) {
     // What the parser got to: the request line and the fields before the
@@ -542,6 +566,10 @@ void HttpConnection::Close() {
   if (registered_) {
     worker_.connections.erase(registry_it_);
     registered_ = false;
+  }
+  if (!address_.empty()) {
+    state_.ReleaseAddress(address_);
+    address_.clear();
   }
   if (counted_) {
     state_.OnConnectionClosed();

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "http/http_server.h"
@@ -38,6 +39,7 @@ struct ServerCounters {
   std::atomic<uint64_t> requests_total{0};
   std::atomic<uint64_t> responses_by_class[6] = {};  // Index status / 100.
   std::atomic<uint64_t> rejected_connection_limit{0};
+  std::atomic<uint64_t> rejected_ip_connection_limit{0};
   std::atomic<uint64_t> rejected_body_too_large{0};
   std::atomic<uint64_t> rejected_header_too_large{0};
   std::atomic<uint64_t> rejected_bad_request{0};
@@ -62,6 +64,11 @@ struct ServerState {
   bool AuthExempt(std::string_view path) const;
   // Called once per counted connection when its socket closes.
   void OnConnectionClosed();
+  // Per-address connection count (config.max_connections_per_ip > 0): takes
+  // a slot for `address`, false when it has none left; ReleaseAddress gives
+  // it back.
+  bool TryAcquireAddress(const std::string& address);
+  void ReleaseAddress(const std::string& address);
 
   const HttpServerConfig config;
   const HttpHandler handler;
@@ -73,6 +80,8 @@ struct ServerState {
   // Shutdown waits on drain_cv for connections_open to reach 0.
   std::mutex drain_mu;
   std::condition_variable drain_cv;
+  std::mutex address_mu;
+  std::unordered_map<std::string, size_t> connections_by_address;  // Guarded by address_mu.
 };
 
 // The IMF-fixdate for the Date header, reformatted at most once a second.
@@ -111,8 +120,10 @@ class HttpConnection final : public ResponseTarget,
   HttpConnection(ServerState& state, IoWorker& worker, boost::asio::ip::tcp::socket socket,
                  bool counted);
 
-  // Registers and starts reading requests.
-  void Start();
+  // Registers and starts reading requests. `address` (may be empty): the
+  // client address slot this connection holds (ServerState::TryAcquireAddress),
+  // released when it closes.
+  void Start(std::string address = "");
   // Registers, writes `response` and closes (the 503 of the connection limit).
   void StartRejected(Response response);
   // Shutdown began: close now if idle; otherwise close after the response.
@@ -175,6 +186,8 @@ class HttpConnection final : public ResponseTarget,
   bool first_request_ = true;  // No byte of any request read yet.
   uint64_t sequence_ = 0;      // Number of the current request.
   int64_t receive_ns_ = 0;
+  int64_t arrival_ns_ = 0;  // Clock::NowNs at the current request's first byte.
+  std::string address_;     // The held per-address slot; empty if none.
   std::chrono::steady_clock::time_point read_deadline_;
   // Of the current request.
   unsigned version_ = 11;

@@ -47,6 +47,7 @@ Status ValidateConfig(const HttpServerConfig& config) {
 
 std::vector<std::pair<std::string_view, uint64_t>> HttpServerStats::RejectedByReason() const {
   return {{"connection_limit", rejected_connection_limit},
+          {"ip_connection_limit", rejected_ip_connection_limit},
           {"body_too_large", rejected_body_too_large},
           {"header_too_large", rejected_header_too_large},
           {"bad_request", rejected_bad_request},
@@ -115,17 +116,29 @@ struct HttpServer::Impl {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);  // Responses are small and latency-bound.
-    if (counters.connections_open.load() >= state.config.max_connections) {
-      counters.rejected_connection_limit.fetch_add(1, std::memory_order_relaxed);
+    // The per-address slot, when that limit is on.
+    std::string address;
+    bool address_full = false;
+    if (state.config.max_connections_per_ip > 0) {
+      tcp::endpoint remote = socket.remote_endpoint(ignored);
+      address = ignored ? std::string("unknown") : remote.address().to_string();
+      address_full = !state.TryAcquireAddress(address);
+    }
+    if (address_full || counters.connections_open.load() >= state.config.max_connections) {
+      (address_full ? counters.rejected_ip_connection_limit : counters.rejected_connection_limit)
+          .fetch_add(1, std::memory_order_relaxed);
+      if (!address_full && !address.empty()) state.ReleaseAddress(address);
       if (counters.rejects_in_progress.load() >= kMaxRejectsInProgress) {
         socket.close(ignored);
       } else {
         counters.rejects_in_progress.fetch_add(1);
         auto connection = std::make_shared<HttpConnection>(state, target, std::move(socket),
                                                            /*counted=*/false);
-        Response response =
-            Response::Error(503, "too many connections (limit " +
-                                     std::to_string(state.config.max_connections) + ")");
+        Response response = Response::Error(
+            503, address_full ? "too many connections from " + address + " (limit " +
+                                    std::to_string(state.config.max_connections_per_ip) + ")"
+                              : "too many connections (limit " +
+                                    std::to_string(state.config.max_connections) + ")");
         response.headers.emplace_back("Retry-After", "1");
         asio::post(target.ioc, [connection, response = std::move(response)]() mutable {
           connection->StartRejected(std::move(response));
@@ -136,7 +149,9 @@ struct HttpServer::Impl {
       counters.connections_total.fetch_add(1, std::memory_order_relaxed);
       auto connection = std::make_shared<HttpConnection>(state, target, std::move(socket),
                                                          /*counted=*/true);
-      asio::post(target.ioc, [connection] { connection->Start(); });
+      asio::post(target.ioc, [connection, address = std::move(address)]() mutable {
+        connection->Start(std::move(address));
+      });
     }
     DoAccept();
   }
@@ -301,6 +316,7 @@ HttpServerStats HttpServer::stats() const {
   stats.responses_4xx = load(c.responses_by_class[4]);
   stats.responses_5xx = load(c.responses_by_class[5]);
   stats.rejected_connection_limit = load(c.rejected_connection_limit);
+  stats.rejected_ip_connection_limit = load(c.rejected_ip_connection_limit);
   stats.rejected_body_too_large = load(c.rejected_body_too_large);
   stats.rejected_header_too_large = load(c.rejected_header_too_large);
   stats.rejected_bad_request = load(c.rejected_bad_request);

@@ -10,12 +10,11 @@
 // Limits, each answered with `{"error": "..."}` and counted in
 // HttpServerStats: body over max_body_bytes -> 413 (decided from
 // Content-Length before any of the body is read), header over
-// max_header_bytes -> 431, malformed HTTP -> 400, over max_connections ->
-// 503 + close, auth_token set and no matching `Authorization: Bearer` -> 401
-// (except auth_exempt_paths). A request not complete read_timeout after its
-// first byte (or a new connection silent that long), an idle keep-alive
-// connection after idle_timeout and a response not written within
-// write_timeout close the connection (without a 408).
+// max_header_bytes -> 431, malformed HTTP -> 400, over max_connections or
+// max_connections_per_ip -> 503 + close, auth_token set and no matching `Authorization: Bearer` ->
+// 401 (except auth_exempt_paths). A request not complete read_timeout after its first byte (or a
+// new connection silent that long), an idle keep-alive connection after idle_timeout and a response
+// not written within write_timeout close the connection (without a 408).
 //
 // Every refusal of a request (not of a connection) is also reported to the
 // optional HttpRejectionHandler given to Create, so the application can log
@@ -57,6 +56,10 @@ struct HttpServerConfig {
   int listen_backlog = 1024;
   // Open connections; one more is answered 503 and closed.
   size_t max_connections = 1024;
+  // Open connections from one client IP address; one more is answered 503
+  // and closed. 0 = no per-address limit (the default: load generators and
+  // proxies connect from one address).
+  size_t max_connections_per_ip = 0;
   // Request body limit in bytes (413 above it).
   uint64_t max_body_bytes = 32ull * 1024 * 1024;
   // Request line + header fields limit in bytes (431 above it).
@@ -91,12 +94,13 @@ struct HttpServerStats {
   uint64_t responses_4xx = 0;
   uint64_t responses_5xx = 0;
   // Rejected by the server itself, by reason.
-  uint64_t rejected_connection_limit = 0;  // 503 at accept.
-  uint64_t rejected_body_too_large = 0;    // 413.
-  uint64_t rejected_header_too_large = 0;  // 431.
-  uint64_t rejected_bad_request = 0;       // 400 malformed HTTP.
-  uint64_t rejected_unauthorized = 0;      // 401.
-  uint64_t read_timeouts = 0;              // Request not complete within read_timeout.
+  uint64_t rejected_connection_limit = 0;     // 503 at accept.
+  uint64_t rejected_ip_connection_limit = 0;  // 503 at accept (max_connections_per_ip).
+  uint64_t rejected_body_too_large = 0;       // 413.
+  uint64_t rejected_header_too_large = 0;     // 431.
+  uint64_t rejected_bad_request = 0;          // 400 malformed HTTP.
+  uint64_t rejected_unauthorized = 0;         // 401.
+  uint64_t read_timeouts = 0;                 // Request not complete within read_timeout.
   uint64_t write_timeouts = 0;
   uint64_t idle_timeouts = 0;  // Keep-alive connections closed for idleness.
   uint64_t accept_errors = 0;
@@ -124,6 +128,9 @@ struct HttpRejection {
   // Clock::NowNs when the request header was read or found unreadable (like
   // Request::receive_ns).
   int64_t receive_ns = 0;
+  // Clock::NowNs when the request's first byte arrived (<= receive_ns): the
+  // arrival of a request that trickled in and timed out.
+  int64_t arrival_ns = 0;
   // Empty when the request line was not parsed.
   std::string_view method, target;
   // The declared body size (Content-Length), when the header had one.

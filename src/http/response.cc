@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "common/utf8.h"
+
 namespace yoloscope::http {
 
 Response Response::Json(std::string body, int status) {
@@ -30,7 +32,20 @@ Response Response::Text(std::string body, int status, std::string content_type) 
 }
 
 void AppendJsonEscaped(std::string_view text, std::string& out) {
-  for (char c : text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // Valid UTF-8 passes through; an invalid byte (a raw path byte, a
+      // Latin-1 file name) becomes U+FFFD, so the body stays valid JSON.
+      const size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) {
+        out.append("\\ufffd");
+      } else {
+        out.append(text.substr(i, n));
+        i += n - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out.append("\\\"");

@@ -35,7 +35,8 @@ struct Response {
 };
 
 // Appends `text` to `out` as the inside of a JSON string (quotes not added):
-// escapes '"', '\\' and control characters; bytes >= 0x80 pass through.
+// escapes '"', '\\' and control characters; valid UTF-8 passes through and
+// each invalid byte becomes \ufffd, so the result is always valid UTF-8.
 void AppendJsonEscaped(std::string_view text, std::string& out);
 
 }  // namespace yoloscope::http

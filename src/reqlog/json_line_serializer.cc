@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "common/time_format.h"
+#include "common/utf8.h"
 #include "reqlog/log_schema.h"
 
 namespace yoloscope {
@@ -27,33 +28,6 @@ constexpr size_t kMaxFastNumberChars = 32;
 constexpr size_t kMaxNumberChars = 330;
 
 constexpr int64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};  // by decimals
-
-// Length of the valid UTF-8 sequence starting at s[i] (1..4), or 0 when the
-// bytes there are not valid UTF-8 (overlongs, surrogates and > U+10FFFF
-// rejected, as simdjson does).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  auto cont = [&](size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) return cont(1) ? 2 : 0;
-  if (b0 >= 0xE0 && b0 <= 0xEF) {
-    if (!cont(1) || !cont(2)) return 0;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b0 == 0xE0 && b1 < 0xA0) return 0;   // overlong
-    if (b0 == 0xED && b1 >= 0xA0) return 0;  // surrogate
-    return 3;
-  }
-  if (b0 >= 0xF0 && b0 <= 0xF4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    if (b0 == 0xF0 && b1 < 0x90) return 0;   // overlong
-    if (b0 == 0xF4 && b1 >= 0x90) return 0;  // > U+10FFFF
-    return 4;
-  }
-  return 0;
-}
 
 // Writes `text` quoted and escaped at `p`, which has room for
 // 2 + 6 * text.size() bytes; returns the end.

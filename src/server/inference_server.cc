@@ -30,18 +30,65 @@ using http::Response;
 
 constexpr char kVersion[] = "0.1.0";
 
-// Parses a float/int query parameter; nullopt when absent.
-template <typename T>
-StatusOr<std::optional<T>> NumberParam(const Request& req, std::string_view key) {
-  auto v = req.query_param(key);
-  if (!v) return std::optional<T>();
-  T out{};
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || p != v->data() + v->size()) {
-    return InvalidArgumentError("query parameter '" + std::string(key) + "' is not a number: '" +
-                                std::string(*v) + "'");
+// A request's parameters, from the query, the headers or KServe
+// `parameters`: every source goes through ApplyParam, so the same value gets
+// the same answer wherever it came from.
+struct RequestParams {
+  std::optional<float> conf, iou;
+  std::optional<int> max_det;
+  std::optional<int64_t> timeout_ms;
+  std::optional<bool> high_priority;
+
+  void ApplyTo(InferenceRequest* ir) const {
+    if (conf) ir->conf = conf;
+    if (iou) ir->iou = iou;
+    if (max_det) ir->max_det = max_det;
+    if (timeout_ms) ir->timeout_us = *timeout_ms * 1000;
+    if (high_priority) ir->high_priority = *high_priority;
   }
-  return std::optional<T>(out);
+};
+
+constexpr int64_t kMaxTimeoutMs = 1'000'000'000'000;  // ~31 years: no overflow in us
+
+// Sets parameter `name` (conf, iou, max_det, timeout_ms, priority) from its
+// text; `where` names it in the error ("query parameter 'conf'", "header
+// X-Timeout-Ms", "KServe parameter 'conf'"). InvalidArgument "<where> must
+// be ..., got '<text>'". Unknown names are ignored.
+Status ApplyParam(std::string_view name, const std::string& where, std::string_view text,
+                  RequestParams* p) {
+  auto bad = [&](const char* why) {
+    std::string shown(text.substr(0, 64));
+    if (text.size() > 64) shown += "...";
+    return InvalidArgumentError(where + " " + why + ", got '" + shown + "'");
+  };
+  auto parse = [&](auto* out) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
+  };
+  if (name == "conf" || name == "iou") {
+    float v = 0;
+    if (!parse(&v) || !(v >= 0.f && v <= 1.f)) return bad("must be a number in [0, 1]");
+    (name == "conf" ? p->conf : p->iou) = v;
+  } else if (name == "max_det") {
+    int v = 0;
+    if (!parse(&v) || v < 1) return bad("must be a whole number >= 1");
+    p->max_det = v;
+  } else if (name == "timeout_ms") {
+    int64_t v = 0;
+    if (!parse(&v) || v < 0 || v > kMaxTimeoutMs) {
+      return bad("must be a whole number of milliseconds >= 0 (0 = the server's default)");
+    }
+    p->timeout_ms = v;
+  } else if (name == "priority") {
+    if (text == "high") {
+      p->high_priority = true;
+    } else if (text == "normal") {
+      p->high_priority = false;
+    } else {
+      return bad("must be 'high' or 'normal'");
+    }
+  }
+  return Status::Ok();
 }
 
 bool ValidRequestId(std::string_view id) {
@@ -112,6 +159,8 @@ struct InferenceServer::Impl {
   std::unique_ptr<http::HttpServer> http_server;
   std::once_flag shutdown_once;
   bool drained = true;
+  // log.policy audit: refuse inference requests while the log is failing.
+  bool audit = false;
 
   // Gauges refreshed at scrape time.
   Gauge *g_queue = nullptr, *g_in_flight = nullptr, *g_connections = nullptr;
@@ -132,7 +181,29 @@ struct InferenceServer::Impl {
                          static_cast<int64_t>(req.body().size()), status, code, message);
     Response r = Response::Error(status, message);
     r.headers.emplace_back("X-Request-Id", rid);
+    if (status == 503) r.headers.emplace_back("Retry-After", "1");
     resp.Send(std::move(r));
+  }
+
+  // log.policy audit and the log failing or its queue full: answers 503
+  // (and logs the refusal, which is also the write that finds out when the
+  // log works again). True when refused.
+  bool RefusedForAudit(const Request& req, Responder& resp, const std::string& rid) {
+    if (!audit) return false;
+    if (!log->healthy()) {
+      Reject(req, resp, rid, 503, "log_unavailable",
+             "the request log cannot be written (" + log->last_error() +
+                 "); refusing requests until it can (log.policy: audit)");
+      return true;
+    }
+    if (log->queue_full()) {
+      // This request's record would be dropped: the writer is behind.
+      Reject(req, resp, rid, 503, "log_unavailable",
+             "the request log's queue is full (the writer cannot keep up); refusing requests "
+             "until it drains (log.policy: audit)");
+      return true;
+    }
+    return false;
   }
 
   void OnHttpRejection(const http::HttpRejection& rejection);
@@ -199,12 +270,8 @@ void InferenceServer::Impl::OnSample(const DeviceSample& s) {
   rec.pcie_rx_mbs = s.pcie_rx_mbs;
   rec.throttle_reasons = s.throttle_reasons;
   if (alerter) alerter->Observe(ToLogRecord(rec));
-  if (log && !WriteRecord(&rec, log.get())) {
-    metrics
-        .GetCounter("yoloscope_log_records_dropped_total",
-                    "Request-log records dropped because the writer could not keep up.")
-        ->Inc();
-  }
+  // A dropped record is counted by the writer (RenderMetricsText mirrors it).
+  if (log) (void)WriteRecord(&rec, log.get());
 }
 
 void InferenceServer::Impl::OnHttpRejection(const http::HttpRejection& rejection) {
@@ -223,8 +290,11 @@ void InferenceServer::Impl::OnHttpRejection(const http::HttpRejection& rejection
   if (rid.empty()) rid = ids->Next();
   const int64_t input_bytes =
       rejection.content_length ? static_cast<int64_t>(*rejection.content_length) : 0;
-  service->LogRejected(rid, ArrivalWallUs(rejection.receive_ns), rejection.receive_ns, input_bytes,
-                       rejection.status, std::string(RejectionStatus(rejection.reason)),
+  // From the request's first byte: a request that trickled in and timed out
+  // arrived long before the server gave up on it.
+  const int64_t arrival_ns = rejection.arrival_ns ? rejection.arrival_ns : rejection.receive_ns;
+  service->LogRejected(rid, ArrivalWallUs(arrival_ns), arrival_ns, input_bytes, rejection.status,
+                       std::string(RejectionStatus(rejection.reason)),
                        std::string(rejection.message));
 }
 
@@ -254,12 +324,13 @@ void InferenceServer::Impl::Annotate(RequestLogRecord* rec) const {
 }
 
 StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeConfig& config,
-                                                                   Clock* clock) {
+                                                                   Clock* clock, WarningSink warn) {
   YS_RETURN_IF_ERROR(ValidateServeConfig(config));
   std::unique_ptr<InferenceServer> s(new InferenceServer());
   s->impl_ = std::make_unique<Impl>();
   Impl& im = *s->impl_;
   im.config = config;
+  im.audit = config.log.enabled && config.log.policy == "audit";
   im.clock = clock ? clock : &im.real_clock;
   im.ids = std::make_unique<RequestIdGenerator>(im.clock);
   if (config.log.enabled) {
@@ -268,6 +339,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
     lc.max_file_bytes = config.log.max_file_bytes;
     lc.max_files = config.log.max_files;
     lc.queue_capacity = config.log.queue_capacity;
+    lc.warn = warn;
     auto log = AsyncLogWriter::Create(lc, im.clock);
     if (!log.ok()) return log.status().WithContext("request log");
     im.log = std::move(log).value();
@@ -334,15 +406,36 @@ bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
     if (im.sampler) im.sampler->Stop();
     // Before the log closes: the last alert records go through it.
     if (im.alerter) im.alerter->Stop();
-    if (im.log) {
-      Status st = im.log->Close();
-      if (!st.ok()) im.drained = false;
-    }
+    // A log that failed to write is reported by GetLogSummary (the records
+    // it dropped), not as a drain failure.
+    if (im.log) (void)im.log->Close();
   });
   return im.drained;
 }
 
 std::string InferenceServer::RenderMetrics() { return impl_->RenderMetricsText(); }
+
+Status InferenceServer::ReopenLogs() {
+  // The request log is the only file serve writes (alert records go
+  // through it too).
+  if (!impl_->log) return Status::Ok();
+  return impl_->log->Reopen();
+}
+
+InferenceServer::LogSummary InferenceServer::GetLogSummary() const {
+  LogSummary summary;
+  if (!impl_->log) return summary;
+  AsyncLogWriterStats st = impl_->log->GetStats();
+  summary.written = st.written_lines;
+  summary.dropped = st.dropped_lines;
+  for (size_t i = 0; i < kLogDropReasonCount; ++i) {
+    if (st.dropped_by_reason[i] > 0) {
+      summary.dropped_by_reason.emplace_back(LogDropReasonName(static_cast<LogDropReason>(i)),
+                                             st.dropped_by_reason[i]);
+    }
+  }
+  return summary;
+}
 
 std::string InferenceServer::Impl::RenderMetricsText() {
   Impl& im = *this;
@@ -357,6 +450,28 @@ std::string InferenceServer::Impl::RenderMetricsText() {
                                        "Requests refused by the HTTP layer, by reason.",
                                        {{"reason", std::string(reason)}});
     if (count > c->value()) c->Inc(count - c->value());
+  }
+  if (im.log) {
+    // Mirrors the writer's own counts (it is the one place that knows why a
+    // record was not written): set by difference, every reason always shown.
+    AsyncLogWriterStats ls = im.log->GetStats();
+    for (size_t i = 0; i < kLogDropReasonCount; ++i) {
+      Counter* c = im.metrics.GetCounter(
+          "yoloscope_log_records_dropped_total",
+          "Request-log records not written, by reason (queue_full, no_space, io_error, ...).",
+          {{"reason", LogDropReasonName(static_cast<LogDropReason>(i))}});
+      const auto count = static_cast<uint64_t>(ls.dropped_by_reason[i]);
+      if (count > c->value()) c->Inc(count - c->value());
+    }
+    im.metrics
+        .GetGauge("yoloscope_log_writable",
+                  "1 while the request log is being written, 0 after a failed write.")
+        ->Set(im.log->healthy() ? 1 : 0);
+    Counter* reopens = im.metrics.GetCounter(
+        "yoloscope_log_reopens_total",
+        "Request log reopened: SIGHUP, or the file was deleted or moved away.");
+    const auto reopened = static_cast<uint64_t>(ls.reopens);
+    if (reopened > reopens->value()) reopens->Inc(reopened - reopens->value());
   }
   return im.metrics.Render();
 }
@@ -389,9 +504,10 @@ Status InferenceServer::Impl::AddRoutes() {
       router.Add("GET", "/v2/models/{model}/ready", [this](Request req, Responder resp) {
         if (!CheckModel(req, resp)) return;
         bool ready = service->ready();
-        resp.Send(Response::Json(std::string(R"({"name":")") + service->model_name() +
-                                     R"(","ready":)" + (ready ? "true" : "false") + "}",
-                                 ready ? 200 : 503));
+        std::string body = "{\"name\":";
+        AppendJsonString(service->model_name(), &body);
+        body += std::string(",\"ready\":") + (ready ? "true" : "false") + "}";
+        resp.Send(Response::Json(std::move(body), ready ? 200 : 503));
       }));
   LivePageOptions live_options;
   live_options.subtitle = "model " + service->model_name() + ", backend " +
@@ -458,6 +574,7 @@ Response ErrorResponse(const InferenceResult& r) {
 
 void InferenceServer::Impl::HandleDetect(Request req, Responder resp) {
   const std::string rid = RequestIdFor(req);
+  if (RefusedForAudit(req, resp, rid)) return;
   InferenceRequest ir;
   ir.request_id = rid;
   ir.receive_ns = req.receive_ns();
@@ -491,28 +608,23 @@ void InferenceServer::Impl::HandleDetect(Request req, Responder resp) {
   }
   if (ir.image.empty()) return Reject(req, resp, rid, 400, "bad_request", "empty image body");
 
-  auto conf = NumberParam<float>(req, "conf");
-  auto iou = NumberParam<float>(req, "iou");
-  auto max_det = NumberParam<int>(req, "max_det");
-  auto timeout_ms = NumberParam<int64_t>(req, "timeout_ms");
-  for (const Status& st : {conf.status(), iou.status(), max_det.status(), timeout_ms.status()}) {
-    if (!st.ok()) return Reject(req, resp, rid, 400, "bad_request", st.message());
-  }
-  ir.conf = *conf;
-  ir.iou = *iou;
-  ir.max_det = *max_det;
-  if (*timeout_ms) ir.timeout_us = **timeout_ms * 1000;
-  if (auto h = req.header("X-Timeout-Ms")) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(h->data(), h->data() + h->size(), v);
-    if (ec != std::errc() || p != h->data() + h->size() || v < 0) {
-      return Reject(req, resp, rid, 400, "bad_request", "X-Timeout-Ms is not a whole number");
+  // Query first, then the headers (which win): one validation for both.
+  RequestParams params;
+  for (const char* name : {"conf", "iou", "max_det", "timeout_ms", "priority"}) {
+    if (auto v = req.query_param(name)) {
+      Status st = ApplyParam(name, "query parameter '" + std::string(name) + "'", *v, &params);
+      if (!st.ok()) return Reject(req, resp, rid, 400, "bad_request", st.message());
     }
-    ir.timeout_us = v * 1000;
   }
-  auto prio = req.header("X-Priority");
-  if (!prio) prio = req.query_param("priority");
-  ir.high_priority = prio && *prio == "high";
+  for (const auto& [header, name] :
+       {std::pair<const char*, const char*>{"X-Timeout-Ms", "timeout_ms"},
+        {"X-Priority", "priority"}}) {
+    if (auto v = req.header(header)) {
+      Status st = ApplyParam(name, std::string("header ") + header, *v, &params);
+      if (!st.ok()) return Reject(req, resp, rid, 400, "bad_request", st.message());
+    }
+  }
+  params.ApplyTo(&ir);
 
   auto shared = std::make_shared<Responder>(std::move(resp));
   const ModelInfo* info = &service->model_info();
@@ -562,7 +674,7 @@ void InferenceServer::Impl::HandleModelMetadata(Request req, Responder resp) {
                         {"input_size", {info.input_h, info.input_w}},
                         {"max_batch_size", service->max_batch_size()},
                         {"device", service->device()}}}};
-  resp.Send(Response::Json(j.dump()));
+  resp.Send(Response::Json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 void InferenceServer::Impl::HandleStats(Request, Responder resp) {
@@ -585,7 +697,17 @@ void InferenceServer::Impl::HandleStats(Request, Responder resp) {
                       {"completed", st.completed},
                       {"log_records_dropped", st.log_records_dropped},
                       {"batch_stats", batches}};
-  resp.Send(Response::Json(j.dump()));
+  if (log) {
+    AsyncLogWriterStats ls = log->GetStats();
+    nlohmann::json by_reason = nlohmann::json::object();
+    for (size_t i = 0; i < kLogDropReasonCount; ++i) {
+      by_reason[LogDropReasonName(static_cast<LogDropReason>(i))] = ls.dropped_by_reason[i];
+    }
+    j["log_records_dropped_by_reason"] = by_reason;
+    j["log_writable"] = log->healthy();
+    j["log_records_written"] = ls.written_lines;
+  }
+  resp.Send(Response::Json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
@@ -596,6 +718,7 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
                          "unknown model");
     return;
   }
+  if (RefusedForAudit(req, resp, rid)) return;
   // KServe binary-tensor extension: a JSON header of the stated length,
   // then the binary tensor data in input order.
   std::string_view body = req.body();
@@ -617,15 +740,22 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
   const ModelInfo& info = service->model_info();
   std::vector<InferenceRequest> items;
   std::string reply_id = rid;
-  std::optional<float> conf, iou;
-  std::optional<int> max_det;
+  RequestParams params;
   try {
     if (j.contains("id") && j["id"].is_string()) reply_id = j["id"].get<std::string>();
     if (j.contains("parameters") && j["parameters"].is_object()) {
       const auto& p = j["parameters"];
-      if (p.contains("conf")) conf = p["conf"].get<float>();
-      if (p.contains("iou")) iou = p["iou"].get<float>();
-      if (p.contains("max_det")) max_det = p["max_det"].get<int>();
+      for (const char* name : {"conf", "iou", "max_det", "timeout_ms", "priority"}) {
+        if (!p.contains(name)) continue;
+        const auto& v = p[name];
+        // The value as text, so that it meets the same checks as a query
+        // parameter: a string as is, a number as JSON writes it.
+        const std::string text = v.is_string()   ? v.get<std::string>()
+                                 : v.is_number() ? v.dump()
+                                                 : std::string("<") + v.type_name() + ">";
+        Status st = ApplyParam(name, "KServe parameter '" + std::string(name) + "'", text, &params);
+        if (!st.ok()) return Reject(req, resp, rid, 400, "bad_request", st.message());
+      }
     }
     if (!j.contains("inputs") || !j["inputs"].is_array() || j["inputs"].empty()) {
       return Reject(req, resp, rid, 400, "bad_request", "'inputs' must be a non-empty array");
@@ -740,9 +870,7 @@ void InferenceServer::Impl::HandleInfer(Request req, Responder resp) {
     ir.request_id = items.size() == 1 ? rid : rid + "-" + std::to_string(i);
     ir.receive_ns = req.receive_ns();
     ir.arrival_wall_us = wall;
-    ir.conf = conf;
-    ir.iou = iou;
-    ir.max_det = max_det;
+    params.ApplyTo(&ir);
     service->Submit(std::move(ir), [g, i](InferenceResult&& r) {
       std::unique_lock<std::mutex> lock(g->mu);
       g->results[i] = std::move(r);

@@ -21,7 +21,11 @@
 // I/O threads and hand work to the pipeline.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -31,10 +35,17 @@ namespace yoloscope {
 
 class InferenceServer {
  public:
+  // Receives operational warnings (request-log write failures, recovery, a
+  // reopened log file), rate-limited by the writer; called on the log
+  // writer's thread. serve prints them on stderr.
+  using WarningSink = std::function<void(const std::string& message)>;
+
   // Loads the model (and warms it up), opens the request log and binds the
-  // port; serves nothing until Start. `clock` may be null (a RealClock is used).
+  // port; serves nothing until Start. `clock` may be null (a RealClock is
+  // used); `warn` may be null (no warnings).
   static StatusOr<std::unique_ptr<InferenceServer>> Create(const ServeConfig& config,
-                                                           Clock* clock = nullptr);
+                                                           Clock* clock = nullptr,
+                                                           WarningSink warn = nullptr);
   ~InferenceServer();
 
   Status Start();
@@ -45,6 +56,20 @@ class InferenceServer {
 
   // The Prometheus text exposition of every metric, gauges refreshed.
   std::string RenderMetrics();
+
+  // SIGHUP: reopens every file the server writes (the request log; alert
+  // records go through it) after writing what is buffered to the old file.
+  // Serving continues throughout. Any thread.
+  Status ReopenLogs();
+
+  // What the request log wrote and dropped (by reason name), for the exit
+  // message. Any thread.
+  struct LogSummary {
+    int64_t written = 0;
+    int64_t dropped = 0;
+    std::vector<std::pair<std::string, int64_t>> dropped_by_reason;
+  };
+  LogSummary GetLogSummary() const;
 
  private:
   struct Impl;

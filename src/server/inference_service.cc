@@ -126,7 +126,6 @@ struct InferenceService::Impl {
   Counter* c_batches = nullptr;
   Counter* c_oom = nullptr;            // batches that hit a device OOM (recovered or not)
   Counter* c_alloc_retries = nullptr;  // allocator retries/splits performed
-  Counter* c_log_dropped = nullptr;
   std::array<std::atomic<Counter*>, 600> code_counters{};
 
   mutable std::mutex stats_mu;
@@ -274,9 +273,6 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
                                  "Batches that ran out of device memory (recovered or failed).");
   im.c_alloc_retries = metrics->GetCounter("yoloscope_alloc_retries_total",
                                            "Device allocation retries and batch splits.");
-  im.c_log_dropped =
-      metrics->GetCounter("yoloscope_log_records_dropped_total",
-                          "Request-log records dropped because the writer could not keep up.");
   im.batch_latency_ms_by_size.assign(im.config.batcher.max_batch_size + 1, 0.0);
   // Pre-create the common series so they are visible (at 0) from the start.
   for (int code : {200, 400, 415, 422, 503, 504}) {
@@ -641,7 +637,9 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   if (!r.status.ok()) rec.error.assign(r.status.message());
   if (config.annotate_request) config.annotate_request(&rec);
   if (config.on_request_record) config.on_request_record(rec);
-  if (log != nullptr && !WriteRecord(&rec, log)) c_log_dropped->Inc();
+  // A dropped record is counted by the writer (by reason), which the
+  // server mirrors into yoloscope_log_records_dropped_total{reason}.
+  if (log != nullptr) (void)WriteRecord(&rec, log);
 }
 
 void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch,
@@ -668,7 +666,9 @@ void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>&
     rec.oom = timing.oom;
   }
   if (config.on_batch_record) config.on_batch_record(rec);
-  if (log != nullptr && !WriteRecord(&rec, log)) c_log_dropped->Inc();
+  // A dropped record is counted by the writer (by reason), which the
+  // server mirrors into yoloscope_log_records_dropped_total{reason}.
+  if (log != nullptr) (void)WriteRecord(&rec, log);
 }
 
 void InferenceService::LogRejected(const std::string& request_id, int64_t arrival_wall_us,
@@ -682,7 +682,10 @@ void InferenceService::LogRejected(const std::string& request_id, int64_t arriva
   job->input_bytes = input_bytes;
   im.in_flight.fetch_add(1);
   // Refused by the protocol layer, which chose the status it answered.
-  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), Outcome::kBadRequest,
+  const Outcome outcome = http_status == 404  ? Outcome::kNotFound
+                          : http_status >= 500 ? Outcome::kUnavailable
+                                               : Outcome::kBadRequest;
+  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), outcome,
             http_status, error_code);
 }
 

@@ -2,8 +2,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -116,6 +118,9 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["http.max_connections"] = [&h](const YAML::Node& n, const std::string& src) {
     return Read(n, src, "http.max_connections", &h.max_connections);
   };
+  m["http.max_connections_per_ip"] = [&h](const YAML::Node& n, const std::string& src) {
+    return Read(n, src, "http.max_connections_per_ip", &h.max_connections_per_ip);
+  };
   m["http.max_body_bytes"] = [&h](const YAML::Node& n, const std::string& src) {
     return Read(n, src, "http.max_body_bytes", &h.max_body_bytes);
   };
@@ -128,6 +133,7 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["log.max_file_bytes"] = i64(&c->log.max_file_bytes, "log.max_file_bytes");
   m["log.max_files"] = i32(&c->log.max_files, "log.max_files");
   m["log.queue_capacity"] = i32(&c->log.queue_capacity, "log.queue_capacity");
+  m["log.policy"] = str(&c->log.policy, "log.policy");
   m["telemetry.kind"] = str(&c->telemetry.kind, "telemetry.kind");
   m["telemetry.period_ms"] = [c](const YAML::Node& n, const std::string& src) {
     return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
@@ -172,16 +178,14 @@ Status LoadServeConfigYaml(const std::string& yaml_text, const std::string& sour
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " +
-                                e.msg);
+    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap()) return InvalidArgumentError(source_name + ":1: expected a mapping");
   try {
     return Apply(root, "", source_name, Setters(config));
   } catch (const YAML::Exception& e) {
-    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " +
-                                e.msg);
+    return InvalidArgumentError(source_name + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
 }
 
@@ -209,6 +213,8 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
     << s.backend.gpu_memory_fraction;
   e << YAML::Key << "cuda_graphs" << YAML::Value << s.backend.cuda_graphs;
   e << YAML::Key << "names" << YAML::Value << s.backend.names_path;
+  e << YAML::Key << "imgsz" << YAML::Value << s.backend.input_w;
+  e << YAML::Key << "onnxruntime_library" << YAML::Value << s.backend.onnxruntime_library;
   e << YAML::Key << "threads" << YAML::Value << s.backend.num_threads;
   e << YAML::Key << "instances" << YAML::Value << s.instances;
   e << YAML::Key << "warmup" << YAML::Value << s.warmup;
@@ -229,8 +235,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "policy" << YAML::Value << std::string(BatchPolicyName(b.policy));
   e << YAML::Key << "max_batch_size" << YAML::Value << b.max_batch_size;
   e << YAML::Key << "max_queue_delay_us" << YAML::Value << b.max_queue_delay_us;
-  e << YAML::Key << "preferred_batch_sizes" << YAML::Value << YAML::Flow
-    << b.preferred_batch_sizes;
+  e << YAML::Key << "preferred_batch_sizes" << YAML::Value << YAML::Flow << b.preferred_batch_sizes;
   e << YAML::Key << "max_queue_size" << YAML::Value << b.max_queue_size;
   e << YAML::Key << "default_timeout_us" << YAML::Value << b.default_timeout_us;
   e << YAML::EndMap;
@@ -239,6 +244,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "port" << YAML::Value << h.port;
   e << YAML::Key << "io_threads" << YAML::Value << h.io_threads;
   e << YAML::Key << "max_connections" << YAML::Value << h.max_connections;
+  e << YAML::Key << "max_connections_per_ip" << YAML::Value << h.max_connections_per_ip;
   e << YAML::Key << "max_body_bytes" << YAML::Value << h.max_body_bytes;
   e << YAML::Key << "read_timeout_ms" << YAML::Value << h.read_timeout.count();
   e << YAML::Key << "write_timeout_ms" << YAML::Value << h.write_timeout.count();
@@ -251,6 +257,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "max_file_bytes" << YAML::Value << c.log.max_file_bytes;
   e << YAML::Key << "max_files" << YAML::Value << c.log.max_files;
   e << YAML::Key << "queue_capacity" << YAML::Value << c.log.queue_capacity;
+  e << YAML::Key << "policy" << YAML::Value << c.log.policy;
   e << YAML::EndMap;
   e << YAML::Key << "telemetry" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kind" << YAML::Value << c.telemetry.kind;
@@ -263,23 +270,116 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   return std::string(e.c_str()) + "\n";
 }
 
+Status ApplyServeConfigEnv(const std::function<const char*(const char*)>& getenv,
+                           ServeConfig* config) {
+  for (const auto& [key, setter] : Setters(config)) {
+    std::string name = "YOLOSCOPE_";
+    for (char ch : key) {
+      name.push_back(ch == '.' ? '_'
+                               : static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
+    }
+    const char* value = getenv(name.c_str());
+    if (value == nullptr) continue;
+    YAML::Node node;
+    try {
+      node = YAML::Load(value);
+    } catch (const YAML::Exception& e) {
+      return InvalidArgumentError("environment " + name + ": " + key + ": " + e.msg);
+    }
+    // The YAML setters name "source:line: key": the source is the variable.
+    Status st = setter(node, "environment " + name);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// "key (--flag)" for messages: both names, so one message serves YAML,
+// environment and command line alike.
+std::string Field(const char* key, const char* flag) {
+  return flag ? std::string(key) + " (" + flag + ")" : std::string(key);
+}
+
+template <typename T>
+Status CheckRange(const char* key, const char* flag, T value, T lo, T hi) {
+  if (value >= lo && value <= hi) return Status::Ok();
+  std::ostringstream range;
+  if (hi == std::numeric_limits<T>::max()) {
+    range << "must be >= " << lo;
+  } else {
+    range << "must be in " << lo << ".." << hi;
+  }
+  std::ostringstream got;
+  got << value;
+  return InvalidArgumentError(Field(key, flag) + " " + range.str() + ", got " + got.str());
+}
+
+}  // namespace
+
 Status ValidateServeConfig(const ServeConfig& c) {
-  if (c.service.backend.model_path.empty() && c.service.backend.kind != "identity") {
-    return InvalidArgumentError("model.path is required (--model)");
+  const auto& s = c.service;
+  const auto& b = s.batcher;
+  const auto& h = c.http;
+  constexpr int kIntMax = std::numeric_limits<int>::max();
+  constexpr int64_t kI64Max = std::numeric_limits<int64_t>::max();
+  if (s.backend.model_path.empty() && s.backend.kind != "identity") {
+    return InvalidArgumentError("model.path (--model) is required");
   }
-  if (c.http.port < 0 || c.http.port > 65535) {
-    return InvalidArgumentError("http.port must be in 0..65535");
+  YS_RETURN_IF_ERROR(CheckRange("model.threads", "--threads", s.backend.num_threads, 0, 1024));
+  YS_RETURN_IF_ERROR(CheckRange("model.instances", "--instances", s.instances, 1, 256));
+  YS_RETURN_IF_ERROR(CheckRange("model.imgsz", "--imgsz", s.backend.input_w, 0, 1 << 14));
+  if (!(s.backend.gpu_memory_fraction > 0 && s.backend.gpu_memory_fraction <= 1)) {
+    std::ostringstream got;
+    got << s.backend.gpu_memory_fraction;
+    return InvalidArgumentError(
+        "model.gpu_memory_fraction (--gpu-memory-fraction) must be in "
+        "(0, 1], got " +
+        got.str());
   }
-  if (c.service.instances < 1) return InvalidArgumentError("model.instances must be >= 1");
-  if (c.service.preprocess_workers < 1) {
-    return InvalidArgumentError("pipeline.preprocess_workers must be >= 1");
+  YS_RETURN_IF_ERROR(CheckRange("pipeline.preprocess_workers", "--preprocess-workers",
+                                s.preprocess_workers, 1, 1024));
+  YS_RETURN_IF_ERROR(CheckRange("pipeline.postprocess_workers", "--postprocess-workers",
+                                s.postprocess_workers, 1, 1024));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("pipeline.max_pixels", nullptr, s.max_pixels, 1, kI64Max));
+  YS_RETURN_IF_ERROR(
+      CheckRange("batching.max_batch_size", "--max-batch", b.max_batch_size, 1, 1 << 16));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("batching.max_queue_delay_us", "--max-queue-delay-us",
+                                         b.max_queue_delay_us, 0, 60'000'000));
+  YS_RETURN_IF_ERROR(
+      CheckRange("batching.max_queue_size", "--max-queue-size", b.max_queue_size, 1, kIntMax));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("batching.default_timeout_us", "--timeout-ms (x1000)",
+                                         b.default_timeout_us, 0, kI64Max / 1000));
+  YS_RETURN_IF_ERROR(CheckRange("http.port", "--port", h.port, 0, 65535));
+  YS_RETURN_IF_ERROR(CheckRange("http.io_threads", nullptr, h.io_threads, 0, 1024));
+  YS_RETURN_IF_ERROR(CheckRange<uint64_t>("http.max_connections", "--max-connections",
+                                          h.max_connections, 1, 1'000'000));
+  YS_RETURN_IF_ERROR(CheckRange<uint64_t>("http.max_connections_per_ip", "--max-connections-per-ip",
+                                          h.max_connections_per_ip, 0, 1'000'000));
+  YS_RETURN_IF_ERROR(CheckRange<uint64_t>("http.max_body_bytes", nullptr, h.max_body_bytes, 1,
+                                          std::numeric_limits<uint64_t>::max()));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("http.read_timeout_ms", "--read-timeout-ms",
+                                         h.read_timeout.count(), 1, kI64Max));
+  YS_RETURN_IF_ERROR(
+      CheckRange<int64_t>("http.write_timeout_ms", nullptr, h.write_timeout.count(), 1, kI64Max));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("http.idle_timeout_ms", "--idle-timeout-ms",
+                                         h.idle_timeout.count(), 1, kI64Max));
+  YS_RETURN_IF_ERROR(
+      CheckRange<int64_t>("log.max_file_bytes", nullptr, c.log.max_file_bytes, 0, kI64Max));
+  YS_RETURN_IF_ERROR(CheckRange("log.max_files", nullptr, c.log.max_files, 0, 1000));
+  YS_RETURN_IF_ERROR(CheckRange("log.queue_capacity", nullptr, c.log.queue_capacity, 1, kIntMax));
+  if (c.log.policy != "availability" && c.log.policy != "audit") {
+    return InvalidArgumentError("log.policy (--log-policy) must be availability or audit, got '" +
+                                c.log.policy + "'");
   }
-  if (c.service.postprocess_workers < 1) {
-    return InvalidArgumentError("pipeline.postprocess_workers must be >= 1");
-  }
-  if (c.log.queue_capacity < 1) return InvalidArgumentError("log.queue_capacity must be >= 1");
-  YS_RETURN_IF_ERROR(ValidateBatcherConfig(c.service.batcher));
-  return c.service.postprocess.Validate();
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("telemetry.period_ms", nullptr,
+                                         c.telemetry.sampler.period_ms, 1, kI64Max));
+  YS_RETURN_IF_ERROR(CheckRange("shutdown_grace_ms", nullptr, c.shutdown_grace_ms, 0, kIntMax));
+  Status batcher = ValidateBatcherConfig(b);
+  if (!batcher.ok()) return InvalidArgumentError("batching: " + batcher.message());
+  Status post = s.postprocess.Validate();
+  if (!post.ok()) return InvalidArgumentError("postprocess: " + post.message());
+  return Status::Ok();
 }
 
 }  // namespace yoloscope

@@ -5,6 +5,7 @@
 // effective config in the same YAML shape.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "alerts/alerting_config.h"
@@ -19,8 +20,13 @@ struct RequestLogConfig {
   bool enabled = true;
   std::string path = "yoloscope-requests.jsonl";
   int64_t max_file_bytes = 256ll << 20;  // rotate above this (0 = never)
-  int max_files = 5;                      // rotated files kept
-  int queue_capacity = 65536;             // records buffered before dropping
+  int max_files = 5;                     // rotated files kept
+  int queue_capacity = 65536;            // records buffered before dropping
+  // What serving does while the log cannot be written (disk full, I/O
+  // error): "availability" (default) keeps answering and counts the lost
+  // records; "audit" answers inference requests 503 until a write succeeds
+  // again (docs/serve.md, "Request log").
+  std::string policy = "availability";
 };
 
 struct ServeConfig {
@@ -31,7 +37,7 @@ struct ServeConfig {
   // `gpu` records, gauges and each request record; kind "off" disables it.
   TelemetryConfig telemetry;
   int shutdown_grace_ms = 30'000;  // SIGTERM: time to finish accepted requests
-  AlertingConfig alerts;  // `alerts:` (docs/alerts.md); off unless alerts.enabled
+  AlertingConfig alerts;           // `alerts:` (docs/alerts.md); off unless alerts.enabled
 };
 
 // Applies the keys present in the YAML file at `path` onto `*config`
@@ -44,7 +50,19 @@ Status LoadServeConfigYaml(const std::string& yaml_text, const std::string& sour
 // The effective config as YAML (same keys LoadServeConfigYaml accepts).
 std::string ServeConfigToYaml(const ServeConfig& config);
 
-// Checks cross-field rules (ports, sizes, counts); InvalidArgument naming the field.
+// Applies environment variables onto `*config`, between the YAML file and
+// the flags: every YAML key `a.b_c` can be set as YOLOSCOPE_A_B_C (e.g.
+// YOLOSCOPE_BATCHING_MAX_BATCH_SIZE=8), its value read as a YAML scalar with
+// the same type checks. `getenv` looks a name up (nullptr: unset), so tests
+// need not touch the process environment. InvalidArgument naming the
+// variable and the key.
+Status ApplyServeConfigEnv(const std::function<const char*(const char*)>& getenv,
+                           ServeConfig* config);
+
+// The one validation of a whole config, whatever it came from (YAML,
+// environment, flags): every range and cross-field rule. InvalidArgument
+// naming the key and its flag, e.g. "batching.max_batch_size (--max-batch)
+// must be in 1..65536, got -1".
 Status ValidateServeConfig(const ServeConfig& config);
 
 }  // namespace yoloscope

@@ -159,5 +159,17 @@ TEST(ResponseTest, ErrorIsEscapedJson) {
   EXPECT_EQ(Response::Text("x").content_type, "text/plain; charset=utf-8");
 }
 
+TEST(ResponseTest, ErrorBodiesAreValidUtf8WhateverTheMessageBytes) {
+  // Valid UTF-8 passes through; each invalid byte becomes \ufffd: a lone
+  // 0xff, a truncated sequence, an overlong '/', a surrogate, Latin-1 'é'.
+  EXPECT_EQ(Response::Error(404, "caf\xc3\xa9 \xe4\xb8\xad").body,
+            "{\"error\": \"caf\xc3\xa9 \xe4\xb8\xad\"}");
+  EXPECT_EQ(Response::Error(404, "/\xff\xfe").body, "{\"error\": \"/\\ufffd\\ufffd\"}");
+  EXPECT_EQ(Response::Error(404, "\xe4\xb8").body, "{\"error\": \"\\ufffd\\ufffd\"}");
+  EXPECT_EQ(Response::Error(404, "\xc0\xaf").body, "{\"error\": \"\\ufffd\\ufffd\"}");
+  EXPECT_EQ(Response::Error(404, "\xed\xa0\x80").body, "{\"error\": \"\\ufffd\\ufffd\\ufffd\"}");
+  EXPECT_EQ(Response::Error(404, "caf\xe9").body, "{\"error\": \"caf\\ufffd\"}");
+}
+
 }  // namespace
 }  // namespace yoloscope::http

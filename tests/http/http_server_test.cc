@@ -476,6 +476,7 @@ struct SeenRejection {
   std::string reason, message, method, target, request_id;
   std::optional<uint64_t> content_length;
   int64_t receive_ns = 0;
+  int64_t arrival_ns = 0;
   bool has_header_lookup = false;
 };
 
@@ -491,6 +492,7 @@ class RejectionLog {
       seen.target = std::string(r.target);
       seen.content_length = r.content_length;
       seen.receive_ns = r.receive_ns;
+      seen.arrival_ns = r.arrival_ns;
       seen.has_header_lookup = static_cast<bool>(r.header);
       if (r.header) seen.request_id = std::string(r.header("x-request-id").value_or(""));
       std::lock_guard<std::mutex> lock(mu_);
@@ -603,6 +605,51 @@ TEST_F(HttpServerTest, RefusedRequestsAreReportedWithWhatWasParsed) {
   // Still serving.
   EXPECT_EQ(Connect().Get("/hello", authorized)->status, 200);
   EXPECT_EQ(log.size(), 5u);
+}
+
+TEST_F(HttpServerTest, AReadTimeoutRejectionCarriesTheArrivalOfItsFirstByte) {
+  HttpServerConfig config;
+  config.read_timeout = Ms(300);
+  RejectionLog log;
+  StartServer(config, log.Handler());
+  TestHttpClient client = Connect();
+  // A header that trickles in and never ends.
+  ASSERT_TRUE(client.SendRaw("POST /v1/detect HTTP/1.1\r\nHost: t\r\n").ok());
+  std::this_thread::sleep_for(Ms(100));
+  (void)client.SendRaw("X-Slow: 1\r\n");
+  EXPECT_TRUE(client.WaitForClose(Ms(5000)));
+  ASSERT_TRUE(Eventually([&] { return log.size() == 1; }));
+  const SeenRejection r = log.seen()[0];
+  EXPECT_EQ(r.reason, "read_timeout");
+  EXPECT_EQ(r.status, 0);
+  ASSERT_GT(r.arrival_ns, 0);
+  // The read deadline runs from the first byte, so the server gave up at
+  // least read_timeout after the arrival it reports (not at the close).
+  EXPECT_GE(r.receive_ns - r.arrival_ns, 300'000'000) << r.receive_ns << " " << r.arrival_ns;
+}
+
+TEST_F(HttpServerTest, PerAddressConnectionLimitAnswers503) {
+  HttpServerConfig config;
+  config.max_connections_per_ip = 1;
+  StartServer(config);
+  TestHttpClient a = Connect();
+  ASSERT_EQ(a.Get("/hello")->status, 200);
+  TestHttpClient b = Connect();
+  auto rejected = b.ReadResponse();
+  ASSERT_TRUE(rejected.ok()) << rejected.status().ToString();
+  EXPECT_EQ(rejected->status, 503);
+  EXPECT_NE(ErrorOf(*rejected).find("too many connections from 127.0.0.1 (limit 1)"),
+            std::string::npos)
+      << rejected->body;
+  EXPECT_TRUE(b.WaitForClose(Ms(3000)));
+  EXPECT_EQ(server_->stats().rejected_ip_connection_limit, 1u);
+  EXPECT_EQ(server_->stats().rejected_connection_limit, 0u);
+  // The admitted connection keeps working; closing it frees the address.
+  EXPECT_EQ(a.Get("/hello")->status, 200);
+  a.Close();
+  ASSERT_TRUE(Eventually([&] { return server_->stats().connections_open == 0; }));
+  TestHttpClient c = Connect();
+  EXPECT_EQ(c.Get("/hello")->status, 200);
 }
 
 TEST_F(HttpServerTest, ConnectionLimitIsNotARefusedRequest) {
@@ -827,7 +874,7 @@ TEST(HttpServerCreateTest, LocalhostAndStats) {
   HttpServerStats stats = (*server)->stats();
   EXPECT_EQ(stats.responses_4xx, 1u);
   EXPECT_EQ(stats.requests_total, 1u);
-  EXPECT_EQ(stats.RejectedByReason().size(), 7u);
+  EXPECT_EQ(stats.RejectedByReason().size(), 8u);  // ip_connection_limit included
 }
 
 }  // namespace

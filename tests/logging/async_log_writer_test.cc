@@ -289,7 +289,9 @@ TEST_F(AsyncLogWriterTest, FullQueueDropsWithoutBlockingAndCounts) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   ASSERT_TRUE(in_hook.load());
+  EXPECT_FALSE(writer->queue_full());
   for (int i = 1; i <= 4; ++i) ASSERT_TRUE(writer->TryWrite(std::to_string(i)));
+  EXPECT_TRUE(writer->queue_full());
   const auto start = std::chrono::steady_clock::now();
   for (int i = 5; i <= 10; ++i) EXPECT_FALSE(writer->TryWrite(std::to_string(i)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));  // never blocked
@@ -302,7 +304,10 @@ TEST_F(AsyncLogWriterTest, FullQueueDropsWithoutBlockingAndCounts) {
   EXPECT_EQ(writer->TakeDroppedSinceLast(), 7);
   EXPECT_EQ(writer->dropped_total(), 7);
 
+  EXPECT_EQ(writer->dropped(LogDropReason::kQueueFull), 7);
   release = true;
+  ASSERT_TRUE(writer->Flush().ok());
+  EXPECT_FALSE(writer->queue_full());
   ASSERT_TRUE(writer->Close().ok());
   EXPECT_EQ(ReadFile(config.path), "0\n1\n2\n3\n4\n");
   EXPECT_EQ(writer->GetStats().written_lines, 5);

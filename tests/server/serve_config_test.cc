@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
 namespace yoloscope {
 namespace {
 
@@ -69,6 +74,62 @@ TEST(ServeConfigTest, ValidationNamesTheField) {
   c.service.backend.model_path = "m.onnx";
   c.service.batcher.max_batch_size = 0;
   EXPECT_FALSE(ValidateServeConfig(c).ok());
+}
+
+TEST(ServeConfigTest, OneValidationNamesKeyAndFlagWithTheValue) {
+  struct Case {
+    std::function<void(ServeConfig*)> set;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](ServeConfig* c) { c->service.batcher.max_batch_size = -1; },
+       "batching.max_batch_size (--max-batch) must be in 1..65536, got -1"},
+      {[](ServeConfig* c) { c->service.instances = 0; },
+       "model.instances (--instances) must be in 1..256, got 0"},
+      {[](ServeConfig* c) { c->service.batcher.max_queue_size = 0; },
+       "batching.max_queue_size (--max-queue-size) must be >= 1, got 0"},
+      {[](ServeConfig* c) { c->service.preprocess_workers = 0; },
+       "pipeline.preprocess_workers (--preprocess-workers) must be in 1..1024, got 0"},
+      {[](ServeConfig* c) { c->service.backend.num_threads = -3; },
+       "model.threads (--threads) must be in 0..1024, got -3"},
+      {[](ServeConfig* c) { c->http.idle_timeout = std::chrono::milliseconds(0); },
+       "http.idle_timeout_ms (--idle-timeout-ms) must be >= 1, got 0"},
+      {[](ServeConfig* c) { c->log.policy = "never"; },
+       "log.policy (--log-policy) must be availability or audit, got 'never'"},
+      {[](ServeConfig* c) { c->service.postprocess.conf = 3; }, "postprocess: conf must be in"},
+  };
+  for (const Case& k : cases) {
+    ServeConfig c;
+    c.service.backend.kind = "identity";
+    ASSERT_TRUE(ValidateServeConfig(c).ok());
+    k.set(&c);
+    Status s = ValidateServeConfig(c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(s.message().find(k.message), std::string::npos) << s.message();
+  }
+}
+
+TEST(ServeConfigTest, EnvironmentSetsAnyKeyWithTheYamlTypeChecks) {
+  std::map<std::string, std::string> env = {{"YOLOSCOPE_BATCHING_MAX_BATCH_SIZE", "16"},
+                                            {"YOLOSCOPE_LOG_POLICY", "audit"},
+                                            {"YOLOSCOPE_HTTP_MAX_CONNECTIONS_PER_IP", "8"},
+                                            {"UNRELATED", "x"}};
+  auto lookup = [&env](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  };
+  ServeConfig c;
+  ASSERT_TRUE(ApplyServeConfigEnv(lookup, &c).ok());
+  EXPECT_EQ(c.service.batcher.max_batch_size, 16);
+  EXPECT_EQ(c.log.policy, "audit");
+  EXPECT_EQ(c.http.max_connections_per_ip, 8u);
+  EXPECT_EQ(c.service.instances, 1);  // untouched
+  env["YOLOSCOPE_MODEL_INSTANCES"] = "many";
+  Status s = ApplyServeConfigEnv(lookup, &c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("YOLOSCOPE_MODEL_INSTANCES"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("model.instances: expected an integer"), std::string::npos)
+      << s.message();
 }
 
 }  // namespace

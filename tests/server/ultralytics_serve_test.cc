@@ -70,10 +70,12 @@ TEST_F(UltralyticsServeTest, ServesUltralyticsDetectionsForEachModelFamilyAndFor
         m.layout + "/" + m.format + "/" + (m.fixed_batch > 0 ? "static" : "dynamic");
     if (!seen.insert(kind).second) continue;
     const std::string log = (dir_ / (m.file + ".jsonl")).string();
-    testing::ServeChild server({"--model", m.path, "--log", log, "--threads", "2", "--max-batch",
-                                "4", "--max-queue-delay-us", "100000", "--max-queue-size", "64"});
-    ASSERT_GT(server.port(), 0) << m.file << ": " << server.output();
-    Served s = PostAllPhotos(server.port(), m);
+    testing::ServeChild server({YOLOSCOPE_BINARY, "serve", "--model", m.path, "--log", log,
+                                "--port", "0", "--threads", "2", "--max-batch", "4",
+                                "--max-queue-delay-us", "100000", "--max-queue-size", "64"});
+    const int port = server.WaitForPort();
+    ASSERT_GT(port, 0) << m.file << ": " << server.Stderr();
+    Served s = PostAllPhotos(port, m);
     for (const auto& [photo, expected] : m.predictions) {
       ASSERT_EQ(s.statuses[photo], 200) << m.file << " " << photo;
       auto got = testing::ParseDetections(s.responses[photo].at("detections"));
@@ -81,7 +83,7 @@ TEST_F(UltralyticsServeTest, ServesUltralyticsDetectionsForEachModelFamilyAndFor
       EXPECT_EQ(testing::CompareDetections(expected, got), "") << m.file << " " << photo;
     }
     // The model endpoint names the engine.
-    auto client = TestHttpClient::Connect(server.port(), "127.0.0.1", std::chrono::seconds(10));
+    auto client = TestHttpClient::Connect(port, "127.0.0.1", std::chrono::seconds(10));
     ASSERT_TRUE(client.ok());
     const std::string name = std::filesystem::path(m.file).stem().string();
     auto meta = client->Get("/v2/models/" + name);
@@ -96,7 +98,7 @@ TEST_F(UltralyticsServeTest, ServesUltralyticsDetectionsForEachModelFamilyAndFor
                 std::string::npos)
           << meta->body;
     }
-    ASSERT_EQ(server.Stop(), 0) << server.output();
+    ASSERT_EQ(server.StopWith(SIGTERM), 0) << server.Stderr();
     // Every request's record names the backend; batches formed.
     std::ifstream in(log);
     std::string line;

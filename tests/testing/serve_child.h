@@ -1,83 +1,102 @@
-// Test helper: `yoloscope serve` as a child process on a free port
-// (--port 0), its stderr captured. The destructor sends SIGTERM and reaps
-// it, so a failed assertion never leaves a server behind. Header-only.
+// Test helper: `yoloscope serve` (or any command) as a child process, its
+// stderr drained by a thread; the destructor SIGKILLs a child still running,
+// so a failed assertion never leaves a server behind. Header-only.
 #pragma once
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <mutex>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace yoloscope::testing {
 
+// `args` is the whole argv (args[0] is looked up on PATH when it has no slash).
 class ServeChild {
  public:
-  // Starts YOLOSCOPE_BINARY serve <args> --port 0 and waits for its
-  // "listening on" line; port() is -1 when it never came (see output()).
   explicit ServeChild(const std::vector<std::string>& args) {
     int fds[2];
     if (pipe(fds) != 0) return;
-    std::vector<std::string> all = {YOLOSCOPE_BINARY, "serve"};
-    all.insert(all.end(), args.begin(), args.end());
-    all.insert(all.end(), {"--port", "0", "--host", "127.0.0.1"});
     pid_ = fork();
     if (pid_ == 0) {
       dup2(fds[1], 2);
       close(fds[0]);
       close(fds[1]);
       std::vector<char*> argv;
-      for (auto& a : all) argv.push_back(a.data());
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      execv(argv[0], argv.data());
+      execvp(argv[0], argv.data());
       _exit(127);
     }
     close(fds[1]);
     fd_ = fds[0];
-    std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
-    char buf[512];
-    for (;;) {
-      ssize_t n = read(fd_, buf, sizeof(buf));
-      if (n <= 0) break;
-      output_.append(buf, static_cast<size_t>(n));
-      std::smatch m;
-      if (std::regex_search(output_, m, re)) {
-        port_ = std::stoi(m[1]);
-        break;
+    reader_ = std::thread([this] {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd_, buf, sizeof(buf))) > 0) {
+        std::lock_guard<std::mutex> lock(mu_);
+        err_.append(buf, static_cast<size_t>(n));
       }
-    }
+    });
   }
-  ~ServeChild() { Stop(); }
-  ServeChild(const ServeChild&) = delete;
-  ServeChild& operator=(const ServeChild&) = delete;
+  ~ServeChild() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      Wait();
+    }
+    if (reader_.joinable()) reader_.join();
+    if (fd_ >= 0) close(fd_);
+  }
 
-  int port() const { return port_; }
-  const std::string& output() const { return output_; }
-
-  // SIGTERM, wait, and collect the rest of stderr; returns the exit code
-  // (-1 when it did not exit normally).
-  int Stop() {
-    if (pid_ <= 0) return exit_code_;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd_, buf, sizeof(buf))) > 0) output_.append(buf, static_cast<size_t>(n));
-    close(fd_);
-    pid_ = -1;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_code_;
+  pid_t pid() const { return pid_; }
+  std::string Stderr() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return err_;
+  }
+  // The port from the "listening on" line; -1 if the child exits first or
+  // after a generous deadline.
+  int WaitForPort() {
+    std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+    for (int i = 0; i < 6000; ++i) {
+      std::smatch m;
+      const std::string e = Stderr();
+      if (std::regex_search(e, m, re)) return std::stoi(m[1]);
+      if (waitpid(pid_, &status_, WNOHANG) == pid_) {
+        exited_ = true;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+  bool Alive() { return !exited_ && waitpid(pid_, &status_, WNOHANG) == 0; }
+  // Waits for the exit; the exit code, or 128 + signal.
+  int Wait() {
+    if (!exited_) {
+      waitpid(pid_, &status_, 0);
+      exited_ = true;
+    }
+    if (reader_.joinable()) reader_.join();
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  }
+  int StopWith(int sig) {
+    kill(pid_, sig);
+    return Wait();
   }
 
  private:
   pid_t pid_ = -1;
   int fd_ = -1;
-  int port_ = -1;
-  int exit_code_ = -1;
-  std::string output_;
+  int status_ = 0;
+  bool exited_ = false;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string err_;
 };
 
 }  // namespace yoloscope::testing
