@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 #include "analyzer/reader_fields.h"
 #include "common/status.h"
 

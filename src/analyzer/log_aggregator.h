@@ -29,7 +29,7 @@
 
 #include "analyzer/example_set.h"
 #include "analyzer/latency_histogram.h"
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 #include "analyzer/running_stat.h"
 #include "analyzer/time_bucket_store.h"
 #include "analyzer/work_key.h"

@@ -53,7 +53,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 #include "analyzer/reader_format.h"
 #include "common/status.h"
 

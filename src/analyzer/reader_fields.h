@@ -10,7 +10,7 @@
 #include <span>
 #include <string_view>
 
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 
 namespace yoloscope {
 

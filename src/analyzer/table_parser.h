@@ -35,7 +35,7 @@
 #include <string_view>
 #include <vector>
 
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 #include "analyzer/reader_format.h"
 #include "analyzer/table_columns.h"
 #include "common/status.h"

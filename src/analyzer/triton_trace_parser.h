@@ -32,7 +32,7 @@
 #include <utility>
 #include <vector>
 
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 #include "common/status.h"
 
 namespace yoloscope {

@@ -13,7 +13,7 @@
 #include "analyzer/analysis_report.h"
 #include "analyzer/analyzer.h"
 #include "analyzer/log_aggregator.h"
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 
 namespace yoloscope::testing {
 

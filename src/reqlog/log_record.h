@@ -1,5 +1,8 @@
 // LogRecord: one request-log record normalized from any input format (our
-// JSONL, CSV/TSV/Markdown tables, nvidia-smi CSV, Triton traces). Field names
+// JSONL, CSV/TSV/Markdown tables, nvidia-smi CSV, Triton traces). The reading
+// side of the schema: the analyzer's readers produce it, the analyzer's
+// aggregation and the alerts module consume it (so it lives in reqlog, below
+// both). Field names
 // and units follow docs/log-schema.md. An unknown field is an empty optional,
 // never a made-up zero.
 //
@@ -50,14 +53,6 @@ struct LogRecord {
   int64_t line = 0;         // 1-based line (or row) number
 
   void Clear() { *this = LogRecord(); }
-};
-
-// Receives records from a reader. Called from one thread per sink; readers
-// that parse in parallel give each thread its own sink and merge afterwards.
-class RecordSink {
- public:
-  virtual ~RecordSink() = default;
-  virtual void OnRecord(const LogRecord& record) = 0;
 };
 
 }  // namespace yoloscope
