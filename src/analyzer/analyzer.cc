@@ -8,8 +8,8 @@
 #include <numeric>
 #include <optional>
 
-#include "analyzer/analysis_context.h"
-#include "analyzer/change_detector.h"
+#include "analyzer/aggregate/change_detector.h"
+#include "analyzer/rules/analysis_context.h"
 #include "common/time_format.h"
 
 namespace yoloscope {

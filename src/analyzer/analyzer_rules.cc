@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/analysis_context.h"
-#include "analyzer/change_detector.h"
+#include "analyzer/aggregate/change_detector.h"
+#include "analyzer/rules/analysis_context.h"
 
 namespace yoloscope {
 namespace {

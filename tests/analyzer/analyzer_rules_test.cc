@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analyze_command.h"
 #include "analyzer/analyzer.h"
-#include "analyzer/log_aggregator.h"
 #include "analyzer/synthetic_log.h"
 
 namespace yoloscope {
