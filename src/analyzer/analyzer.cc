@@ -10,6 +10,7 @@
 
 #include "analyzer/aggregate/change_detector.h"
 #include "analyzer/rules/analysis_context.h"
+#include "analyzer/rules/rule_registry.h"
 #include "common/time_format.h"
 
 namespace yoloscope {
@@ -243,162 +244,6 @@ std::string_view SeverityName(FindingSeverity s) {
       return "critical";
   }
   return "info";
-}
-
-std::string FormatNumber(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  const double a = std::fabs(v);
-  if (a >= 100 || a == std::floor(a)) return fmt::format("{:.0f}", v);
-  if (a >= 10) return fmt::format("{:.1f}", v);
-  if (a >= 1) return fmt::format("{:.2f}", v);
-  return fmt::format("{:.3g}", v);
-}
-
-std::string FormatMs(double ms) {
-  if (std::fabs(ms) >= 1000) return FormatNumber(ms / 1000.0) + " s";
-  return FormatNumber(ms) + " ms";
-}
-
-std::string FormatPercent(double f) {
-  const double p = f * 100.0;
-  if (p > 0 && p < 1) return fmt::format("{:.2g}%", p);
-  return fmt::format("{:.0f}%", p);
-}
-
-std::string FormatTime(int64_t ts_us) {
-  std::string s = FormatRfc3339Micros(ts_us);
-  // "2026-01-01T00:00:05.123456Z" -> drop the microseconds when they are 0,
-  // else keep milliseconds.
-  const size_t dot = s.find('.');
-  if (dot == std::string::npos) return s;
-  if (s.compare(dot + 1, 6, "000000") == 0) return s.substr(0, dot) + "Z";
-  return s.substr(0, dot + 4) + "Z";
-}
-
-std::string FormatOffset(int64_t ts_us, int64_t origin_us) {
-  return "t+" + FormatNumber(static_cast<double>(ts_us - origin_us) / 1e6) + "s";
-}
-
-std::string AnalysisContext::Time(int64_t ts_us) const {
-  return ts_monotonic ? FormatOffset(ts_us, time_origin_us) : FormatTime(ts_us);
-}
-
-bool AnalysisContext::Require(std::string_view check,
-                              const std::vector<std::vector<LogField>>& groups) {
-  SkippedCheck skip;
-  for (const auto& group : groups) {
-    bool any = false;
-    std::string names;
-    for (LogField f : group) {
-      any = any || Has(f);
-      if (!names.empty()) names += '|';
-      names += LogFieldName(f);
-    }
-    if (!any) skip.missing_fields.push_back(names);
-  }
-  if (skip.missing_fields.empty()) return true;
-  skip.check = std::string(check);
-  skip.reason = "the log has no " + fmt::format("{}", fmt::join(skip.missing_fields, ", no "));
-  report->skipped_checks.push_back(std::move(skip));
-  return false;
-}
-
-void AnalysisContext::SkipForSamples(std::string_view check, std::string reason) {
-  SkippedCheck skip;
-  skip.check = std::string(check);
-  skip.reason = std::move(reason);
-  report->skipped_checks.push_back(std::move(skip));
-}
-
-std::optional<AnalysisContext::Inflation> AnalysisContext::InflationWhere(
-    const std::function<bool(size_t)>& pick) const {
-  Inflation out;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (!pick(i)) continue;
-    ++out.windows;
-    out.requests += windows[i].requests;
-    if (inflation_den[i] <= 0) continue;
-    num += inflation_num[i];
-    den += inflation_den[i];
-    for (const WorkCell& c : windows[i].work) {
-      if (steady.count(c.key)) out.samples += use_inference ? c.inference_n : c.total_n;
-    }
-  }
-  if (den <= 0) return std::nullopt;
-  out.ratio = num / den;
-  return out;
-}
-
-std::vector<TimeRange> AnalysisContext::RangesWhere(const std::function<bool(size_t)>& pick) const {
-  std::vector<TimeRange> ranges;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (!pick(i)) continue;
-    const TimeRange r = WindowRange(i);
-    if (!ranges.empty() && ranges.back().end_us == r.start_us) {
-      ranges.back().end_us = r.end_us;
-    } else {
-      ranges.push_back(r);
-    }
-  }
-  return ranges;
-}
-
-std::vector<std::string> AnalysisContext::SlowestIdsWhere(
-    const std::function<bool(size_t)>& pick) const {
-  std::vector<const RequestExample*> ex;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (pick(i) && windows[i].has_slowest) ex.push_back(&windows[i].slowest);
-  }
-  std::sort(ex.begin(), ex.end(), [](const RequestExample* a, const RequestExample* b) {
-    if (a->value != b->value) return a->value > b->value;
-    return a->ts_us < b->ts_us;
-  });
-  std::vector<std::string> ids;
-  for (const RequestExample* e : ex) {
-    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
-    ids.push_back(e->id);
-  }
-  return ids;
-}
-
-std::vector<std::string> AnalysisContext::Ids(const ExampleSet& set) const {
-  std::vector<std::string> ids;
-  for (const RequestExample& e : set.items()) {
-    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
-    ids.push_back(e.id);
-  }
-  return ids;
-}
-
-std::optional<size_t> AnalysisContext::WindowOf(int64_t ts_us) const {
-  if (windows.empty() || ts_us == std::numeric_limits<int64_t>::max()) return std::nullopt;
-  const int64_t i = FloorDiv(ts_us - window_start_us.front(), window_us);
-  if (i < 0 || i >= static_cast<int64_t>(windows.size())) return std::nullopt;
-  return static_cast<size_t>(i);
-}
-
-std::vector<AnalysisContext::FineWindow> AnalysisContext::FineWindows(int target) const {
-  std::vector<FineWindow> out;
-  const TimeBucketStore& store = agg.time_buckets();
-  const int64_t res = store.resolution_us();
-  const int64_t span = range_end_us - range_start_us;
-  if (store.size() == 0 || span <= 0) return out;
-  const int64_t w = RoundUpToMultiple(std::max(res, span / std::max(1, target)), res);
-  const int64_t count = (span + w - 1) / w;
-  out.resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) {
-    out[static_cast<size_t>(i)].start_us = range_start_us + i * w;
-    out[static_cast<size_t>(i)].end_us = range_start_us + (i + 1) * w;
-  }
-  for (const auto& [key, b] : store.buckets()) {
-    const int64_t start = key * res;
-    if (start < range_start_us || start >= range_end_us) continue;
-    FineWindow& fw = out[static_cast<size_t>((start - range_start_us) / w)];
-    fw.requests += b.requests;
-    fw.errors += b.errors;
-  }
-  return out;
 }
 
 Analyzer::Analyzer(AnalyzerConfig config) : config_(config) {}
@@ -771,7 +616,7 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     report.baselines.resize(static_cast<size_t>(config_.max_baselines));
   }
 
-  RunRules(&ctx);
+  RuleRegistry::Builtin().RunAll(ctx);
 
   std::stable_sort(report.findings.begin(), report.findings.end(),
                    [](const Finding& a, const Finding& b) { return a.severity > b.severity; });

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string_view>
 
-#include "analyzer/rules/analysis_context.h"
+#include "analyzer/report/report_format.h"
 
 namespace yoloscope {
 namespace {

@@ -1,6 +1,11 @@
 // AnalysisContext: the working state shared by Analyzer's passes (windows,
 // baselines, the report being built). Internal to src/analyzer: analyzer.cc
-// builds it, analyzer_rules.cc runs the rules over it.
+// builds it, the rules (rules/<kind>.cc, run by RuleRegistry) read it and add
+// findings. State that one rule leaves for others (cold_windows,
+// explained_ids) is listed in the registry's `reads` column.
+//
+// Ownership: borrows the aggregator, config and report for one Analyze()
+// call. Thread-safety: none (one context per analysis).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +19,7 @@
 #include "analyzer/aggregate/time_bucket_store.h"
 #include "analyzer/analysis_report.h"
 #include "analyzer/analyzer.h"
+#include "analyzer/report/report_format.h"
 
 namespace yoloscope {
 
@@ -93,17 +99,5 @@ struct AnalysisContext {
   };
   std::vector<FineWindow> FineWindows(int target) const;
 };
-
-// The rules, in the order they run (latency_outliers last: it looks at what
-// the others explained). Defined in analyzer_rules.cc.
-void RunRules(AnalysisContext* ctx);
-
-// Number formatting shared by rules and writers: 3 significant digits-ish.
-std::string FormatNumber(double v);
-std::string FormatMs(double ms);        // "12.3 ms", "1.25 s".
-std::string FormatPercent(double f);    // 0.123 -> "12%".
-std::string FormatTime(int64_t ts_us);  // "2026-01-01T00:00:05Z" (no micros).
-// "t+12.5s" offsets for clocks without an epoch.
-std::string FormatOffset(int64_t ts_us, int64_t origin_us);
 
 }  // namespace yoloscope
