@@ -50,6 +50,9 @@ double Quantile(std::vector<double> v, double q) {
 // The aggregator's id for device state from records that name no GPU
 // (gpu_id null, no "cuda:N" device).
 constexpr int64_t kUnknownGpu = -2;
+// Records further than this (or than the log's span, if longer) from the
+// rest of the log are strays: left out of the time series and reported.
+constexpr int64_t kStrayGapUs = int64_t{3600} * 1'000'000;
 
 // The log's only device, when it names exactly one and that one is a GPU.
 // Records that name no GPU are then taken to be about it: a server with one
@@ -105,6 +108,13 @@ void FillGroup(const GroupStats& g, GroupSummary* out) {
   if (!g.gpu_util.empty()) out->mean_gpu_util = g.gpu_util.mean();
 }
 
+// Served / refused / failed per second over the summary's span.
+void SetOutcomeRates(int64_t served, int64_t refused, int64_t failed, Summary* s) {
+  s->served_rps = static_cast<double>(served) / *s->span_s;
+  s->refused_rps = static_cast<double>(refused) / *s->span_s;
+  s->failed_rps = static_cast<double>(failed) / *s->span_s;
+}
+
 void BuildSummary(const LogAggregator& agg, Summary* s) {
   s->records = agg.records();
   s->requests = agg.requests();
@@ -113,6 +123,17 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
   s->errors = agg.errors();
   s->error_rate =
       agg.requests() ? static_cast<double>(agg.errors()) / static_cast<double>(agg.requests()) : 0;
+  s->served = agg.served();
+  s->refused = agg.refused();
+  s->failed = agg.failed();
+  if (!agg.refused_latency().empty()) {
+    s->refused_total_p50_ms = agg.refused_latency().Quantile(0.5);
+    s->refused_total_p99_ms = agg.refused_latency().Quantile(0.99);
+  }
+  if (!agg.failed_latency().empty()) {
+    s->failed_total_p50_ms = agg.failed_latency().Quantile(0.5);
+    s->failed_total_p99_ms = agg.failed_latency().Quantile(0.99);
+  }
   const RunningStat& ts = agg.request_ts().n ? agg.request_ts() : agg.any_ts();
   if (ts.n) {
     s->first_ts_us = static_cast<int64_t>(ts.min);
@@ -120,6 +141,7 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     s->span_s = (ts.max - ts.min) / 1e6;
     if (*s->span_s > 0 && agg.requests() > 1) {
       s->throughput_rps = static_cast<double>(agg.request_ts().n) / *s->span_s;
+      SetOutcomeRates(agg.served_ts().n, agg.refused(), agg.failed(), s);
     }
   }
   const bool gpu_known = std::any_of(agg.by_gpu().begin(), agg.by_gpu().end(),
@@ -280,69 +302,48 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     const int64_t res = store.resolution_us();
     int64_t total_records = 0;
     for (const auto& [key, b] : store.buckets()) total_records += b.records;
-    // Trim 0.1% of records at each end (a stray timestamp must not stretch
-    // the span), when there are enough records for that to mean anything.
-    const int64_t trim = total_records >= 1000 ? total_records / 1000 : 0;
-    int64_t lo_key = store.buckets().begin()->first, hi_key = store.buckets().rbegin()->first;
-    if (trim > 0) {
-      int64_t seen = 0;
-      for (const auto& [key, b] : store.buckets()) {
-        seen += b.records;
-        if (seen > trim) {
-          lo_key = key;
-          break;
-        }
-      }
-      seen = 0;
-      for (auto it = store.buckets().rbegin(); it != store.buckets().rend(); ++it) {
-        seen += it->second.records;
-        if (seen > trim) {
-          hi_key = it->first;
-          break;
-        }
+    // The log's time range: the cluster of occupied buckets around the
+    // median record, grown towards the nearer neighbour while the gap to it
+    // is at most the cluster's own span (or kStrayGapUs, whichever is
+    // longer). Records out of order by seconds, or idle periods shorter than
+    // what came before, stay in; a clock that was never set (1970), a
+    // future date or any record far away from the rest is left out of the
+    // time series and reported below, however many there are.
+    std::vector<std::pair<int64_t, int64_t>> occupied;  // key, records
+    for (const auto& [key, b] : store.buckets()) occupied.emplace_back(key, b.records);
+    size_t first = 0;
+    for (int64_t seen = 0; first < occupied.size(); ++first) {
+      seen += occupied[first].second;
+      if (2 * seen > total_records) break;
+    }
+    first = std::min(first, occupied.size() - 1);
+    size_t last = first + 1;  // [first, last)
+    const int64_t min_gap = std::max<int64_t>(1, kStrayGapUs / res);
+    for (;;) {
+      const int64_t allowed = std::max(min_gap, occupied[last - 1].first - occupied[first].first);
+      const int64_t left = first > 0 ? occupied[first].first - occupied[first - 1].first
+                                     : std::numeric_limits<int64_t>::max();
+      const int64_t right = last < occupied.size() ? occupied[last].first - occupied[last - 1].first
+                                                   : std::numeric_limits<int64_t>::max();
+      if (std::min(left, right) > allowed) break;
+      if (left <= right) {
+        --first;
+      } else {
+        ++last;
       }
     }
-    // Drop isolated stragglers: an end bucket separated from the rest by more
-    // than half the span and holding few records (a clock that was not set,
-    // a test record from 1970).
-    {
-      std::vector<std::pair<int64_t, int64_t>> occupied;  // key, records
-      for (const auto& [key, b] : store.buckets()) {
-        if (key >= lo_key && key <= hi_key) occupied.emplace_back(key, b.records);
-      }
-      size_t first = 0, last = occupied.size();
-      // "Few": <= 1% of the records, or <= 2 of at least 20 (a tiny log has
-      // no stragglers to speak of).
-      const int64_t few = std::max<int64_t>(total_records >= 20 ? 2 : 0, total_records / 100);
-      for (int guard = 0; guard < 16 && last - first >= 3; ++guard) {
-        const double span_keys =
-            static_cast<double>(occupied[last - 1].first - occupied[first].first);
-        if (static_cast<double>(occupied[first + 1].first - occupied[first].first) >
-                0.5 * span_keys &&
-            occupied[first].second <= few) {
-          ++first;
-        } else if (static_cast<double>(occupied[last - 1].first - occupied[last - 2].first) >
-                       0.5 * span_keys &&
-                   occupied[last - 1].second <= few) {
-          --last;
-        } else {
-          break;
-        }
-      }
-      if (last > first) {
-        lo_key = occupied[first].first;
-        hi_key = occupied[last - 1].first;
-      }
-    }
+    int64_t lo_key = occupied[first].first, hi_key = occupied[last - 1].first;
     int64_t outside = 0;
     RunningStat in_range_ts;
-    int64_t in_range_requests = 0;
+    int64_t in_range_requests = 0, in_range_errors = 0, in_range_rejections = 0;
     for (const auto& [key, b] : store.buckets()) {
       if (key < lo_key || key > hi_key) {
         outside += b.records;
       } else {
         in_range_ts.Merge(b.request_ts);
         in_range_requests += b.requests;
+        in_range_errors += b.errors;
+        in_range_rejections += b.rejections;
       }
     }
     if (outside > 0) {
@@ -355,8 +356,21 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
         sm.last_ts_us = static_cast<int64_t>(in_range_ts.max);
         sm.span_s = (in_range_ts.max - in_range_ts.min) / 1e6;
         sm.throughput_rps.reset();
+        sm.served_rps.reset();
+        sm.refused_rps.reset();
+        sm.failed_rps.reset();
         if (*sm.span_s > 0 && in_range_requests > 1) {
           sm.throughput_rps = static_cast<double>(in_range_requests) / *sm.span_s;
+          SetOutcomeRates(in_range_requests - in_range_errors, in_range_rejections,
+                          in_range_errors - in_range_rejections, &sm);
+        }
+        // A group's own first/last arrival includes the strays: its rate
+        // is over the log's span instead.
+        for (auto* groups : {&sm.by_gpu, &sm.by_model}) {
+          for (GroupSummary& g : *groups) {
+            g.throughput_rps.reset();
+            if (*sm.span_s > 0) g.throughput_rps = static_cast<double>(g.requests) / *sm.span_s;
+          }
         }
       }
     }
@@ -381,6 +395,14 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
       ctx.windows[static_cast<size_t>(i)].Merge(b);
     }
     for (TimeBucket& b : ctx.windows) b.SortCells();
+    // alloc_retries is a running total: the windows get its per-source
+    // increases (the buckets' sums are in-order estimates per thread).
+    for (TimeBucket& b : ctx.windows) b.alloc_retries = 0;
+    for (const CounterIncrement& inc : agg.alloc_retry_increments()) {
+      if (inc.ts_us < start || inc.ts_us >= end) continue;
+      const int64_t i = FloorDiv(inc.ts_us - origin, w);
+      if (i >= 0 && i < count) ctx.windows[static_cast<size_t>(i)].alloc_retries += inc.delta;
+    }
     if (const std::optional<int64_t> sole = SoleGpu(agg)) {
       for (TimeBucket& b : ctx.windows) AttributeUnknownDevice(&b, *sole);
     }

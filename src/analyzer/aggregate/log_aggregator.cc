@@ -325,7 +325,7 @@ WorkStats& LogAggregator::FindOrAddWork(const WorkKey& key, std::string_view mod
 // The OOM, allocation-retry and memory-high flags, the same for request and
 // batch records. A record can say "no OOM" through `oom` or through a status.
 void LogAggregator::FlagDeviceMemory(const LogRecord& r, bool has_status, bool is_oom,
-                                     double mem_ratio) {
+                                     double mem_ratio, int64_t retry_delta) {
   auto eligible = [this](RecordFlag f) { ++flags_[static_cast<size_t>(f)].eligible; };
   if (r.oom || has_status) {
     eligible(RecordFlag::kOom);
@@ -333,10 +333,7 @@ void LogAggregator::FlagDeviceMemory(const LogRecord& r, bool has_status, bool i
   }
   if (r.alloc_retries) {
     eligible(RecordFlag::kAllocRetry);
-    if (*r.alloc_retries > 0) {
-      alloc_retries_total_ += *r.alloc_retries;
-      Flagged(RecordFlag::kAllocRetry, r, static_cast<double>(*r.alloc_retries));
-    }
+    if (retry_delta > 0) Flagged(RecordFlag::kAllocRetry, r, static_cast<double>(retry_delta));
   }
   if (!std::isnan(mem_ratio)) {
     eligible(RecordFlag::kMemHigh);
@@ -366,6 +363,78 @@ void LogAggregator::AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats*
     c->total_sum += total;
   }
   if (added) time_.CellAdded();  // May coarsen: `bucket` is stale after this.
+}
+
+int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
+  if (!r.alloc_retries) return 0;
+  const int64_t v = std::max<int64_t>(0, *r.alloc_retries);
+  retry_key_.assign(r.source);
+  retry_key_ += '\x1f';
+  retry_key_ += std::to_string(gpu);
+  retry_key_ += '\x1f';
+  retry_key_ += std::to_string(r.instance.value_or(-1));
+  auto it = retry_tracks_.find(retry_key_);
+  if (it == retry_tracks_.end()) it = retry_tracks_.try_emplace(retry_key_).first;
+  CounterTrack& t = it->second;
+  int64_t delta = 0;
+  if (t.last < 0) {
+    delta = v;  // counted from the process start.
+  } else if (v >= t.last) {
+    delta = v - t.last;
+  } else if (2 * v < t.last) {
+    delta = v;  // restarted.
+  }
+  if (v != t.last) {
+    // Bounded: past the cap a source keeps its running maximum only.
+    constexpr int64_t kMaxRetryPoints = 1 << 20;
+    if (retry_points_ < kMaxRetryPoints || t.points.empty()) {
+      t.points.push_back({r.ts_us.value_or(kNoTs), r.line, v});
+      ++retry_points_;
+    } else if (v > t.points.back().value) {
+      t.points.back().value = v;
+    }
+  }
+  if (t.last < 0 || v >= t.last || 2 * v < t.last) t.last = v;
+  return delta;
+}
+
+namespace {
+
+// Positive steps of one source's counter, in time order.
+void TrackIncrements(const CounterTrack& t, std::vector<CounterIncrement>* out) {
+  std::vector<CounterPoint> p = t.points;
+  std::sort(p.begin(), p.end(), [](const CounterPoint& a, const CounterPoint& b) {
+    return a.ts_us != b.ts_us ? a.ts_us < b.ts_us : a.line < b.line;
+  });
+  int64_t last = -1;
+  for (const CounterPoint& c : p) {
+    int64_t delta = 0;
+    if (last < 0) {
+      delta = c.value;
+    } else if (c.value >= last) {
+      delta = c.value - last;
+    } else if (2 * c.value < last) {
+      delta = c.value;
+    } else {
+      continue;  // out of order: an older value written late.
+    }
+    last = c.value;
+    if (delta > 0) out->push_back({c.ts_us, delta});
+  }
+}
+
+}  // namespace
+
+std::vector<CounterIncrement> LogAggregator::alloc_retry_increments() const {
+  std::vector<CounterIncrement> out;
+  for (const auto& [key, t] : retry_tracks_) TrackIncrements(t, &out);
+  return out;
+}
+
+int64_t LogAggregator::alloc_retries_total() const {
+  int64_t total = 0;
+  for (const CounterIncrement& i : alloc_retry_increments()) total += i.delta;
+  return total;
 }
 
 void LogAggregator::OnRecord(const LogRecord& r) {
@@ -433,6 +502,7 @@ void LogAggregator::AddDeviceState(const LogRecord& r, int64_t gpu, TimeBucket* 
 
 void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* bucket) {
   ++requests_;
+  const int64_t retry_delta = RetryDelta(r, gpu);
   if (r.ts_us) request_ts_.Add(static_cast<double>(*r.ts_us));
 
   // Stage values; negative or non-finite ones are counted and ignored.
@@ -452,7 +522,6 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
       continue;
     }
     v[s] = x;
-    stages_[static_cast<size_t>(s)].Record(x);
     if (s != static_cast<int>(LogStage::kTotal)) {
       ++stages_present;
       stage_sum += x;
@@ -479,6 +548,17 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
   const bool is_oom = (r.oom && *r.oom) || oom_text;
   const bool rejected =
       is_error && (IsRejection(r.status) || (r.status.empty() && IsRejection(r.error)));
+  // Served requests feed the latency figures; refused and failed ones keep
+  // their own (a refusal in 0.2 ms is not a fast request).
+  if (!is_error) {
+    if (r.ts_us) served_ts_.Add(static_cast<double>(*r.ts_us));
+    for (int s = 0; s < kNumLogStages; ++s) {
+      if (!std::isnan(v[s])) stages_[static_cast<size_t>(s)].Record(v[s]);
+    }
+  } else if (!std::isnan(latency)) {
+    (rejected ? refused_latency_ : failed_latency_).Record(latency);
+  }
+  if (rejected) ++refused_;
   if (is_error) {
     ++errors_;
     std::string_view key = !r.status.empty() ? r.status : std::string_view("error");
@@ -515,8 +595,8 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     ++grp->requests;
     if (is_error) ++grp->errors;
     if (r.ts_us) grp->ts_us.Add(static_cast<double>(*r.ts_us));
-    if (!std::isnan(total)) grp->total.Record(total);
-    if (!std::isnan(inference)) grp->inference.Record(inference);
+    if (!is_error && !std::isnan(total)) grp->total.Record(total);
+    if (!is_error && !std::isnan(inference)) grp->inference.Record(inference);
     if (r.batch_size) grp->batch_size.Add(static_cast<double>(*r.batch_size));
     if (r.mem_used_mb) grp->mem_used.Add(*r.mem_used_mb);
     if (r.mem_total_mb) grp->mem_total.Add(*r.mem_total_mb);
@@ -551,11 +631,13 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
   // may coarsen the buckets and invalidate `bucket`).
   WorkStats* cell_work = nullptr;
   WorkKey cell_key;
-  // A failed request that never ran (refused with 503, bad image, timeout)
-  // did no work: its total_ms is not an equal-work sample (it made a 0.08 ms
-  // "baseline" against which the first real requests looked like a cold
-  // start in the lab's overload scenario).
-  if (!std::isnan(inference) || (!std::isnan(total) && (!is_error || is_oom))) {
+  // Only successful work is an equal-work sample: a request that never ran
+  // (refused with 503, bad image, timeout) made a 0.08 ms "baseline" against
+  // which the first real requests looked like a cold start, and a batch that
+  // ran out of memory measures the time to fail (4 ms "steady" at batch 24 in
+  // an OOM storm). An OOM still counts against its key (for the batch cap).
+  const bool work_sample = !is_error && (!std::isnan(inference) || !std::isnan(total));
+  if (work_sample || is_oom) {
     WorkKey key;
     key.model_hash = ModelHash(r.model);
     key.gpu_id = static_cast<int32_t>(gpu);
@@ -566,7 +648,9 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     const bool high = !std::isnan(mem_ratio) && mem_ratio >= config_.mem_high_ratio;
     // The equal-work metric is inference_ms; total_ms stands in for records
     // that do not log inference (kept apart, never mixed).
-    if (!std::isnan(inference)) {
+    if (!work_sample) {
+      // An OOM: no latency sample.
+    } else if (!std::isnan(inference)) {
       w.inference.Record(inference);
       if (!std::isnan(mem_ratio))
         (high ? w.inference_mem_high : w.inference_mem_normal).Record(inference);
@@ -577,18 +661,24 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     if (!std::isnan(mem_ratio)) w.mem_ratio.Add(mem_ratio);
     if (r.mem_used_mb) w.mem_used.Add(*r.mem_used_mb);
     if (is_oom) ++w.ooms;
-    if (r.alloc_retries && *r.alloc_retries > 0) w.alloc_retries += *r.alloc_retries;
-    const double sample = !std::isnan(inference) ? inference : total;
-    if (w.first.WouldKeep(r.ts_us.value_or(kNoTs), r.line, sample)) {
-      w.first.Offer(MakeExample(r, sample));
+    w.alloc_retries += retry_delta;
+    // A request slowed by an allocator flush (its source's retry counter
+    // went up) is evidence for oom, not a cold-start sample.
+    if (work_sample && retry_delta == 0) {
+      const double sample = !std::isnan(inference) ? inference : total;
+      if (w.first.WouldKeep(r.ts_us.value_or(kNoTs), r.line, sample)) {
+        w.first.Offer(MakeExample(r, sample));
+      }
     }
-    cell_work = &w;
-    cell_key = w.key;
+    if (work_sample) {
+      cell_work = &w;
+      cell_key = w.key;
+    }
   }
 
   // Per-record flags.
   auto eligible = [this](RecordFlag f) { ++flags_[static_cast<size_t>(f)].eligible; };
-  FlagDeviceMemory(r, has_status, is_oom, mem_ratio);
+  FlagDeviceMemory(r, has_status, is_oom, mem_ratio, retry_delta);
   if (has_status) {
     eligible(RecordFlag::kError);
     eligible(RecordFlag::kRejected);
@@ -673,12 +763,12 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     if (is_error) ++b.errors;
     if (rejected) ++b.rejections;
     if (is_oom) ++b.ooms;
-    if (r.alloc_retries && *r.alloc_retries > 0) b.alloc_retries += *r.alloc_retries;
-    if (!std::isnan(total)) {
+    b.alloc_retries += retry_delta;
+    if (!is_error && !std::isnan(total)) {
       b.total_ms.Add(total);
       b.total_hist.Record(total);
     }
-    if (!std::isnan(inference)) {
+    if (!is_error && !std::isnan(inference)) {
       b.inference_ms.Add(inference);
       b.inference_hist.Record(inference);
     }
@@ -702,14 +792,20 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
 
 void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket) {
   ++batches_;
+  const int64_t retry_delta = RetryDelta(r, gpu);
   if (r.batch_size) Bump(&batch_size_batches_, *r.batch_size, kMaxBatchSlot);
   const bool is_oom = (r.oom && *r.oom) || (!r.status.empty() && IsOomText(r.status)) ||
                       (!r.error.empty() && IsOomText(r.error));
+  // A failed batch (OOM, error status) measured the time to fail: no
+  // equal-work sample, as for requests.
+  const bool failed = is_oom || (!r.status.empty() && !IsOkStatus(r.status));
   double inference = std::numeric_limits<double>::quiet_NaN();
   if (r.inference_ms) {
     if (std::isfinite(*r.inference_ms) && *r.inference_ms >= 0) {
-      inference = *r.inference_ms;
-      batch_inference_.Record(inference);
+      if (!failed) {
+        inference = *r.inference_ms;
+        batch_inference_.Record(inference);
+      }
     } else {
       ++invalid_values_;
     }
@@ -734,7 +830,7 @@ void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket
         (mem_ratio >= config_.mem_high_ratio ? w.inference_mem_high : w.inference_mem_normal)
             .Record(inference);
       }
-      if (w.first.WouldKeep(r.ts_us.value_or(kNoTs), r.line, inference)) {
+      if (retry_delta == 0 && w.first.WouldKeep(r.ts_us.value_or(kNoTs), r.line, inference)) {
         w.first.Offer(MakeExample(r, inference));
       }
       cell_work = &w;
@@ -743,13 +839,13 @@ void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket
     if (!std::isnan(mem_ratio)) w.mem_ratio.Add(mem_ratio);
     if (r.mem_used_mb) w.mem_used.Add(*r.mem_used_mb);
     if (is_oom) ++w.ooms;
-    if (r.alloc_retries && *r.alloc_retries > 0) w.alloc_retries += *r.alloc_retries;
+    w.alloc_retries += retry_delta;
   }
-  FlagDeviceMemory(r, !r.status.empty() || !r.error.empty(), is_oom, mem_ratio);
+  FlagDeviceMemory(r, !r.status.empty() || !r.error.empty(), is_oom, mem_ratio, retry_delta);
   if (bucket != nullptr) {
     ++bucket->batches;
     if (is_oom) ++bucket->ooms;
-    if (r.alloc_retries && *r.alloc_retries > 0) bucket->alloc_retries += *r.alloc_retries;
+    bucket->alloc_retries += retry_delta;
     if (r.batch_size) bucket->batch_record_size.Add(static_cast<double>(*r.batch_size));
     if (cell_work != nullptr) {
       AddToCell(bucket, cell_key, cell_work, inference, std::numeric_limits<double>::quiet_NaN());
@@ -781,6 +877,10 @@ void LogAggregator::Merge(const LogAggregator& o) {
     stages_[static_cast<size_t>(s)].Merge(o.stages_[static_cast<size_t>(s)]);
   batch_inference_.Merge(o.batch_inference_);
   errors_ += o.errors_;
+  refused_ += o.refused_;
+  refused_latency_.Merge(o.refused_latency_);
+  failed_latency_.Merge(o.failed_latency_);
+  served_ts_.Merge(o.served_ts_);
   for (const auto& [status, n] : o.errors_by_status_) {
     auto it = errors_by_status_.find(status);
     if (it != errors_by_status_.end() ||
@@ -815,7 +915,11 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (int f = 0; f < kNumRecordFlags; ++f)
     flags_[static_cast<size_t>(f)].Merge(o.flags_[static_cast<size_t>(f)]);
   low_load_.Merge(o.low_load_);
-  alloc_retries_total_ += o.alloc_retries_total_;
+  for (const auto& [key, t] : o.retry_tracks_) {
+    CounterTrack& mine = retry_tracks_[key];
+    mine.points.insert(mine.points.end(), t.points.begin(), t.points.end());
+  }
+  retry_points_ += o.retry_points_;
   detections_vs_post_.Merge(o.detections_vs_post_);
   detections_.Merge(o.detections_);
   input_mp_.Merge(o.input_mp_);

@@ -169,10 +169,31 @@ struct FlagCounter {
   }
 };
 
+// One change of a cumulative counter (alloc_retries) of one source.
+struct CounterPoint {
+  int64_t ts_us = 0;  // INT64_MAX when the record had no timestamp.
+  int64_t line = 0;
+  int64_t value = 0;
+};
+
+// The changes of a cumulative counter, per source (file, gpu, instance):
+// what a running total "so far" needs to become per-interval deltas,
+// whatever order and split the records were aggregated in.
+struct CounterTrack {
+  std::vector<CounterPoint> points;  // in arrival order; sorted when read.
+  int64_t last = -1;                 // last value seen by this aggregator.
+};
+
+// A positive step of a cumulative counter: `delta` more at `ts_us`.
+struct CounterIncrement {
+  int64_t ts_us = 0;
+  int64_t delta = 0;
+};
+
 // Per-record finding candidates.
 enum class RecordFlag {
   kOom,               // oom == true, or an out-of-memory status/error.
-  kAllocRetry,        // alloc_retries > 0.
+  kAllocRetry,        // alloc_retries went up since the source's previous record.
   kMemHigh,           // mem_used / mem_total >= mem_high_ratio.
   kQueueDominant,     // queue_ms >= queue_dominant_share of total.
   kQueueLoaded,       // ... and queue_len >= loaded_queue_len (eligible: queue_len known).
@@ -239,6 +260,19 @@ class LogAggregator : public RecordSink {
   const LatencyHistogram& batch_inference() const { return batch_inference_; }
 
   int64_t errors() const { return errors_; }
+  // Requests by outcome: served (completed: status ok, or no status logged),
+  // refused (turned away: queue full, 429/503, overloaded, ...) and failed
+  // (any other error). The stage histograms, the per-GPU/model latencies,
+  // the windows' latencies and the equal-work baselines hold served requests
+  // only; refused and failed ones have their own counts and latency here.
+  int64_t served() const { return requests_ - errors_; }
+  int64_t refused() const { return refused_; }
+  int64_t failed() const { return errors_ - refused_; }
+  // End-to-end latency (total_ms, else inference_ms) of refused / failed requests.
+  const LatencyHistogram& refused_latency() const { return refused_latency_; }
+  const LatencyHistogram& failed_latency() const { return failed_latency_; }
+  // Arrival times of served requests (n = served requests with a timestamp).
+  const RunningStat& served_ts() const { return served_ts_; }
   const std::map<std::string, int64_t>& errors_by_status() const { return errors_by_status_; }
 
   // by gpu_id (-1 = CPU, -2 = unknown) and by model ("" = unknown, "(other)").
@@ -259,7 +293,14 @@ class LogAggregator : public RecordSink {
   const std::map<WorkKey, WorkStats>& work() const { return work_; }
   const FlagCounter& flag(RecordFlag f) const { return flags_[static_cast<size_t>(f)]; }
   const LowLoadStats& low_load() const { return low_load_; }
-  int64_t alloc_retries_total() const { return alloc_retries_total_; }
+  // alloc_retries is a running total per process (docs/log-schema.md): the
+  // retries in the log are the sum over sources (file, gpu_id, instance) of
+  // its increases, a drop to less than half the previous value being a
+  // restart (counting from 0 again); smaller drops are records written out
+  // of order. Exact whatever the split and order of aggregation.
+  int64_t alloc_retries_total() const;
+  // The increases, each at the record that showed it (for the time series).
+  std::vector<CounterIncrement> alloc_retry_increments() const;
   // (detections, postprocess_ms) pairs.
   const PairMoments& detections_vs_post() const { return detections_vs_post_; }
   const RunningStat& detections() const { return detections_; }
@@ -282,7 +323,8 @@ class LogAggregator : public RecordSink {
   void Flagged(RecordFlag f, const LogRecord& r, double value);
   // OOM / allocation-retry / memory-high flags of a request or batch record;
   // mem_ratio is NaN when unknown.
-  void FlagDeviceMemory(const LogRecord& r, bool has_status, bool is_oom, double mem_ratio);
+  void FlagDeviceMemory(const LogRecord& r, bool has_status, bool is_oom, double mem_ratio,
+                        int64_t retry_delta);
   RequestExample MakeExample(const LogRecord& r, double value) const;
 
   AggregatorConfig config_;
@@ -293,7 +335,10 @@ class LogAggregator : public RecordSink {
   RunningStat request_ts_, any_ts_;
   std::array<LatencyHistogram, kNumLogStages> stages_;
   LatencyHistogram batch_inference_;
-  int64_t errors_ = 0;
+  int64_t errors_ = 0, refused_ = 0;
+  LatencyHistogram refused_latency_{LatencyHistogram::kFineBits};
+  LatencyHistogram failed_latency_{LatencyHistogram::kFineBits};
+  RunningStat served_ts_;
   std::map<std::string, int64_t> errors_by_status_;
   std::map<int64_t, GroupStats> by_gpu_;
   std::map<std::string, GroupStats> by_model_;
@@ -305,7 +350,13 @@ class LogAggregator : public RecordSink {
   std::array<std::pair<WorkKey, WorkStats*>, 256> work_cache_{};     // in front of work_index_.
   std::array<FlagCounter, kNumRecordFlags> flags_;
   LowLoadStats low_load_;
-  int64_t alloc_retries_total_ = 0;
+  // Cumulative alloc_retries, per source key (see RetryTrack).
+  std::map<std::string, CounterTrack> retry_tracks_;
+  std::string retry_key_;  // scratch (no allocation per record once grown).
+  int64_t retry_points_ = 0;
+  // The track of `r`'s source, and the increase since that source's previous
+  // record in this aggregator (0 when unknown).
+  int64_t RetryDelta(const LogRecord& r, int64_t gpu);
   PairMoments detections_vs_post_;
   RunningStat detections_, input_mp_, input_bytes_;
   ExampleSet slowest_;

@@ -166,6 +166,80 @@ std::string Bar(double share, int width) {
   return s;
 }
 
+// "served: 260 (28%), 4.33 rps" and the same for refused and failed (with
+// their latency), for the text and Markdown summaries alike.
+std::vector<std::string> OutcomeLines(const Summary& s) {
+  std::vector<std::string> out;
+  if (s.requests == 0) return out;
+  auto rate = [](const std::optional<double>& rps) {
+    return rps ? fmt::format(", {} rps", FormatNumber(*rps)) : std::string();
+  };
+  auto share = [&s](int64_t n) {
+    return FormatPercent(static_cast<double>(n) / static_cast<double>(s.requests));
+  };
+  auto latency = [](const std::optional<double>& p50, const std::optional<double>& p99) {
+    return p50 ? fmt::format(", latency p50 {} / p99 {}", FormatMs(*p50),
+                             FormatMs(p99.value_or(*p50)))
+               : std::string();
+  };
+  out.push_back(
+      fmt::format("served: {} ({}){}", Count(s.served), share(s.served), rate(s.served_rps)));
+  if (s.refused > 0) {
+    out.push_back(fmt::format("refused: {} ({}){}{}", Count(s.refused), share(s.refused),
+                              rate(s.refused_rps),
+                              latency(s.refused_total_p50_ms, s.refused_total_p99_ms)));
+  }
+  if (s.failed > 0) {
+    out.push_back(fmt::format("failed: {} ({}){}{}", Count(s.failed), share(s.failed),
+                              rate(s.failed_rps),
+                              latency(s.failed_total_p50_ms, s.failed_total_p99_ms)));
+  }
+  return out;
+}
+
+// The input's problems, one sentence each, for every format alike (JSON
+// carries the same numbers in "input").
+std::vector<std::string> InputProblems(const InputSummary& in) {
+  std::vector<std::string> out;
+  if (in.malformed > 0) {
+    out.push_back(fmt::format("{} unreadable and skipped",
+                              in.malformed == 1 ? std::string("1 line or row was")
+                                                : Count(in.malformed) + " lines or rows were"));
+    for (const std::string& e : in.malformed_examples) out.push_back("malformed: " + e);
+  }
+  if (in.field_errors > 0) {
+    out.push_back(fmt::format(
+        "{} with an unreadable field (left unknown)",
+        in.field_errors == 1 ? std::string("1 record") : Count(in.field_errors) + " records"));
+  }
+  if (in.invalid_values > 0) {
+    out.push_back(
+        fmt::format("{} negative or non-finite stage time(s) ignored", Count(in.invalid_values)));
+  }
+  if (in.writer_dropped > 0) {
+    out.push_back(
+        fmt::format("the server dropped {} record(s) it could not log", Count(in.writer_dropped)));
+  }
+  for (const std::string& warning : in.warnings) out.push_back(warning);
+  return out;
+}
+
+// A Markdown table cell: `|` escaped, line breaks as spaces.
+std::string MdCell(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string InputLine(const AnalysisReport& r) {
   const InputSummary& in = r.input;
   std::string s = fmt::format("{} {}, {} records", in.files.size(),
@@ -215,6 +289,16 @@ std::string ReportWriter::Json(const AnalysisReport& r, int indent) {
   sum["gpu_samples"] = s.gpu_samples;
   sum["errors"] = s.errors;
   sum["error_rate"] = R(s.error_rate);
+  sum["served"] = s.served;
+  sum["refused"] = s.refused;
+  sum["failed"] = s.failed;
+  sum["served_rps"] = R(s.served_rps);
+  sum["refused_rps"] = R(s.refused_rps);
+  sum["failed_rps"] = R(s.failed_rps);
+  sum["refused_total_p50_ms"] = R(s.refused_total_p50_ms);
+  sum["refused_total_p99_ms"] = R(s.refused_total_p99_ms);
+  sum["failed_total_p50_ms"] = R(s.failed_total_p50_ms);
+  sum["failed_total_p99_ms"] = R(s.failed_total_p99_ms);
   sum["first_ts"] = s.first_ts_us ? TimeJson(r, *s.first_ts_us) : nullptr;
   sum["last_ts"] = s.last_ts_us ? TimeJson(r, *s.last_ts_us) : nullptr;
   sum["span_s"] = R(s.span_s);
@@ -364,18 +448,16 @@ std::string ReportWriter::Text(const AnalysisReport& r, const TextReportOptions&
   };
   const Summary& s = r.summary;
   line(p.Bold("yoloscope analyze") + p.Dim("  " + InputLine(r)));
-  if (r.input.malformed > 0) {
-    for (const std::string& e : r.input.malformed_examples) line(p.Dim("  malformed: " + e));
-  }
-  for (const std::string& w : r.input.warnings) line(p.Dim("  note: " + w));
+  for (const std::string& problem : InputProblems(r.input)) line(p.Dim("  note: " + problem));
   line("");
 
   line(p.Bold("Summary"));
   std::string l = fmt::format("  {} requests", Count(s.requests));
   if (s.span_s) l += " over " + Duration(*s.span_s);
-  if (s.throughput_rps) l += fmt::format(", {} rps", FormatNumber(*s.throughput_rps));
+  if (s.throughput_rps) l += fmt::format(", {} rps arriving", FormatNumber(*s.throughput_rps));
   l += fmt::format(", errors {} ({})", Count(s.errors), FormatPercent(s.error_rate));
   line(l);
+  for (const std::string& o : OutcomeLines(s)) line("  " + o);
   if (s.first_ts_us && s.last_ts_us) {
     line(p.Dim(
         fmt::format("  from {} to {}", TimeText(r, *s.first_ts_us), TimeText(r, *s.last_ts_us))));
@@ -540,15 +622,24 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
   line("");
   line(InputLine(r));
   line("");
+  if (const auto problems = InputProblems(r.input); !problems.empty()) {
+    line("Input problems:");
+    line("");
+    for (const std::string& problem : problems) line("- " + problem);
+    line("");
+  }
   line("## Summary");
   line("");
   line("| | |");
   line("|---|---|");
   line(fmt::format("| requests | {} |", Count(s.requests)));
   if (s.span_s) line(fmt::format("| span | {} |", Duration(*s.span_s)));
-  if (s.throughput_rps)
-    line(fmt::format("| throughput | {} rps |", FormatNumber(*s.throughput_rps)));
+  if (s.throughput_rps) line(fmt::format("| arriving | {} rps |", FormatNumber(*s.throughput_rps)));
   line(fmt::format("| errors | {} ({}) |", Count(s.errors), FormatPercent(s.error_rate)));
+  for (const std::string& o : OutcomeLines(s)) {
+    const size_t colon = o.find(':');
+    line(fmt::format("| {} | {} |", o.substr(0, colon), o.substr(colon + 2)));
+  }
   if (s.mean_batch_size)
     line(fmt::format("| batch size | mean {:.2f}, max {} |", *s.mean_batch_size,
                      s.max_batch_size.value_or(0)));
@@ -563,7 +654,7 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
     line("| name | requests | errors | p50 | p99 | max mem used | util |");
     line("|---|---:|---:|---:|---:|---:|---:|");
     for (const GroupSummary& g : gs) {
-      line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", g.name, Count(g.requests),
+      line(fmt::format("| {} | {} | {} | {} | {} | {} | {} |", MdCell(g.name), Count(g.requests),
                        FormatPercent(g.error_rate),
                        g.total_p50_ms ? FormatMs(*g.total_p50_ms) : "-",
                        g.total_p99_ms ? FormatMs(*g.total_p99_ms) : "-",
@@ -619,7 +710,9 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
     line("| check | missing fields | reason |");
     line("|---|---|---|");
     for (const SkippedCheck& c : r.skipped_checks) {
-      line(fmt::format("| {} | {} | {} |", c.check, fmt::join(c.missing_fields, ", "), c.reason));
+      line(fmt::format("| {} | {} | {} |", MdCell(c.check),
+                       MdCell(fmt::format("{}", fmt::join(c.missing_fields, ", "))),
+                       MdCell(c.reason)));
     }
     line("");
   }

@@ -56,7 +56,10 @@ void ColdStartRule::Run(AnalysisContext& ctx) const {
     const WindowStats& w = ctx.report->time_series.windows[i];
     if (!onset || ThrottledWindow(ctx, i, ref_clock, t_.throttle_clock_drop) ||
         (w.mem_other_processes_mb && *w.mem_other_processes_mb >= t_.contention_other_min_mb) ||
-        (w.mem_used_ratio && *w.mem_used_ratio >= t_.mem_high_ratio) || ctx.windows[i].ooms > 0) {
+        (w.mem_used_ratio && *w.mem_used_ratio >= t_.mem_high_ratio) || ctx.windows[i].ooms > 0 ||
+        ctx.windows[i].alloc_retries > 0) {
+      // An OOM or allocator-flush episode is its own evidence (oom), not a
+      // warm-up.
       continue;
     }
     // Decaying: each step at most 5% up, most steps down, the first one by

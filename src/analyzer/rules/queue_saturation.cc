@@ -136,6 +136,7 @@ void QueueSaturationRule::Run(AnalysisContext& ctx) const {
   AddMetric(&f, "queue_share", qshare);
   AddMetric(&f, "rejection_rate", rej.fraction());
   if (summary.throughput_rps) AddMetric(&f, "throughput_rps", *summary.throughput_rps);
+  if (summary.served_rps) AddMetric(&f, "served_rps", *summary.served_rps);
   f.affected_count = ql.hits > 0 ? ql.hits : (qd.hits > 0 ? qd.hits : rej.hits);
   f.affected_fraction = Frac(f.affected_count, ctx.agg.requests());
   f.request_ids = ql.hits > 0 ? ctx.Ids(ql.examples)
@@ -232,8 +233,8 @@ void QueueSaturationRule::Run(AnalysisContext& ctx) const {
       "Add capacity (more model instances or GPUs){}, and bound the queue: shed load early with "
       "503 "
       "and client retries with backoff instead of letting latency grow.",
-      summary.throughput_rps
-          ? fmt::format(" -- the service handles {} rps now", FormatNumber(*summary.throughput_rps))
+      summary.served_rps
+          ? fmt::format(" -- the service handles {} rps now", FormatNumber(*summary.served_rps))
           : ""));
   f.recommendation = JoinSentences(rec);
   ctx.report->findings.push_back(std::move(f));

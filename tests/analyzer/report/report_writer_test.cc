@@ -99,5 +99,44 @@ TEST(ReportWriterTest, HealthyTextSaysNoBottleneck) {
       << text;
 }
 
+// Every format tells the same story (issue 16): the input's problems are in
+// text and Markdown as well as JSON, and Markdown table cells escape `|`.
+AnalysisReport ReportWithInputProblems() {
+  HealthyOptions o;
+  o.seconds = 60;
+  o.mutate_request = [](TestRecord& q, const RequestShape&) { q.model = "yolo|v8"; };
+  AnalysisReport r = HealthyLog(o).Analyze();
+  r.input.malformed = 3;
+  r.input.malformed_examples = {"log.jsonl:17: expected ':'"};
+  r.input.field_errors = 2;
+  r.input.invalid_values = 4;
+  r.input.writer_dropped = 5;
+  r.input.warnings = {"7 records with timestamps far outside the log's time range"};
+  return r;
+}
+
+TEST(ReportWriterTest, InputProblemsAreInEveryFormat) {
+  const AnalysisReport r = ReportWithInputProblems();
+  const std::string text = ReportWriter::Text(r, {});
+  const std::string md = ReportWriter::Markdown(r);
+  const auto j = nlohmann::json::parse(ReportWriter::Json(r));
+  EXPECT_EQ(j["input"]["malformed"], 3);
+  EXPECT_EQ(j["input"]["writer_dropped"], 5);
+  for (const std::string& out : {text, md}) {
+    EXPECT_NE(out.find("log.jsonl:17: expected ':'"), std::string::npos) << out;
+    EXPECT_NE(out.find("3 lines or rows were unreadable"), std::string::npos) << out;
+    EXPECT_NE(out.find("2 records with an unreadable field"), std::string::npos) << out;
+    EXPECT_NE(out.find("4 negative or non-finite"), std::string::npos) << out;
+    EXPECT_NE(out.find("dropped 5 record"), std::string::npos) << out;
+    EXPECT_NE(out.find("7 records with timestamps far outside"), std::string::npos) << out;
+  }
+}
+
+TEST(ReportWriterTest, MarkdownTableCellsEscapePipes) {
+  const std::string md = ReportWriter::Markdown(ReportWithInputProblems());
+  EXPECT_NE(md.find("| yolo\\|v8 |"), std::string::npos) << md;
+  EXPECT_EQ(md.find("| yolo|v8 |"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace yoloscope
