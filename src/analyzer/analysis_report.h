@@ -125,6 +125,12 @@ struct WindowStats {
   double error_rate = 0;
   std::optional<double> total_p50_ms, total_p99_ms, inference_p50_ms, inference_p99_ms;
   std::optional<double> queue_ms_mean, queue_len_mean, batch_size_mean;
+  // Mean time per stage over the window's requests that logged it (inference:
+  // served requests only), in pipeline
+  // order ("queue", "decode+preprocess", "h2d+d2h", "inference",
+  // "postprocess"; stages not logged are left out): the "Latency by stage"
+  // chart of the HTML report and the live page.
+  std::vector<std::pair<std::string, double>> stage_means_ms;
   // Inference time over the equal-work baseline (1 = as fast as usual).
   std::optional<double> inflation;
   // Device state (means over samples; summed over GPUs for memory, max ratio).

@@ -102,7 +102,10 @@ void FillGroup(const GroupStats& g, GroupSummary* out) {
     out->inference_p50_ms = g.inference.Quantile(0.5);
     out->inference_p99_ms = g.inference.Quantile(0.99);
   }
-  if (!g.batch_size.empty()) out->mean_batch_size = g.batch_size.mean();
+  // Per batch, as the summary's mean_batch_size (one definition in the report).
+  if (!g.inverse_batch_size.empty() && g.inverse_batch_size.sum > 0) {
+    out->mean_batch_size = static_cast<double>(g.inverse_batch_size.n) / g.inverse_batch_size.sum;
+  }
   if (!g.mem_used.empty()) out->max_mem_used_mb = g.mem_used.max;
   if (!g.mem_total.empty()) out->mem_total_mb = g.mem_total.max;
   if (!g.gpu_util.empty()) out->mean_gpu_util = g.gpu_util.mean();
@@ -458,6 +461,14 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
       ws.inference_p99_ms = b.inference_hist.Quantile(0.99);
     }
     if (!b.queue_ms.empty()) ws.queue_ms_mean = b.queue_ms.mean();
+    for (const auto& [name, stat] :
+         {std::pair<const char*, const RunningStat*>{"queue", &b.queue_ms},
+          {"decode+preprocess", &b.pre_ms},
+          {"h2d+d2h", &b.xfer_ms},
+          {"inference", &b.inference_ms},
+          {"postprocess", &b.post_ms}}) {
+      if (!stat->empty()) ws.stage_means_ms.emplace_back(name, stat->mean());
+    }
     if (!b.queue_len.empty()) ws.queue_len_mean = b.queue_len.mean();
     if (!b.batch_size.empty()) {
       ws.batch_size_mean = b.batch_size.mean();

@@ -183,6 +183,7 @@ void GroupStats::Merge(const GroupStats& o) {
   total.Merge(o.total);
   inference.Merge(o.inference);
   batch_size.Merge(o.batch_size);
+  inverse_batch_size.Merge(o.inverse_batch_size);
   mem_used.Merge(o.mem_used);
   mem_total.Merge(o.mem_total);
   gpu_util.Merge(o.gpu_util);
@@ -598,6 +599,8 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     if (!is_error && !std::isnan(total)) grp->total.Record(total);
     if (!is_error && !std::isnan(inference)) grp->inference.Record(inference);
     if (r.batch_size) grp->batch_size.Add(static_cast<double>(*r.batch_size));
+    if (r.batch_size && *r.batch_size > 0)
+      grp->inverse_batch_size.Add(1.0 / static_cast<double>(*r.batch_size));
     if (r.mem_used_mb) grp->mem_used.Add(*r.mem_used_mb);
     if (r.mem_total_mb) grp->mem_total.Add(*r.mem_total_mb);
     if (r.gpu_util) grp->gpu_util.Add(*r.gpu_util);

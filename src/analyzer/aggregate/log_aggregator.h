@@ -125,6 +125,9 @@ struct GroupStats {
   LatencyHistogram total{LatencyHistogram::kFineBits};
   LatencyHistogram inference{LatencyHistogram::kFineBits};
   RunningStat batch_size, mem_used, mem_total, gpu_util;
+  // 1 / batch_size per request: n / sum is the mean size per batch (a batch
+  // of b is logged by b requests), the definition Summary::mean_batch_size uses.
+  RunningStat inverse_batch_size;
 
   void Merge(const GroupStats& o);
 };

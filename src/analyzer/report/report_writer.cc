@@ -386,6 +386,11 @@ std::string ReportWriter::Json(const AnalysisReport& r, int indent) {
     o["inference_p99_ms"] = R(w.inference_p99_ms);
     o["inflation"] = R(w.inflation);
     o["queue_ms_mean"] = R(w.queue_ms_mean);
+    if (!w.stage_means_ms.empty()) {
+      ::yoloscope::Json stages = ::yoloscope::Json::object();
+      for (const auto& [name, ms] : w.stage_means_ms) stages[name] = R(ms);
+      o["stage_means_ms"] = stages;
+    }
     o["queue_len_mean"] = R(w.queue_len_mean);
     o["batch_size_mean"] = R(w.batch_size_mean);
     o["mem_used_mb"] = R(w.mem_used_mb);

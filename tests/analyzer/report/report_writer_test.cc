@@ -138,5 +138,31 @@ TEST(ReportWriterTest, MarkdownTableCellsEscapePipes) {
   EXPECT_EQ(md.find("| yolo|v8 |"), std::string::npos);
 }
 
+TEST(ReportWriterTest, OneMeanBatchSizeDefinition) {
+  HealthyOptions o;
+  o.seconds = 60;
+  const auto j = nlohmann::json::parse(ReportWriter::Json(HealthyLog(o).Analyze()));
+  ASSERT_EQ(j["summary"]["by_gpu"].size(), 1u);
+  const double summary = j["summary"]["mean_batch_size"].get<double>();
+  const double gpu = j["summary"]["by_gpu"][0]["mean_batch_size"].get<double>();
+  EXPECT_GT(summary, 1.0);
+  EXPECT_NEAR(summary, gpu, 1e-3 * summary);
+}
+
+TEST(ReportWriterTest, WindowsCarryStageMeansForTheStageChart) {
+  HealthyOptions o;
+  o.seconds = 60;
+  const auto j = nlohmann::json::parse(ReportWriter::Json(HealthyLog(o).Analyze()));
+  const auto& windows = j["time_series"]["windows"];
+  ASSERT_FALSE(windows.empty());
+  const auto& w = windows[windows.size() / 2];
+  ASSERT_TRUE(w.contains("stage_means_ms")) << w.dump();
+  for (const char* stage : {"queue", "decode+preprocess", "h2d+d2h", "inference", "postprocess"}) {
+    EXPECT_TRUE(w["stage_means_ms"].contains(stage)) << stage;
+  }
+  EXPECT_NEAR(w["stage_means_ms"]["inference"].get<double>(), w["inference_p50_ms"].get<double>(),
+              0.3 * w["inference_p50_ms"].get<double>());
+}
+
 }  // namespace
 }  // namespace yoloscope
