@@ -369,14 +369,22 @@ void LogAggregator::AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats*
 int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
   if (!r.alloc_retries) return 0;
   const int64_t v = std::max<int64_t>(0, *r.alloc_retries);
-  retry_key_.assign(r.source);
-  retry_key_ += '\x1f';
-  retry_key_ += std::to_string(gpu);
-  retry_key_ += '\x1f';
-  retry_key_ += std::to_string(r.instance.value_or(-1));
-  auto it = retry_tracks_.find(retry_key_);
-  if (it == retry_tracks_.end()) it = retry_tracks_.try_emplace(retry_key_).first;
-  CounterTrack& t = it->second;
+  const int64_t instance = r.instance.value_or(-1);
+  if (last_retry_track_ == nullptr || gpu != last_retry_gpu_ || instance != last_retry_instance_ ||
+      r.source != last_retry_source_) {
+    retry_key_.assign(r.source);
+    retry_key_ += '\x1f';
+    retry_key_ += std::to_string(gpu);
+    retry_key_ += '\x1f';
+    retry_key_ += std::to_string(instance);
+    auto it = retry_tracks_.find(retry_key_);
+    if (it == retry_tracks_.end()) it = retry_tracks_.try_emplace(retry_key_).first;
+    last_retry_track_ = &it->second;  // std::map nodes stay put.
+    last_retry_source_.assign(r.source);
+    last_retry_gpu_ = gpu;
+    last_retry_instance_ = instance;
+  }
+  CounterTrack& t = *last_retry_track_;
   int64_t delta = 0;
   if (t.last < 0) {
     delta = v;  // counted from the process start.
@@ -918,6 +926,7 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (int f = 0; f < kNumRecordFlags; ++f)
     flags_[static_cast<size_t>(f)].Merge(o.flags_[static_cast<size_t>(f)]);
   low_load_.Merge(o.low_load_);
+  last_retry_track_ = nullptr;  // the map may gain nodes; the cache is per stream.
   for (const auto& [key, t] : o.retry_tracks_) {
     CounterTrack& mine = retry_tracks_[key];
     mine.points.insert(mine.points.end(), t.points.begin(), t.points.end());

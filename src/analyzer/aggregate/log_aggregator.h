@@ -356,6 +356,11 @@ class LogAggregator : public RecordSink {
   // Cumulative alloc_retries, per source key (see RetryTrack).
   std::map<std::string, CounterTrack> retry_tracks_;
   std::string retry_key_;  // scratch (no allocation per record once grown).
+  // The last record's source (records of one file and device come in runs):
+  // skips building the key and the map lookup on the hot path.
+  std::string last_retry_source_;
+  int64_t last_retry_gpu_ = 0, last_retry_instance_ = 0;
+  CounterTrack* last_retry_track_ = nullptr;
   int64_t retry_points_ = 0;
   // The track of `r`'s source, and the increase since that source's previous
   // record in this aggregator (0 when unknown).
