@@ -400,7 +400,11 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     for (TimeBucket& b : ctx.windows) b.SortCells();
     // alloc_retries is a running total: the windows get its per-source
     // increases (the buckets' sums are in-order estimates per thread).
-    for (TimeBucket& b : ctx.windows) b.alloc_retries = 0;
+    // A count per record (yoloscope serve today) keeps the buckets' sums
+    // of the values instead.
+    for (TimeBucket& b : ctx.windows) {
+      b.alloc_retries = agg.alloc_retries_per_record() ? b.alloc_retries_raw : 0;
+    }
     for (const CounterIncrement& inc : agg.alloc_retry_increments()) {
       if (inc.ts_us < start || inc.ts_us >= end) continue;
       const int64_t i = FloorDiv(inc.ts_us - origin, w);

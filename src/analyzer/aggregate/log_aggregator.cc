@@ -393,6 +393,11 @@ int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
   } else if (2 * v < t.last) {
     delta = v;  // restarted.
   }
+  t.raw_sum += v;
+  if (t.last >= 0 && v != t.last) {
+    ++t.changes;
+    if (v < t.last) ++t.drops;
+  }
   if (v != t.last) {
     // Bounded: past the cap a source keeps its running maximum only.
     constexpr int64_t kMaxRetryPoints = 1 << 20;
@@ -436,12 +441,22 @@ void TrackIncrements(const CounterTrack& t, std::vector<CounterIncrement>* out) 
 
 std::vector<CounterIncrement> LogAggregator::alloc_retry_increments() const {
   std::vector<CounterIncrement> out;
-  for (const auto& [key, t] : retry_tracks_) TrackIncrements(t, &out);
+  for (const auto& [key, t] : retry_tracks_) {
+    if (!t.PerRecord()) TrackIncrements(t, &out);
+  }
   return out;
+}
+
+bool LogAggregator::alloc_retries_per_record() const {
+  return std::any_of(retry_tracks_.begin(), retry_tracks_.end(),
+                     [](const auto& kv) { return kv.second.PerRecord(); });
 }
 
 int64_t LogAggregator::alloc_retries_total() const {
   int64_t total = 0;
+  for (const auto& [key, t] : retry_tracks_) {
+    if (t.PerRecord()) total += t.raw_sum;
+  }
   for (const CounterIncrement& i : alloc_retry_increments()) total += i.delta;
   return total;
 }
@@ -775,6 +790,7 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     if (rejected) ++b.rejections;
     if (is_oom) ++b.ooms;
     b.alloc_retries += retry_delta;
+    if (r.alloc_retries && *r.alloc_retries > 0) b.alloc_retries_raw += *r.alloc_retries;
     if (!is_error && !std::isnan(total)) {
       b.total_ms.Add(total);
       b.total_hist.Record(total);
@@ -857,6 +873,7 @@ void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket
     ++bucket->batches;
     if (is_oom) ++bucket->ooms;
     bucket->alloc_retries += retry_delta;
+    if (r.alloc_retries && *r.alloc_retries > 0) bucket->alloc_retries_raw += *r.alloc_retries;
     if (r.batch_size) bucket->batch_record_size.Add(static_cast<double>(*r.batch_size));
     if (cell_work != nullptr) {
       AddToCell(bucket, cell_key, cell_work, inference, std::numeric_limits<double>::quiet_NaN());
@@ -930,6 +947,9 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (const auto& [key, t] : o.retry_tracks_) {
     CounterTrack& mine = retry_tracks_[key];
     mine.points.insert(mine.points.end(), t.points.begin(), t.points.end());
+    mine.raw_sum += t.raw_sum;
+    mine.changes += t.changes;
+    mine.drops += t.drops;
   }
   retry_points_ += o.retry_points_;
   detections_vs_post_.Merge(o.detections_vs_post_);

@@ -185,6 +185,12 @@ struct CounterPoint {
 struct CounterTrack {
   std::vector<CounterPoint> points;  // in arrival order; sorted when read.
   int64_t last = -1;                 // last value seen by this aggregator.
+  // Sum of the values of every record, and how often the value changed and
+  // dropped: a source whose value keeps dropping is not a running total but
+  // a count per record (yoloscope serve writes the retries of each batch),
+  // and its retries are the plain sum.
+  int64_t raw_sum = 0, changes = 0, drops = 0;
+  bool PerRecord() const { return drops >= 3 && drops * 10 > changes; }
 };
 
 // A positive step of a cumulative counter: `delta` more at `ts_us`.
@@ -300,10 +306,16 @@ class LogAggregator : public RecordSink {
   // retries in the log are the sum over sources (file, gpu_id, instance) of
   // its increases, a drop to less than half the previous value being a
   // restart (counting from 0 again); smaller drops are records written out
-  // of order. Exact whatever the split and order of aggregation.
+  // of order. Exact whatever the split and order of aggregation. A source
+  // whose value keeps dropping (CounterTrack::PerRecord: a count per record,
+  // as yoloscope serve writes it today) counts the plain sum instead.
   int64_t alloc_retries_total() const;
-  // The increases, each at the record that showed it (for the time series).
+  // The increases of the running-total sources, each at the record that
+  // showed it (for the time series).
   std::vector<CounterIncrement> alloc_retry_increments() const;
+  // Whether some source's alloc_retries is a count per record: the windows
+  // then keep the plain per-record sums of the buckets.
+  bool alloc_retries_per_record() const;
   // (detections, postprocess_ms) pairs.
   const PairMoments& detections_vs_post() const { return detections_vs_post_; }
   const RunningStat& detections() const { return detections_; }

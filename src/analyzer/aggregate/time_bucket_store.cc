@@ -83,6 +83,7 @@ void TimeBucket::Merge(const TimeBucket& o) {
   rejections += o.rejections;
   ooms += o.ooms;
   alloc_retries += o.alloc_retries;
+  alloc_retries_raw += o.alloc_retries_raw;
   request_ts.Merge(o.request_ts);
   total_ms.Merge(o.total_ms);
   inference_ms.Merge(o.inference_ms);

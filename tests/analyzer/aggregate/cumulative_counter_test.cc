@@ -80,5 +80,30 @@ TEST(CumulativeCounterTest, SplitAcrossAggregatorsGivesTheSameTotal) {
   EXPECT_EQ(a.alloc_retries_total(), 89);
 }
 
+// yoloscope serve writes the retries of each batch (a count per record),
+// not the running total the schema documents: such a source keeps dropping
+// back, and its retries are the plain sum.
+TEST(CumulativeCounterTest, CountsPerRecordAreSummed) {
+  SyntheticLog log;
+  const int64_t values[] = {0, 2, 0, 1, 3, 0, 0, 4, 1, 0, 2, 0};
+  int64_t sum = 0;
+  for (int i = 0; i < 600; ++i) {
+    TestRecord& q = log.Add(RecordKind::kRequest, kT0 + int64_t{i} * 100'000);
+    q.request_id = "r" + std::to_string(i);
+    q.r.gpu_id = 0;
+    q.r.inference_ms = 20;
+    q.r.alloc_retries = values[i % 12];
+    sum += values[i % 12];
+    q.FixTotal();
+  }
+  LogAggregator agg;
+  log.FeedTo(&agg);
+  EXPECT_EQ(agg.alloc_retries_total(), sum);
+  const AnalysisReport r = Analyzer().Analyze(agg);
+  int64_t in_windows = 0;
+  for (const WindowStats& w : r.time_series.windows) in_windows += w.alloc_retries;
+  EXPECT_EQ(in_windows, sum);
+}
+
 }  // namespace
 }  // namespace yoloscope
