@@ -403,7 +403,9 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     // A count per record (yoloscope serve today) keeps the buckets' sums
     // of the values instead.
     for (TimeBucket& b : ctx.windows) {
-      b.alloc_retries = agg.alloc_retries_per_record() ? b.alloc_retries_raw : 0;
+      b.alloc_retries = !agg.alloc_retries_per_record()    ? 0
+                        : agg.alloc_retries_from_batches() ? b.batch_alloc_retries_raw
+                                                           : b.alloc_retries_raw;
     }
     for (const CounterIncrement& inc : agg.alloc_retry_increments()) {
       if (inc.ts_us < start || inc.ts_us >= end) continue;

@@ -371,15 +371,20 @@ int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
   const int64_t v = std::max<int64_t>(0, *r.alloc_retries);
   const int64_t instance = r.instance.value_or(-1);
   if (last_retry_track_ == nullptr || gpu != last_retry_gpu_ || instance != last_retry_instance_ ||
-      r.source != last_retry_source_) {
-    retry_key_.assign(r.source);
+      r.kind != last_retry_kind_ || r.source != last_retry_source_) {
+    retry_key_.assign(r.kind == RecordKind::kBatch ? "b\x1f" : "r\x1f");
+    retry_key_ += r.source;
     retry_key_ += '\x1f';
     retry_key_ += std::to_string(gpu);
     retry_key_ += '\x1f';
     retry_key_ += std::to_string(instance);
     auto it = retry_tracks_.find(retry_key_);
-    if (it == retry_tracks_.end()) it = retry_tracks_.try_emplace(retry_key_).first;
+    if (it == retry_tracks_.end()) {
+      it = retry_tracks_.try_emplace(retry_key_).first;
+      it->second.batch = r.kind == RecordKind::kBatch;
+    }
     last_retry_track_ = &it->second;  // std::map nodes stay put.
+    last_retry_kind_ = r.kind;
     last_retry_source_.assign(r.source);
     last_retry_gpu_ = gpu;
     last_retry_instance_ = instance;
@@ -439,23 +444,32 @@ void TrackIncrements(const CounterTrack& t, std::vector<CounterIncrement>* out) 
 
 }  // namespace
 
+bool LogAggregator::alloc_retries_from_batches() const {
+  return std::any_of(retry_tracks_.begin(), retry_tracks_.end(),
+                     [](const auto& kv) { return kv.second.batch; });
+}
+
 std::vector<CounterIncrement> LogAggregator::alloc_retry_increments() const {
   std::vector<CounterIncrement> out;
+  const bool batches = alloc_retries_from_batches();
   for (const auto& [key, t] : retry_tracks_) {
-    if (!t.PerRecord()) TrackIncrements(t, &out);
+    if (t.batch == batches && !t.PerRecord()) TrackIncrements(t, &out);
   }
   return out;
 }
 
 bool LogAggregator::alloc_retries_per_record() const {
-  return std::any_of(retry_tracks_.begin(), retry_tracks_.end(),
-                     [](const auto& kv) { return kv.second.PerRecord(); });
+  const bool batches = alloc_retries_from_batches();
+  return std::any_of(retry_tracks_.begin(), retry_tracks_.end(), [batches](const auto& kv) {
+    return kv.second.batch == batches && kv.second.PerRecord();
+  });
 }
 
 int64_t LogAggregator::alloc_retries_total() const {
   int64_t total = 0;
+  const bool batches = alloc_retries_from_batches();
   for (const auto& [key, t] : retry_tracks_) {
-    if (t.PerRecord()) total += t.raw_sum;
+    if (t.batch == batches && t.PerRecord()) total += t.raw_sum;
   }
   for (const CounterIncrement& i : alloc_retry_increments()) total += i.delta;
   return total;
@@ -873,7 +887,8 @@ void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket
     ++bucket->batches;
     if (is_oom) ++bucket->ooms;
     bucket->alloc_retries += retry_delta;
-    if (r.alloc_retries && *r.alloc_retries > 0) bucket->alloc_retries_raw += *r.alloc_retries;
+    if (r.alloc_retries && *r.alloc_retries > 0)
+      bucket->batch_alloc_retries_raw += *r.alloc_retries;
     if (r.batch_size) bucket->batch_record_size.Add(static_cast<double>(*r.batch_size));
     if (cell_work != nullptr) {
       AddToCell(bucket, cell_key, cell_work, inference, std::numeric_limits<double>::quiet_NaN());
@@ -950,6 +965,7 @@ void LogAggregator::Merge(const LogAggregator& o) {
     mine.raw_sum += t.raw_sum;
     mine.changes += t.changes;
     mine.drops += t.drops;
+    mine.batch = t.batch;
   }
   retry_points_ += o.retry_points_;
   detections_vs_post_.Merge(o.detections_vs_post_);

@@ -190,6 +190,10 @@ struct CounterTrack {
   // a count per record (yoloscope serve writes the retries of each batch),
   // and its retries are the plain sum.
   int64_t raw_sum = 0, changes = 0, drops = 0;
+  // From batch records (else request records). The requests of a batch
+  // repeat its value: when batch records carry the counter, only their
+  // tracks count.
+  bool batch = false;
   bool PerRecord() const { return drops >= 3 && drops * 10 > changes; }
 };
 
@@ -316,6 +320,9 @@ class LogAggregator : public RecordSink {
   // Whether some source's alloc_retries is a count per record: the windows
   // then keep the plain per-record sums of the buckets.
   bool alloc_retries_per_record() const;
+  // Whether batch records carry alloc_retries (then request records' copies
+  // of the same counter are not counted again).
+  bool alloc_retries_from_batches() const;
   // (detections, postprocess_ms) pairs.
   const PairMoments& detections_vs_post() const { return detections_vs_post_; }
   const RunningStat& detections() const { return detections_; }
@@ -372,6 +379,7 @@ class LogAggregator : public RecordSink {
   // skips building the key and the map lookup on the hot path.
   std::string last_retry_source_;
   int64_t last_retry_gpu_ = 0, last_retry_instance_ = 0;
+  RecordKind last_retry_kind_ = RecordKind::kRequest;
   CounterTrack* last_retry_track_ = nullptr;
   int64_t retry_points_ = 0;
   // The track of `r`'s source, and the increase since that source's previous

@@ -84,6 +84,7 @@ void TimeBucket::Merge(const TimeBucket& o) {
   ooms += o.ooms;
   alloc_retries += o.alloc_retries;
   alloc_retries_raw += o.alloc_retries_raw;
+  batch_alloc_retries_raw += o.batch_alloc_retries_raw;
   request_ts.Merge(o.request_ts);
   total_ms.Merge(o.total_ms);
   inference_ms.Merge(o.inference_ms);

@@ -66,8 +66,9 @@ struct TimeBucket {
   int64_t rejections = 0;
   int64_t ooms = 0;
   int64_t alloc_retries = 0;      // increases of the sources' alloc_retries (see LogAggregator).
-  int64_t alloc_retries_raw = 0;  // sum of the records' alloc_retries values.
-  RunningStat request_ts;         // arrival times (exact min/max for the summary).
+  int64_t alloc_retries_raw = 0;  // sum of the request records' alloc_retries values.
+  int64_t batch_alloc_retries_raw = 0;  // ... of the batch records'.
+  RunningStat request_ts;               // arrival times (exact min/max for the summary).
   RunningStat total_ms, inference_ms, queue_ms, pre_ms, xfer_ms, post_ms, queue_len, batch_size,
       batch_record_size;
   LatencyHistogram total_hist{LatencyHistogram::kCoarseBits};

@@ -105,5 +105,39 @@ TEST(CumulativeCounterTest, CountsPerRecordAreSummed) {
   EXPECT_EQ(in_windows, sum);
 }
 
+// The requests of a batch repeat its batch record's count: only the batch
+// records count (the loggen and serve logs carry both).
+TEST(CumulativeCounterTest, RequestsRepeatingTheirBatchCountAreNotCountedAgain) {
+  SyntheticLog log;
+  const int64_t values[] = {0, 2, 0, 1, 3, 0, 0, 4, 1, 0, 2, 0};
+  int64_t sum = 0;
+  for (int i = 0; i < 300; ++i) {
+    const int64_t t = kT0 + int64_t{i} * 200'000;
+    TestRecord& b = log.Add(RecordKind::kBatch, t);
+    b.r.gpu_id = 0;
+    b.r.instance = 0;
+    b.r.batch_size = 4;
+    b.r.inference_ms = 20;
+    b.r.alloc_retries = values[i % 12];
+    sum += values[i % 12];
+    for (int j = 0; j < 4; ++j) {
+      TestRecord& q = log.Add(RecordKind::kRequest, t + j);
+      q.request_id = "r" + std::to_string(i) + "-" + std::to_string(j);
+      q.r.gpu_id = 0;
+      q.r.batch_size = 4;
+      q.r.inference_ms = 20;
+      q.r.alloc_retries = values[i % 12];
+      q.FixTotal();
+    }
+  }
+  LogAggregator agg;
+  log.FeedTo(&agg);
+  EXPECT_EQ(agg.alloc_retries_total(), sum);
+  const AnalysisReport r = Analyzer().Analyze(agg);
+  int64_t in_windows = 0;
+  for (const WindowStats& w : r.time_series.windows) in_windows += w.alloc_retries;
+  EXPECT_EQ(in_windows, sum);
+}
+
 }  // namespace
 }  // namespace yoloscope
