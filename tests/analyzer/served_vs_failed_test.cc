@@ -9,6 +9,7 @@
 #include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analyzer.h"
 #include "analyzer/report/report_format.h"
+#include "analyzer/report/report_writer.h"
 #include "analyzer/synthetic_log.h"
 
 namespace yoloscope {
@@ -141,6 +142,15 @@ TEST(ServedVsFailedTest, FailedRequestsKeepTheirOwnLatency) {
   // The served inference times are 30-36 ms; the 4.19 ms failures are not among them.
   EXPECT_GE(inference->p50_ms, 29);
   EXPECT_EQ(inference->count, r.summary.served);
+}
+
+TEST(ServedVsFailedTest, StageTablesSayTheyAreForServedRequests) {
+  SyntheticLog log = OverloadLog(260, 668);
+  const AnalysisReport r = log.Analyze();
+  const std::string note = "served requests only; 668 refused and 0 failed are in the summary";
+  EXPECT_NE(ReportWriter::Text(r, {}).find(note), std::string::npos);
+  EXPECT_NE(ReportWriter::Markdown(r).find(note), std::string::npos);
+  EXPECT_NE(ReportWriter::Text(r, {}).find("refused: 668"), std::string::npos);
 }
 
 }  // namespace

@@ -240,6 +240,15 @@ std::string MdCell(std::string_view s) {
   return out;
 }
 
+// "  (served requests only; 668 refused and 0 failed are in the summary)"
+// when the log has refused or failed requests: the stage table is for
+// served requests.
+std::string ServedNote(const Summary& s) {
+  if (s.refused == 0 && s.failed == 0) return "";
+  return fmt::format("  (served requests only; {} refused and {} failed are in the summary)",
+                     Count(s.refused), Count(s.failed));
+}
+
 std::string InputLine(const AnalysisReport& r) {
   const InputSummary& in = r.input;
   std::string s = fmt::format("{} {}, {} records", in.files.size(),
@@ -512,7 +521,7 @@ std::string ReportWriter::Text(const AnalysisReport& r, const TextReportOptions&
   line("");
 
   if (!r.stages.empty()) {
-    line(p.Bold("Where the time goes"));
+    line(p.Bold("Where the time goes") + p.Dim(ServedNote(s)));
     line(
         p.Dim(fmt::format("  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}  {}", "stage",
                           "count", "mean", "p50", "p90", "p99", "p99.9", "max", "share of total")));
@@ -673,6 +682,10 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
   if (!r.stages.empty()) {
     line("## Where the time goes");
     line("");
+    if (const std::string note = ServedNote(s); !note.empty()) {
+      line(note.substr(2));
+      line("");
+    }
     line("| stage | count | mean | p50 | p90 | p99 | p99.9 | max | share |");
     line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const StageSummary& st : r.stages) {
