@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/log_reader.h"
+#include "analyzer/readers/log_reader.h"
 
 namespace {
 

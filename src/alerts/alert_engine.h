@@ -43,7 +43,7 @@
 
 #include "alerts/rule_set.h"
 #include "alerts/window_aggregator.h"
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 #include "common/status.h"
 
 namespace yoloscope {

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "alerts/alert_engine.h"
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 
 namespace yoloscope {
 

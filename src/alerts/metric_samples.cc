@@ -34,7 +34,23 @@ bool ContainsOomToken(std::string_view s) {
   return false;
 }
 
-bool IsOkStatus(std::string_view s) { return s == "ok" || s == "OK" || s == "200"; }
+bool EqualsCi(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+// The statuses the analyzer reads as success (foreign logs say "success",
+// "Succeeded", 成功, ...), so that both count the same requests as served.
+bool IsOkStatus(std::string_view s) {
+  return EqualsCi(s, "ok") || s == "200" || EqualsCi(s, "success") || EqualsCi(s, "succeeded") ||
+         EqualsCi(s, "successful") || s == "\xE6\x88\x90\xE5\x8A\x9F" /* 成功 */ ||
+         s == "\xE6\xAD\xA3\xE5\xB8\xB8" /* 正常 */;
+}
 
 }  // namespace
 
@@ -84,14 +100,21 @@ bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out) {
 
   switch (r.kind) {
     case RecordKind::kRequest: {
-      set_opt(AlertMetric::kInferenceMs, r.inference_ms);
-      set_opt(AlertMetric::kTotalMs, r.total_ms);
-      set_opt(AlertMetric::kQueueMs, r.queue_ms);
-      set_opt(AlertMetric::kDecodeMs, r.decode_ms);
-      set_opt(AlertMetric::kPreprocessMs, r.preprocess_ms);
-      set_opt(AlertMetric::kH2dMs, r.h2d_ms);
-      set_opt(AlertMetric::kD2hMs, r.d2h_ms);
-      set_opt(AlertMetric::kPostprocessMs, r.postprocess_ms);
+      // Latency rules see served requests only: a refusal in 0.2 ms is not
+      // a fast request (it pulled the overload p99 down), and a failure
+      // measures the time to fail. Refused and failed requests count in
+      // the request and error rates.
+      const bool failed = !r.status.empty() ? !IsOkStatus(r.status) : !r.error.empty();
+      if (!failed) {
+        set_opt(AlertMetric::kInferenceMs, r.inference_ms);
+        set_opt(AlertMetric::kTotalMs, r.total_ms);
+        set_opt(AlertMetric::kQueueMs, r.queue_ms);
+        set_opt(AlertMetric::kDecodeMs, r.decode_ms);
+        set_opt(AlertMetric::kPreprocessMs, r.preprocess_ms);
+        set_opt(AlertMetric::kH2dMs, r.h2d_ms);
+        set_opt(AlertMetric::kD2hMs, r.d2h_ms);
+        set_opt(AlertMetric::kPostprocessMs, r.postprocess_ms);
+      }
       set_opt(AlertMetric::kQueueLen, r.queue_len);
       set(AlertMetric::kRequestRate, 1.0);
       if (!r.status.empty()) set(AlertMetric::kErrorRate, IsOkStatus(r.status) ? 0.0 : 1.0);

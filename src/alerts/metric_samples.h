@@ -25,7 +25,7 @@
 #include <string_view>
 
 #include "alerts/alert_rule.h"
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 
 namespace yoloscope {
 

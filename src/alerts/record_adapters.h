@@ -10,7 +10,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 #include "reqlog/log_records.h"
 
 namespace yoloscope {

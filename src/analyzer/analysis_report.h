@@ -99,8 +99,17 @@ struct Summary {
   int64_t gpu_samples = 0;
   int64_t errors = 0;
   double error_rate = 0;
+  // Requests by outcome (served + refused + failed = requests; refused +
+  // failed = errors). Latency figures elsewhere (stages, by_gpu, windows,
+  // baselines) are for served requests only.
+  int64_t served = 0, refused = 0, failed = 0;
+  std::optional<double> refused_total_p50_ms, refused_total_p99_ms;
+  std::optional<double> failed_total_p50_ms, failed_total_p99_ms;
   std::optional<int64_t> first_ts_us, last_ts_us;
-  std::optional<double> span_s, throughput_rps;
+  // throughput_rps: requests arriving per second (the offered load, all
+  // outcomes); served_rps: completed per second (the capacity shown);
+  // refused_rps / failed_rps: the rest.
+  std::optional<double> span_s, throughput_rps, served_rps, refused_rps, failed_rps;
   std::optional<double> mean_batch_size, mean_queue_len, p90_queue_len;
   std::optional<int64_t> max_queue_len, max_batch_size;
   std::vector<GroupSummary> by_gpu, by_model;
@@ -116,6 +125,12 @@ struct WindowStats {
   double error_rate = 0;
   std::optional<double> total_p50_ms, total_p99_ms, inference_p50_ms, inference_p99_ms;
   std::optional<double> queue_ms_mean, queue_len_mean, batch_size_mean;
+  // Mean time per stage over the window's requests that logged it (inference:
+  // served requests only), in pipeline
+  // order ("queue", "decode+preprocess", "h2d+d2h", "inference",
+  // "postprocess"; stages not logged are left out): the "Latency by stage"
+  // chart of the HTML report and the live page.
+  std::vector<std::pair<std::string, double>> stage_means_ms;
   // Inference time over the equal-work baseline (1 = as fast as usual).
   std::optional<double> inflation;
   // Device state (means over samples; summed over GPUs for memory, max ratio).

@@ -1,9 +1,5 @@
 #include "analyzer/analyze_command.h"
 
-#include "alerts/alert_timeline.h"
-#include "alerts/alert_timeline_report.h"
-#include "alerts/rule_set.h"
-
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,14 +11,17 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "alerts/alert_timeline.h"
+#include "alerts/alert_timeline_report.h"
+#include "alerts/rule_set.h"
+#include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analyzer.h"
-#include "analyzer/log_aggregator.h"
-#include "analyzer/log_reader.h"
 #include "analyzer/progress_bar.h"
-#include "analyzer/report_writer.h"
+#include "analyzer/readers/log_reader.h"
+#include "analyzer/report/report_writer.h"
 #include "common/clock.h"
 #include "common/time_format.h"
 #include "report/html_report.h"
@@ -333,8 +332,8 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
     }
     timeline = std::move(tl).value();
     for (int i = 0; i < n; ++i) {
-      tees.push_back(std::make_unique<TeeSink>(aggs[static_cast<size_t>(i)].get(),
-                                               timeline->NewShard()));
+      tees.push_back(
+          std::make_unique<TeeSink>(aggs[static_cast<size_t>(i)].get(), timeline->NewShard()));
     }
   }
   Status read_status = reader->Read(

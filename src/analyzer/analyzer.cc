@@ -8,8 +8,9 @@
 #include <numeric>
 #include <optional>
 
-#include "analyzer/analysis_context.h"
-#include "analyzer/change_detector.h"
+#include "analyzer/aggregate/change_detector.h"
+#include "analyzer/rules/analysis_context.h"
+#include "analyzer/rules/rule_registry.h"
 #include "common/time_format.h"
 
 namespace yoloscope {
@@ -49,6 +50,9 @@ double Quantile(std::vector<double> v, double q) {
 // The aggregator's id for device state from records that name no GPU
 // (gpu_id null, no "cuda:N" device).
 constexpr int64_t kUnknownGpu = -2;
+// Records further than this (or than the log's span, if longer) from the
+// rest of the log are strays: left out of the time series and reported.
+constexpr int64_t kStrayGapUs = int64_t{3600} * 1'000'000;
 
 // The log's only device, when it names exactly one and that one is a GPU.
 // Records that name no GPU are then taken to be about it: a server with one
@@ -98,10 +102,20 @@ void FillGroup(const GroupStats& g, GroupSummary* out) {
     out->inference_p50_ms = g.inference.Quantile(0.5);
     out->inference_p99_ms = g.inference.Quantile(0.99);
   }
-  if (!g.batch_size.empty()) out->mean_batch_size = g.batch_size.mean();
+  // Per batch, as the summary's mean_batch_size (one definition in the report).
+  if (!g.inverse_batch_size.empty() && g.inverse_batch_size.sum > 0) {
+    out->mean_batch_size = static_cast<double>(g.inverse_batch_size.n) / g.inverse_batch_size.sum;
+  }
   if (!g.mem_used.empty()) out->max_mem_used_mb = g.mem_used.max;
   if (!g.mem_total.empty()) out->mem_total_mb = g.mem_total.max;
   if (!g.gpu_util.empty()) out->mean_gpu_util = g.gpu_util.mean();
+}
+
+// Served / refused / failed per second over the summary's span.
+void SetOutcomeRates(int64_t served, int64_t refused, int64_t failed, Summary* s) {
+  s->served_rps = static_cast<double>(served) / *s->span_s;
+  s->refused_rps = static_cast<double>(refused) / *s->span_s;
+  s->failed_rps = static_cast<double>(failed) / *s->span_s;
 }
 
 void BuildSummary(const LogAggregator& agg, Summary* s) {
@@ -112,6 +126,17 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
   s->errors = agg.errors();
   s->error_rate =
       agg.requests() ? static_cast<double>(agg.errors()) / static_cast<double>(agg.requests()) : 0;
+  s->served = agg.served();
+  s->refused = agg.refused();
+  s->failed = agg.failed();
+  if (!agg.refused_latency().empty()) {
+    s->refused_total_p50_ms = agg.refused_latency().Quantile(0.5);
+    s->refused_total_p99_ms = agg.refused_latency().Quantile(0.99);
+  }
+  if (!agg.failed_latency().empty()) {
+    s->failed_total_p50_ms = agg.failed_latency().Quantile(0.5);
+    s->failed_total_p99_ms = agg.failed_latency().Quantile(0.99);
+  }
   const RunningStat& ts = agg.request_ts().n ? agg.request_ts() : agg.any_ts();
   if (ts.n) {
     s->first_ts_us = static_cast<int64_t>(ts.min);
@@ -119,6 +144,7 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     s->span_s = (ts.max - ts.min) / 1e6;
     if (*s->span_s > 0 && agg.requests() > 1) {
       s->throughput_rps = static_cast<double>(agg.request_ts().n) / *s->span_s;
+      SetOutcomeRates(agg.served_ts().n, agg.refused(), agg.failed(), s);
     }
   }
   const bool gpu_known = std::any_of(agg.by_gpu().begin(), agg.by_gpu().end(),
@@ -245,162 +271,6 @@ std::string_view SeverityName(FindingSeverity s) {
   return "info";
 }
 
-std::string FormatNumber(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  const double a = std::fabs(v);
-  if (a >= 100 || a == std::floor(a)) return fmt::format("{:.0f}", v);
-  if (a >= 10) return fmt::format("{:.1f}", v);
-  if (a >= 1) return fmt::format("{:.2f}", v);
-  return fmt::format("{:.3g}", v);
-}
-
-std::string FormatMs(double ms) {
-  if (std::fabs(ms) >= 1000) return FormatNumber(ms / 1000.0) + " s";
-  return FormatNumber(ms) + " ms";
-}
-
-std::string FormatPercent(double f) {
-  const double p = f * 100.0;
-  if (p > 0 && p < 1) return fmt::format("{:.2g}%", p);
-  return fmt::format("{:.0f}%", p);
-}
-
-std::string FormatTime(int64_t ts_us) {
-  std::string s = FormatRfc3339Micros(ts_us);
-  // "2026-01-01T00:00:05.123456Z" -> drop the microseconds when they are 0,
-  // else keep milliseconds.
-  const size_t dot = s.find('.');
-  if (dot == std::string::npos) return s;
-  if (s.compare(dot + 1, 6, "000000") == 0) return s.substr(0, dot) + "Z";
-  return s.substr(0, dot + 4) + "Z";
-}
-
-std::string FormatOffset(int64_t ts_us, int64_t origin_us) {
-  return "t+" + FormatNumber(static_cast<double>(ts_us - origin_us) / 1e6) + "s";
-}
-
-std::string AnalysisContext::Time(int64_t ts_us) const {
-  return ts_monotonic ? FormatOffset(ts_us, time_origin_us) : FormatTime(ts_us);
-}
-
-bool AnalysisContext::Require(std::string_view check,
-                              const std::vector<std::vector<LogField>>& groups) {
-  SkippedCheck skip;
-  for (const auto& group : groups) {
-    bool any = false;
-    std::string names;
-    for (LogField f : group) {
-      any = any || Has(f);
-      if (!names.empty()) names += '|';
-      names += LogFieldName(f);
-    }
-    if (!any) skip.missing_fields.push_back(names);
-  }
-  if (skip.missing_fields.empty()) return true;
-  skip.check = std::string(check);
-  skip.reason = "the log has no " + fmt::format("{}", fmt::join(skip.missing_fields, ", no "));
-  report->skipped_checks.push_back(std::move(skip));
-  return false;
-}
-
-void AnalysisContext::SkipForSamples(std::string_view check, std::string reason) {
-  SkippedCheck skip;
-  skip.check = std::string(check);
-  skip.reason = std::move(reason);
-  report->skipped_checks.push_back(std::move(skip));
-}
-
-std::optional<AnalysisContext::Inflation> AnalysisContext::InflationWhere(
-    const std::function<bool(size_t)>& pick) const {
-  Inflation out;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (!pick(i)) continue;
-    ++out.windows;
-    out.requests += windows[i].requests;
-    if (inflation_den[i] <= 0) continue;
-    num += inflation_num[i];
-    den += inflation_den[i];
-    for (const WorkCell& c : windows[i].work) {
-      if (steady.count(c.key)) out.samples += use_inference ? c.inference_n : c.total_n;
-    }
-  }
-  if (den <= 0) return std::nullopt;
-  out.ratio = num / den;
-  return out;
-}
-
-std::vector<TimeRange> AnalysisContext::RangesWhere(const std::function<bool(size_t)>& pick) const {
-  std::vector<TimeRange> ranges;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (!pick(i)) continue;
-    const TimeRange r = WindowRange(i);
-    if (!ranges.empty() && ranges.back().end_us == r.start_us) {
-      ranges.back().end_us = r.end_us;
-    } else {
-      ranges.push_back(r);
-    }
-  }
-  return ranges;
-}
-
-std::vector<std::string> AnalysisContext::SlowestIdsWhere(
-    const std::function<bool(size_t)>& pick) const {
-  std::vector<const RequestExample*> ex;
-  for (size_t i = 0; i < windows.size(); ++i) {
-    if (pick(i) && windows[i].has_slowest) ex.push_back(&windows[i].slowest);
-  }
-  std::sort(ex.begin(), ex.end(), [](const RequestExample* a, const RequestExample* b) {
-    if (a->value != b->value) return a->value > b->value;
-    return a->ts_us < b->ts_us;
-  });
-  std::vector<std::string> ids;
-  for (const RequestExample* e : ex) {
-    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
-    ids.push_back(e->id);
-  }
-  return ids;
-}
-
-std::vector<std::string> AnalysisContext::Ids(const ExampleSet& set) const {
-  std::vector<std::string> ids;
-  for (const RequestExample& e : set.items()) {
-    if (static_cast<int>(ids.size()) >= config.max_request_ids) break;
-    ids.push_back(e.id);
-  }
-  return ids;
-}
-
-std::optional<size_t> AnalysisContext::WindowOf(int64_t ts_us) const {
-  if (windows.empty() || ts_us == std::numeric_limits<int64_t>::max()) return std::nullopt;
-  const int64_t i = FloorDiv(ts_us - window_start_us.front(), window_us);
-  if (i < 0 || i >= static_cast<int64_t>(windows.size())) return std::nullopt;
-  return static_cast<size_t>(i);
-}
-
-std::vector<AnalysisContext::FineWindow> AnalysisContext::FineWindows(int target) const {
-  std::vector<FineWindow> out;
-  const TimeBucketStore& store = agg.time_buckets();
-  const int64_t res = store.resolution_us();
-  const int64_t span = range_end_us - range_start_us;
-  if (store.size() == 0 || span <= 0) return out;
-  const int64_t w = RoundUpToMultiple(std::max(res, span / std::max(1, target)), res);
-  const int64_t count = (span + w - 1) / w;
-  out.resize(static_cast<size_t>(count));
-  for (int64_t i = 0; i < count; ++i) {
-    out[static_cast<size_t>(i)].start_us = range_start_us + i * w;
-    out[static_cast<size_t>(i)].end_us = range_start_us + (i + 1) * w;
-  }
-  for (const auto& [key, b] : store.buckets()) {
-    const int64_t start = key * res;
-    if (start < range_start_us || start >= range_end_us) continue;
-    FineWindow& fw = out[static_cast<size_t>((start - range_start_us) / w)];
-    fw.requests += b.requests;
-    fw.errors += b.errors;
-  }
-  return out;
-}
-
 Analyzer::Analyzer(AnalyzerConfig config) : config_(config) {}
 
 AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& input) const {
@@ -435,69 +305,48 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     const int64_t res = store.resolution_us();
     int64_t total_records = 0;
     for (const auto& [key, b] : store.buckets()) total_records += b.records;
-    // Trim 0.1% of records at each end (a stray timestamp must not stretch
-    // the span), when there are enough records for that to mean anything.
-    const int64_t trim = total_records >= 1000 ? total_records / 1000 : 0;
-    int64_t lo_key = store.buckets().begin()->first, hi_key = store.buckets().rbegin()->first;
-    if (trim > 0) {
-      int64_t seen = 0;
-      for (const auto& [key, b] : store.buckets()) {
-        seen += b.records;
-        if (seen > trim) {
-          lo_key = key;
-          break;
-        }
-      }
-      seen = 0;
-      for (auto it = store.buckets().rbegin(); it != store.buckets().rend(); ++it) {
-        seen += it->second.records;
-        if (seen > trim) {
-          hi_key = it->first;
-          break;
-        }
+    // The log's time range: the cluster of occupied buckets around the
+    // median record, grown towards the nearer neighbour while the gap to it
+    // is at most the cluster's own span (or kStrayGapUs, whichever is
+    // longer). Records out of order by seconds, or idle periods shorter than
+    // what came before, stay in; a clock that was never set (1970), a
+    // future date or any record far away from the rest is left out of the
+    // time series and reported below, however many there are.
+    std::vector<std::pair<int64_t, int64_t>> occupied;  // key, records
+    for (const auto& [key, b] : store.buckets()) occupied.emplace_back(key, b.records);
+    size_t first = 0;
+    for (int64_t seen = 0; first < occupied.size(); ++first) {
+      seen += occupied[first].second;
+      if (2 * seen > total_records) break;
+    }
+    first = std::min(first, occupied.size() - 1);
+    size_t last = first + 1;  // [first, last)
+    const int64_t min_gap = std::max<int64_t>(1, kStrayGapUs / res);
+    for (;;) {
+      const int64_t allowed = std::max(min_gap, occupied[last - 1].first - occupied[first].first);
+      const int64_t left = first > 0 ? occupied[first].first - occupied[first - 1].first
+                                     : std::numeric_limits<int64_t>::max();
+      const int64_t right = last < occupied.size() ? occupied[last].first - occupied[last - 1].first
+                                                   : std::numeric_limits<int64_t>::max();
+      if (std::min(left, right) > allowed) break;
+      if (left <= right) {
+        --first;
+      } else {
+        ++last;
       }
     }
-    // Drop isolated stragglers: an end bucket separated from the rest by more
-    // than half the span and holding few records (a clock that was not set,
-    // a test record from 1970).
-    {
-      std::vector<std::pair<int64_t, int64_t>> occupied;  // key, records
-      for (const auto& [key, b] : store.buckets()) {
-        if (key >= lo_key && key <= hi_key) occupied.emplace_back(key, b.records);
-      }
-      size_t first = 0, last = occupied.size();
-      // "Few": <= 1% of the records, or <= 2 of at least 20 (a tiny log has
-      // no stragglers to speak of).
-      const int64_t few = std::max<int64_t>(total_records >= 20 ? 2 : 0, total_records / 100);
-      for (int guard = 0; guard < 16 && last - first >= 3; ++guard) {
-        const double span_keys =
-            static_cast<double>(occupied[last - 1].first - occupied[first].first);
-        if (static_cast<double>(occupied[first + 1].first - occupied[first].first) >
-                0.5 * span_keys &&
-            occupied[first].second <= few) {
-          ++first;
-        } else if (static_cast<double>(occupied[last - 1].first - occupied[last - 2].first) >
-                       0.5 * span_keys &&
-                   occupied[last - 1].second <= few) {
-          --last;
-        } else {
-          break;
-        }
-      }
-      if (last > first) {
-        lo_key = occupied[first].first;
-        hi_key = occupied[last - 1].first;
-      }
-    }
+    int64_t lo_key = occupied[first].first, hi_key = occupied[last - 1].first;
     int64_t outside = 0;
     RunningStat in_range_ts;
-    int64_t in_range_requests = 0;
+    int64_t in_range_requests = 0, in_range_errors = 0, in_range_rejections = 0;
     for (const auto& [key, b] : store.buckets()) {
       if (key < lo_key || key > hi_key) {
         outside += b.records;
       } else {
         in_range_ts.Merge(b.request_ts);
         in_range_requests += b.requests;
+        in_range_errors += b.errors;
+        in_range_rejections += b.rejections;
       }
     }
     if (outside > 0) {
@@ -510,8 +359,21 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
         sm.last_ts_us = static_cast<int64_t>(in_range_ts.max);
         sm.span_s = (in_range_ts.max - in_range_ts.min) / 1e6;
         sm.throughput_rps.reset();
+        sm.served_rps.reset();
+        sm.refused_rps.reset();
+        sm.failed_rps.reset();
         if (*sm.span_s > 0 && in_range_requests > 1) {
           sm.throughput_rps = static_cast<double>(in_range_requests) / *sm.span_s;
+          SetOutcomeRates(in_range_requests - in_range_errors, in_range_rejections,
+                          in_range_errors - in_range_rejections, &sm);
+        }
+        // A group's own first/last arrival includes the strays: its rate
+        // is over the log's span instead.
+        for (auto* groups : {&sm.by_gpu, &sm.by_model}) {
+          for (GroupSummary& g : *groups) {
+            g.throughput_rps.reset();
+            if (*sm.span_s > 0) g.throughput_rps = static_cast<double>(g.requests) / *sm.span_s;
+          }
         }
       }
     }
@@ -536,6 +398,20 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
       ctx.windows[static_cast<size_t>(i)].Merge(b);
     }
     for (TimeBucket& b : ctx.windows) b.SortCells();
+    // alloc_retries is a running total: the windows get its per-source
+    // increases (the buckets' sums are in-order estimates per thread).
+    // A count per record (yoloscope serve today) keeps the buckets' sums
+    // of the values instead.
+    for (TimeBucket& b : ctx.windows) {
+      b.alloc_retries = !agg.alloc_retries_per_record()    ? 0
+                        : agg.alloc_retries_from_batches() ? b.batch_alloc_retries_raw
+                                                           : b.alloc_retries_raw;
+    }
+    for (const CounterIncrement& inc : agg.alloc_retry_increments()) {
+      if (inc.ts_us < start || inc.ts_us >= end) continue;
+      const int64_t i = FloorDiv(inc.ts_us - origin, w);
+      if (i >= 0 && i < count) ctx.windows[static_cast<size_t>(i)].alloc_retries += inc.delta;
+    }
     if (const std::optional<int64_t> sole = SoleGpu(agg)) {
       for (TimeBucket& b : ctx.windows) AttributeUnknownDevice(&b, *sole);
     }
@@ -591,6 +467,14 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
       ws.inference_p99_ms = b.inference_hist.Quantile(0.99);
     }
     if (!b.queue_ms.empty()) ws.queue_ms_mean = b.queue_ms.mean();
+    for (const auto& [name, stat] :
+         {std::pair<const char*, const RunningStat*>{"queue", &b.queue_ms},
+          {"decode+preprocess", &b.pre_ms},
+          {"h2d+d2h", &b.xfer_ms},
+          {"inference", &b.inference_ms},
+          {"postprocess", &b.post_ms}}) {
+      if (!stat->empty()) ws.stage_means_ms.emplace_back(name, stat->mean());
+    }
     if (!b.queue_len.empty()) ws.queue_len_mean = b.queue_len.mean();
     if (!b.batch_size.empty()) {
       ws.batch_size_mean = b.batch_size.mean();
@@ -771,7 +655,7 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
     report.baselines.resize(static_cast<size_t>(config_.max_baselines));
   }
 
-  RunRules(&ctx);
+  RuleRegistry::Builtin().RunAll(ctx);
 
   std::stable_sort(report.findings.begin(), report.findings.end(),
                    [](const Finding& a, const Finding& b) { return a.severity > b.severity; });

@@ -11,8 +11,8 @@
 // aggregators (or on one that is not being written to).
 #pragma once
 
+#include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analysis_report.h"
-#include "analyzer/log_aggregator.h"
 
 namespace yoloscope {
 

@@ -45,11 +45,11 @@ std::string FormatCount(double v) {
   return negative ? "-" + out : out;
 }
 
-// A value with about 3 significant digits.
+// A value with about 3 significant digits, rounded as the text, Markdown
+// and JSON reports round it (src/analyzer/report/report_format.cc).
 std::string FormatNumber(double v) {
   if (!std::isfinite(v)) return "-";
   const double a = std::fabs(v);
-  if (a >= 1e6) return FormatCount(v);
   if (a >= 100 || v == std::floor(v)) return Printf("%.0f", v);
   if (a >= 10) return Printf("%.1f", v);
   if (a >= 1) return Printf("%.2f", v);
@@ -62,11 +62,12 @@ std::string FormatMs(double ms) {
   return FormatNumber(ms) + " ms";
 }
 
+// As the other formats: whole percent, two digits below 1%.
 std::string FormatPercent(double fraction) {
   if (!std::isfinite(fraction)) return "-";
   const double p = fraction * 100;
-  if (p != 0 && std::fabs(p) < 0.1) return Printf("%.2g%%", p);
-  return Printf("%.1f%%", p);
+  if (p > 0 && p < 1) return Printf("%.2g%%", p);
+  return Printf("%.0f%%", p);
 }
 
 std::string FormatDuration(double s) {
@@ -176,13 +177,24 @@ void AppendSummary(const Json& analysis, std::string* h) {
            FormatCount(JsonFields::Number(s, "batches")) + " batches, " +
            FormatCount(JsonFields::Number(s, "gpu_samples")) + " GPU samples");
   Card(h, "Span", FormatDuration(JsonFields::Number(s, "span_s")), JsonFields::Text(s, "first_ts"));
-  Card(h, "Throughput", FormatNumber(JsonFields::Number(s, "throughput_rps")) + " req/s", "mean");
+  // Capacity is what was served; what arrived, was refused or failed is
+  // beside it (older analyses without served_rps show the arrival rate).
+  const double served_rps = JsonFields::Number(s, "served_rps");
+  if (std::isfinite(served_rps)) {
+    Card(h, "Served", FormatNumber(served_rps) + " req/s",
+         FormatNumber(JsonFields::Number(s, "throughput_rps")) + " req/s arriving");
+  } else {
+    Card(h, "Throughput", FormatNumber(JsonFields::Number(s, "throughput_rps")) + " req/s", "mean");
+  }
   const double error_rate = JsonFields::Number(s, "error_rate");
+  const double refused = JsonFields::Number(s, "refused");
   Card(h, "Errors", FormatPercent(error_rate),
-       FormatCount(JsonFields::Number(s, "errors")) + " failed requests",
+       std::isfinite(refused) ? FormatCount(refused) + " refused, " +
+                                    FormatCount(JsonFields::Number(s, "failed")) + " failed"
+                              : FormatCount(JsonFields::Number(s, "errors")) + " failed requests",
        error_rate >= 0.01 ? "ys-bad" : "");
   if (const Json* total = StageRow(analysis, "total")) {
-    Card(h, "Latency p50 / p99",
+    Card(h, "Latency p50 / p99 (served)",
          FormatMs(JsonFields::Number(*total, "p50_ms")) + " / " +
              FormatMs(JsonFields::Number(*total, "p99_ms")),
          "p99.9 " + FormatMs(JsonFields::Number(*total, "p999_ms")) + ", max " +

@@ -286,6 +286,25 @@ TEST(AlertEngineTest, RequestsCountWhenTheyComplete) {
   EXPECT_EQ(t[0].state, AlertState::kFiring);
 }
 
+// Issue 16: latency rules see served requests only; refused and failed
+// requests still count in the request and error rates.
+TEST(AlertEngineTest, LatencyMetricsComeFromServedRequestsOnly) {
+  MetricSamples s;
+  LogRecord refused = Request(kT0, 0.1, 0.2);
+  refused.status = "queue_full";
+  ASSERT_TRUE(ExtractMetricSamples(refused, &s));
+  EXPECT_FALSE(s.Has(AlertMetric::kTotalMs));
+  EXPECT_FALSE(s.Has(AlertMetric::kInferenceMs));
+  EXPECT_EQ(s.Get(AlertMetric::kErrorRate), 1);
+  EXPECT_EQ(s.Get(AlertMetric::kRequestRate), 1);
+
+  LogRecord served = Request(kT0, 30.0, 1200.0);
+  served.status = "Success";  // a foreign log's word for ok.
+  ASSERT_TRUE(ExtractMetricSamples(served, &s));
+  EXPECT_EQ(s.Get(AlertMetric::kTotalMs), 1200.0);
+  EXPECT_EQ(s.Get(AlertMetric::kErrorRate), 0);
+}
+
 TEST(AlertEngineTest, MetricExtraction) {
   MetricSamples s;
   LogRecord batch;

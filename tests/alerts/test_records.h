@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/log_record.h"
+#include "reqlog/log_record.h"
 #include "common/time_format.h"
 
 namespace yoloscope::testing {

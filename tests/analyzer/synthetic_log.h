@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analysis_report.h"
 #include "analyzer/analyzer.h"
-#include "analyzer/log_aggregator.h"
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 
 namespace yoloscope::testing {
 

@@ -207,5 +207,28 @@ TEST(HtmlReportTest, WriteFileWritesAtomically) {
   std::filesystem::remove_all(dir);
 }
 
+// Issue 16: the HTML cards round as the text and Markdown reports do and
+// show served capacity next to what arrived, was refused or failed.
+TEST(HtmlReportTest, SummaryRoundsAsTheOtherFormatsAndShowsServedCapacity) {
+  Json analysis = {{"schema", "yoloscope.analysis.v1"},
+                   {"summary",
+                    {{"requests", 300},
+                     {"errors", 13},
+                     {"error_rate", 13.0 / 300.0},
+                     {"throughput_rps", 5.03},
+                     {"served", 287},
+                     {"refused", 13},
+                     {"failed", 0},
+                     {"served_rps", 4.81}}}};
+  auto html = HtmlReport::Render(analysis, Options());
+  ASSERT_TRUE(html.ok()) << html.status().message();
+  // Text: "errors 13 (4%)"; the HTML said 4.3%.
+  EXPECT_NE(html->find(">4%<"), std::string::npos);
+  EXPECT_EQ(html->find("4.3%"), std::string::npos);
+  EXPECT_NE(html->find("4.81 req/s"), std::string::npos);
+  EXPECT_NE(html->find("5.03 req/s arriving"), std::string::npos);
+  EXPECT_NE(html->find("13 refused, 0 failed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace yoloscope

@@ -1,5 +1,5 @@
 // InputSource (files, compression, errors) and InputBlockReader.
-#include "analyzer/input_source.h"
+#include "analyzer/readers/input_source.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/input_block_reader.h"
-#include "analyzer/input_mapped_file.h"
 #include "analyzer/readers/compression_util.h"
+#include "analyzer/readers/input_block_reader.h"
+#include "analyzer/readers/input_mapped_file.h"
 #include "analyzer/readers/record_collector.h"
 
 namespace yoloscope {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "analyzer/jsonl_parser.h"
+#include "analyzer/readers/jsonl_parser.h"
 #include "reqlog/log_schema.h"
 
 namespace yoloscope {

@@ -1,4 +1,4 @@
-#include "analyzer/jsonl_parser.h"
+#include "analyzer/readers/jsonl_parser.h"
 
 #include <gtest/gtest.h>
 

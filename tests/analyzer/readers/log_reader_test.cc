@@ -1,6 +1,6 @@
 // LogReader end to end: every format from the fixtures, compressed inputs,
 // parallel chunking, stdin, follow mode, errors.
-#include "analyzer/log_reader.h"
+#include "analyzer/readers/log_reader.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "analyzer/reader_format.h"
+#include "analyzer/readers/reader_format.h"
 
 #include <gtest/gtest.h>
 

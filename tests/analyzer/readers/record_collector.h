@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "analyzer/log_record.h"
+#include "reqlog/record_sink.h"
 
 namespace yoloscope::testing_readers {
 

@@ -1,4 +1,4 @@
-#include "analyzer/table_columns.h"
+#include "analyzer/readers/table_columns.h"
 
 #include <gtest/gtest.h>
 

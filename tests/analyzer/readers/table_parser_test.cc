@@ -1,4 +1,4 @@
-#include "analyzer/table_parser.h"
+#include "analyzer/readers/table_parser.h"
 
 #include <gtest/gtest.h>
 

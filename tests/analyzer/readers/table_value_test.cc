@@ -1,8 +1,8 @@
-#include "analyzer/table_value.h"
+#include "analyzer/readers/table_value.h"
 
 #include <gtest/gtest.h>
 
-#include "analyzer/table_transcoder.h"
+#include "analyzer/readers/table_transcoder.h"
 
 namespace yoloscope {
 namespace {

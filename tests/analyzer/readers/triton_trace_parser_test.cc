@@ -1,4 +1,4 @@
-#include "analyzer/triton_trace_parser.h"
+#include "analyzer/readers/triton_trace_parser.h"
 
 #include <gtest/gtest.h>
 

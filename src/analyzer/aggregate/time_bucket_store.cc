@@ -1,0 +1,185 @@
+#include "analyzer/aggregate/time_bucket_store.h"
+
+#include <algorithm>
+#include <array>
+
+namespace yoloscope {
+namespace {
+
+constexpr std::array<int64_t, 18> kLadderUs = {
+    1'000,       2'000,         10'000,        20'000,        100'000,        200'000,
+    1'000'000,   2'000'000,     10'000'000,    20'000'000,    60'000'000,     120'000'000,
+    600'000'000, 1'200'000'000, 3'600'000'000, 7'200'000'000, 21'600'000'000, 86'400'000'000,
+};
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+  return q;
+}
+
+}  // namespace
+
+void DeviceWindow::Merge(const DeviceWindow& o) {
+  mem_used.Merge(o.mem_used);
+  mem_total.Merge(o.mem_total);
+  mem_ratio.Merge(o.mem_ratio);
+  mem_reserved.Merge(o.mem_reserved);
+  mem_allocated.Merge(o.mem_allocated);
+  mem_inactive_split.Merge(o.mem_inactive_split);
+  mem_other.Merge(o.mem_other);
+  gpu_util.Merge(o.gpu_util);
+  sm_clock.Merge(o.sm_clock);
+  temp.Merge(o.temp);
+  power.Merge(o.power);
+  throttle_samples += o.throttle_samples;
+  throttled += o.throttled;
+}
+
+DeviceWindow& TimeBucket::Device(int64_t gpu_id) {
+  for (DeviceWindow& d : devices) {
+    if (d.gpu_id == gpu_id) return d;
+  }
+  auto it = std::lower_bound(devices.begin(), devices.end(), gpu_id,
+                             [](const DeviceWindow& d, int64_t id) { return d.gpu_id < id; });
+  it = devices.insert(it, DeviceWindow{});
+  it->gpu_id = gpu_id;
+  return *it;
+}
+
+WorkCell& TimeBucket::Cell(const WorkKey& key, bool* added) {
+  // Append-only, so that an index cached by the caller stays valid.
+  const uint64_t hash = WorkKeyHash()(key);
+  for (WorkCell& c : work) {
+    if (c.hash == hash && c.key == key) return c;
+  }
+  if (added != nullptr) *added = true;
+  work.emplace_back();
+  work.back().key = key;
+  work.back().hash = hash;
+  return work.back();
+}
+
+void TimeBucket::SortCells() {
+  std::sort(work.begin(), work.end(),
+            [](const WorkCell& a, const WorkCell& b) { return a.key < b.key; });
+}
+
+void TimeBucket::OfferSlowest(const RequestExample& e) {
+  if (!has_slowest || e.value > slowest.value ||
+      (e.value == slowest.value &&
+       (e.ts_us < slowest.ts_us || (e.ts_us == slowest.ts_us && e.id < slowest.id)))) {
+    slowest = e;
+    has_slowest = true;
+  }
+}
+
+void TimeBucket::Merge(const TimeBucket& o) {
+  records += o.records;
+  requests += o.requests;
+  batches += o.batches;
+  gpu_samples += o.gpu_samples;
+  errors += o.errors;
+  rejections += o.rejections;
+  ooms += o.ooms;
+  alloc_retries += o.alloc_retries;
+  alloc_retries_raw += o.alloc_retries_raw;
+  batch_alloc_retries_raw += o.batch_alloc_retries_raw;
+  request_ts.Merge(o.request_ts);
+  total_ms.Merge(o.total_ms);
+  inference_ms.Merge(o.inference_ms);
+  queue_ms.Merge(o.queue_ms);
+  pre_ms.Merge(o.pre_ms);
+  xfer_ms.Merge(o.xfer_ms);
+  post_ms.Merge(o.post_ms);
+  queue_len.Merge(o.queue_len);
+  batch_size.Merge(o.batch_size);
+  batch_record_size.Merge(o.batch_record_size);
+  total_hist.Merge(o.total_hist);
+  inference_hist.Merge(o.inference_hist);
+  for (const DeviceWindow& d : o.devices) Device(d.gpu_id).Merge(d);
+  for (const WorkCell& c : o.work) Cell(c.key).Merge(c);
+  if (o.has_slowest) OfferSlowest(o.slowest);
+}
+
+TimeBucketStore::TimeBucketStore(int max_buckets, int64_t max_cells)
+    : max_buckets_(std::max(16, max_buckets)), max_cells_(std::max<int64_t>(1024, max_cells)) {}
+
+int64_t TimeBucketStore::LadderUs(int level) {
+  if (level < static_cast<int>(kLadderUs.size())) return kLadderUs[static_cast<size_t>(level)];
+  int64_t r = kLadderUs.back();
+  for (int i = static_cast<int>(kLadderUs.size()) - 1; i < level && r < (int64_t{1} << 60); ++i) {
+    r *= 2;
+  }
+  return r;
+}
+
+int64_t TimeBucketStore::resolution_us() const { return LadderUs(level_); }
+
+TimeBucket& TimeBucketStore::At(int64_t ts_us) {
+  int64_t key = FloorDiv(ts_us, resolution_us());
+  // Two recently used buckets: records of neighbouring buckets interleave
+  // (a batch is logged at its start, its requests at their arrival).
+  if (cached_[0] != nullptr && key == cached_key_[0]) return *cached_[0];
+  if (cached_[1] != nullptr && key == cached_key_[1]) {
+    std::swap(cached_[0], cached_[1]);
+    std::swap(cached_key_[0], cached_key_[1]);
+    return *cached_[0];
+  }
+  auto [it, inserted] = buckets_.try_emplace(key);
+  if (inserted && static_cast<int>(buckets_.size()) > max_buckets_) {
+    Fit();
+    key = FloorDiv(ts_us, resolution_us());
+    it = buckets_.find(key);
+  }
+  cached_[1] = cached_[0];
+  cached_key_[1] = cached_key_[0];
+  cached_key_[0] = key;
+  cached_[0] = &it->second;
+  return it->second;
+}
+
+void TimeBucketStore::Fit() {
+  // One bucket cannot get smaller: the cell budget then stays exceeded
+  // (bounded anyway by the number of equal-work keys).
+  while ((static_cast<int>(buckets_.size()) > max_buckets_ || cells_ > max_cells_) &&
+         buckets_.size() > 1) {
+    CoarsenTo(level_ + 1);
+  }
+}
+
+void TimeBucketStore::CountCells() {
+  cells_ = 0;
+  for (const auto& [key, b] : buckets_) cells_ += static_cast<int64_t>(b.work.size());
+}
+
+void TimeBucketStore::CoarsenTo(int level) {
+  cached_[0] = cached_[1] = nullptr;
+  if (level <= level_) return;
+  const int64_t factor = LadderUs(level) / LadderUs(level_);
+  std::map<int64_t, TimeBucket> coarse;
+  for (auto& [key, bucket] : buckets_) {
+    auto [it, inserted] = coarse.try_emplace(FloorDiv(key, factor));
+    if (inserted) {
+      it->second = std::move(bucket);
+    } else {
+      it->second.Merge(bucket);
+    }
+  }
+  buckets_ = std::move(coarse);
+  level_ = level;
+  CountCells();
+}
+
+void TimeBucketStore::Merge(const TimeBucketStore& other) {
+  cached_[0] = cached_[1] = nullptr;
+  if (other.level_ > level_) CoarsenTo(other.level_);
+  const int64_t factor = LadderUs(level_) / LadderUs(other.level_);
+  for (const auto& [key, bucket] : other.buckets_) {
+    buckets_[FloorDiv(key, factor)].Merge(bucket);
+  }
+  CountCells();
+  Fit();
+}
+
+}  // namespace yoloscope

@@ -1,0 +1,30 @@
+# Log readers of ys_analyzer (see log_reader.h).
+# Included by src/analyzer/CMakeLists.txt, which adds
+# ${YS_ANALYZER_READER_SOURCES} to ys_analyzer and links
+# ${YS_ANALYZER_READER_DEPS}.
+find_package(simdjson REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+if(NOT TARGET PkgConfig::YS_ZSTD)
+  pkg_check_modules(YS_ZSTD REQUIRED IMPORTED_TARGET GLOBAL libzstd)
+endif()
+
+set(YS_ANALYZER_READER_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/decompress_gzip_source.cc
+  ${CMAKE_CURRENT_LIST_DIR}/decompress_zstd_source.cc
+  ${CMAKE_CURRENT_LIST_DIR}/input_block_reader.cc
+  ${CMAKE_CURRENT_LIST_DIR}/input_mapped_file.cc
+  ${CMAKE_CURRENT_LIST_DIR}/input_source.cc
+  ${CMAKE_CURRENT_LIST_DIR}/jsonl_parser.cc
+  ${CMAKE_CURRENT_LIST_DIR}/log_reader.cc
+  ${CMAKE_CURRENT_LIST_DIR}/nvidia_smi_throttle.cc
+  ${CMAKE_CURRENT_LIST_DIR}/reader_fields.cc
+  ${CMAKE_CURRENT_LIST_DIR}/reader_format.cc
+  ${CMAKE_CURRENT_LIST_DIR}/table_columns.cc
+  ${CMAKE_CURRENT_LIST_DIR}/table_parser.cc
+  ${CMAKE_CURRENT_LIST_DIR}/table_transcoder.cc
+  ${CMAKE_CURRENT_LIST_DIR}/table_value.cc
+  ${CMAKE_CURRENT_LIST_DIR}/triton_trace_parser.cc)
+
+set(YS_ANALYZER_READER_DEPS
+  ys_common ys_reqlog simdjson::simdjson ZLIB::ZLIB PkgConfig::YS_ZSTD Threads::Threads)

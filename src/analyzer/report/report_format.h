@@ -1,0 +1,18 @@
+// Number and time formatting shared by the rules' sentences and the report
+// writers, so that every format rounds the same way. Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace yoloscope {
+
+// 3 significant digits-ish: "1234", "12.3", "1.23", "0.123".
+std::string FormatNumber(double v);
+std::string FormatMs(double ms);        // "12.3 ms", "1.25 s".
+std::string FormatPercent(double f);    // 0.123 -> "12%".
+std::string FormatTime(int64_t ts_us);  // "2026-01-01T00:00:05Z" (no micros).
+// "t+12.5s" offsets for clocks without an epoch.
+std::string FormatOffset(int64_t ts_us, int64_t origin_us);
+
+}  // namespace yoloscope

@@ -1,0 +1,57 @@
+// The error_burst rule: synthetic logs that must and must not trigger it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "analyzer/aggregate/log_aggregator.h"
+#include "analyzer/analyze_command.h"
+#include "analyzer/analyzer.h"
+#include "analyzer/rules/rule_test_util.h"
+#include "analyzer/synthetic_log.h"
+
+namespace yoloscope {
+namespace {
+
+using rules_test::Contains;
+using rules_test::Expect;
+using rules_test::ExpectNone;
+using rules_test::ExpectNoWarning;
+using rules_test::OverlapsSeconds;
+using rules_test::ThreeRows;
+using testing::FindKind;
+using testing::HasWarningOrWorse;
+using testing::HealthyLog;
+using testing::HealthyOptions;
+using testing::kT0;
+using testing::LogNormal;
+using testing::RequestShape;
+using testing::SyntheticLog;
+using testing::TestRecord;
+using testing::Uniform;
+
+TEST(ErrorBurstTest, ErrorBurstInOneWindow) {
+  HealthyOptions o;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    if (s.t_s >= 150 && s.t_s < 160 && Uniform(*s.rng, 0, 1) < 0.5) {
+      q.status = "500";
+      q.error = "worker crashed";
+    }
+  };
+  const AnalysisReport r = HealthyLog(o).Analyze();
+  const Finding& f = Expect(r, "error_burst", FindingSeverity::kCritical);
+  EXPECT_TRUE(OverlapsSeconds(f, 150, 160));
+  EXPECT_FALSE(OverlapsSeconds(f, 0, 140));
+  ASSERT_FALSE(f.request_ids.empty());
+}
+
+TEST(ErrorBurstTest, NoErrorBurstForRareSteadyErrors) {
+  HealthyOptions o;
+  o.error_rate = 0.003;
+  ExpectNone(HealthyLog(o).Analyze(), "error_burst");
+}
+
+// ----------------------------------------------------------- latency_outliers
+
+}  // namespace
+}  // namespace yoloscope

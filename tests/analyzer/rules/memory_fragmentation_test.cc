@@ -1,0 +1,58 @@
+// The memory_fragmentation rule: synthetic logs that must and must not trigger it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "analyzer/aggregate/log_aggregator.h"
+#include "analyzer/analyze_command.h"
+#include "analyzer/analyzer.h"
+#include "analyzer/rules/rule_test_util.h"
+#include "analyzer/synthetic_log.h"
+
+namespace yoloscope {
+namespace {
+
+using rules_test::Contains;
+using rules_test::Expect;
+using rules_test::ExpectNone;
+using rules_test::ExpectNoWarning;
+using rules_test::OverlapsSeconds;
+using rules_test::ThreeRows;
+using testing::FindKind;
+using testing::HasWarningOrWorse;
+using testing::HealthyLog;
+using testing::HealthyOptions;
+using testing::kT0;
+using testing::LogNormal;
+using testing::RequestShape;
+using testing::SyntheticLog;
+using testing::TestRecord;
+using testing::Uniform;
+
+TEST(MemoryFragmentationTest, FragmentationWhenReservedGrowsAndAllocatedIsFlat) {
+  HealthyOptions o;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    q.r.mem_reserved_mb = 5200 + 7000 * s.t_s / 300.0;
+  };
+  const AnalysisReport r = HealthyLog(o).Analyze();
+  const Finding& f = Expect(r, "memory_fragmentation", FindingSeverity::kWarning);
+  EXPECT_NE(f.recommendation.find("expandable_segments:True"), std::string::npos);
+  EXPECT_TRUE(Contains(f.evidence, "distinct sizes"));
+  ExpectNone(r, "memory_leak");
+}
+
+TEST(MemoryFragmentationTest, NoFragmentationWhenReservedFollowsAllocated) {
+  HealthyOptions o;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    const double grow = 3000 * s.t_s / 300.0;
+    *q.r.mem_allocated_mb += grow;
+    *q.r.mem_reserved_mb += grow;
+  };
+  ExpectNone(HealthyLog(o).Analyze(), "memory_fragmentation");
+}
+
+// -------------------------------------------------------------- memory_leak
+
+}  // namespace
+}  // namespace yoloscope

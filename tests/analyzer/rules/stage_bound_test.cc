@@ -1,0 +1,43 @@
+// The stage_bound rule: synthetic logs that must and must not trigger it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "analyzer/aggregate/log_aggregator.h"
+#include "analyzer/analyze_command.h"
+#include "analyzer/analyzer.h"
+#include "analyzer/rules/rule_test_util.h"
+#include "analyzer/synthetic_log.h"
+
+namespace yoloscope {
+namespace {
+
+using rules_test::Contains;
+using rules_test::Expect;
+using rules_test::ExpectNone;
+using rules_test::ExpectNoWarning;
+using rules_test::OverlapsSeconds;
+using rules_test::ThreeRows;
+using testing::FindKind;
+using testing::HasWarningOrWorse;
+using testing::HealthyLog;
+using testing::HealthyOptions;
+using testing::kT0;
+using testing::LogNormal;
+using testing::RequestShape;
+using testing::SyntheticLog;
+using testing::TestRecord;
+using testing::Uniform;
+
+TEST(StageBoundTest, StageRulesQuietOnHealthyLog) {
+  const AnalysisReport r = HealthyLog().Analyze();
+  ExpectNone(r, "cpu_preprocess_bound");
+  ExpectNone(r, "transfer_bound");
+  ExpectNone(r, "postprocess_bound");
+}
+
+// ------------------------------------------------------------ gpu_contention
+
+}  // namespace
+}  // namespace yoloscope
