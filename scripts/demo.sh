@@ -15,8 +15,8 @@ rm -rf "$out" && mkdir -p "$out"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 step "1/4 detect: yolov8n (640, generated seeded model) on $(ls "$photos"/*.jpg | wc -l) sample photos"
-for backend in torch opencv; do
-  ext=torchscript; [ "$backend" = opencv ] && ext=onnx
+for backend in torch onnxruntime; do
+  ext=torchscript; [ "$backend" = onnxruntime ] && ext=onnx
   "$bin" detect --model "$models/yolov8n_640.$ext" --backend "$backend" --draw "$out/drawn-$backend" \
     "$photos"/*.jpg > "$out/detections-$backend.jsonl"
   echo "  $backend: $(grep -o '"class_id"' "$out/detections-$backend.jsonl" | wc -l) detections;" \
