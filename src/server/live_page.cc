@@ -11,7 +11,8 @@ namespace {
 
 // A summary card whose value the page script fills from /api/live
 // (`data-live` names a key of "summary").
-void LiveCard(std::string* h, const char* label, const std::string& value_html, const char* sub) {
+void LiveCard(std::string* h, const char* label, const std::string& value_html,
+              const std::string& sub) {
   *h += "<div class=\"ys-card ys-stat\"><div class=\"ys-stat-label\">";
   *h += label;
   *h += "</div><div class=\"ys-stat-value\">" + value_html + "</div><div class=\"ys-stat-sub\">";
@@ -49,10 +50,12 @@ std::string LivePage::RenderHtml(const LiveSeries& series, const LivePageOptions
        "</a><a href=\"/metrics\">/metrics</a><a href=\"/v1/stats\">/v1/stats</a>"
        "<span id=\"ys-live-status\" class=\"ys-live-status\">connecting\u2026</span></nav>\n";
   h += "<main>\n<section id=\"summary\" class=\"ys-cards\">";
-  LiveCard(&h, "Throughput", Live("requests_per_s", "req/s"), "requests per second");
+  LiveCard(&h, "Served", Live("served_per_s", "req/s"),
+           "per second; arriving " + Live("requests_per_s", "req/s"));
   LiveCard(&h, "Latency p50 / p99", Live("p50_ms", "ms") + " / " + Live("p99_ms", "ms"),
-           "total, per request");
-  LiveCard(&h, "Errors", Live("error_rate", "%", "100"), "of requests");
+           "total, served requests");
+  LiveCard(&h, "Refused / failed", Live("refused_per_s", "/s") + " / " + Live("failed_per_s", "/s"),
+           "errors " + Live("error_rate", "%", "100") + " of requests");
   LiveCard(&h, "Queue length", Live("queue_len", ""), "mean at arrival");
   LiveCard(&h, "Batch size", Live("batch_size", ""), "mean per request");
   LiveCard(&h, "GPU memory", Live("mem_used_mb", "MB") + " / " + Live("mem_total_mb", "MB"),

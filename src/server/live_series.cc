@@ -102,9 +102,25 @@ void LiveSeries::AddRequest(const RequestLogRecord& r) {
   Slot& s = SlotFor(second);
   ++s.requests;
   const bool oom = r.oom.value_or(false);
-  if (r.status != "ok") ++s.errors;
   if (oom) ++s.ooms;
   if (r.alloc_retries && *r.alloc_retries > 0) s.alloc_retries += *r.alloc_retries;
+  // Device memory and the queue a request met at arrival, whatever its end.
+  KeepMax(r.mem_used_mb, &s.mem_used);
+  KeepMax(r.mem_total_mb, &s.mem_total);
+  KeepMax(r.mem_reserved_mb, &s.mem_reserved);
+  KeepMax(r.mem_allocated_mb, &s.mem_allocated);
+  if (r.queue_len && *r.queue_len >= 0) {
+    s.queue_len_sum += static_cast<double>(*r.queue_len);
+    ++s.queue_len_count;
+  }
+  if (r.status != "ok") {
+    ++s.errors;
+    if (r.status == "queue_full" || r.status == "unavailable" || r.status == "log_unavailable") {
+      ++s.refused;
+    }
+    return;
+  }
+  ++s.served;
   const auto stages = Stages(r);
   for (int i = 0; i < kStages; ++i) {
     const auto& v = stages[static_cast<size_t>(i)];
@@ -117,10 +133,6 @@ void LiveSeries::AddRequest(const RequestLogRecord& r) {
     ++s.total_hist[static_cast<size_t>(LatencyBucket(*r.total_ms))];
     ++s.total_count;
   }
-  if (r.queue_len && *r.queue_len >= 0) {
-    s.queue_len_sum += static_cast<double>(*r.queue_len);
-    ++s.queue_len_count;
-  }
   if (r.batch_size && *r.batch_size > 0) {
     const int64_t b = std::min<int64_t>(*r.batch_size, kMaxBatch);
     s.batch_size_sum += static_cast<double>(*r.batch_size);
@@ -130,10 +142,6 @@ void LiveSeries::AddRequest(const RequestLogRecord& r) {
       s.batch_inference_sum[static_cast<size_t>(b)] += *r.inference_ms;
     }
   }
-  KeepMax(r.mem_used_mb, &s.mem_used);
-  KeepMax(r.mem_total_mb, &s.mem_total);
-  KeepMax(r.mem_reserved_mb, &s.mem_reserved);
-  KeepMax(r.mem_allocated_mb, &s.mem_allocated);
 }
 
 void LiveSeries::AddGpuSample(const DeviceSample& sample) {
@@ -156,8 +164,8 @@ ChartSet LiveSeries::Charts() const {
   set.set_time_axis("epoch");
   std::vector<double> x;
   std::array<std::vector<double>, kStages> stage_mean;
-  std::vector<double> p50, p99, rps, error_rate, used, total, reserved, allocated, other, ooms,
-      retries, util, queue_len, batch_mean, points_x, points_y;
+  std::vector<double> p50, p99, rps, served_rps, error_rate, used, total, reserved, allocated,
+      other, ooms, retries, util, queue_len, batch_mean, points_x, points_y;
   std::array<int64_t, kMaxBatch + 1> batch_requests{};
   std::array<double, kStages> stage_total{};
   std::array<int64_t, kStages> stage_n{};
@@ -187,6 +195,7 @@ ChartSet LiveSeries::Charts() const {
       }
       const int64_t n = s != nullptr ? s->requests : 0;
       rps.push_back(static_cast<double>(n));
+      served_rps.push_back(s != nullptr ? static_cast<double>(s->served) : 0.0);
       error_rate.push_back(n > 0 ? 100.0 * static_cast<double>(s->errors) / n : kNaN);
       p50.push_back(s != nullptr ? Quantile(s->total_hist, s->total_count, 0.5) : kNaN);
       p99.push_back(s != nullptr ? Quantile(s->total_hist, s->total_count, 0.99) : kNaN);
@@ -231,12 +240,13 @@ ChartSet LiveSeries::Charts() const {
   set.Add(std::move(stages));
 
   Chart pct = MakeTimeChart(kChartLatencyPercentiles, "Latency p50 / p99 (per second)", "ms", x);
-  AddIfData(&pct, Series("total p50", "ms", SeriesStyle::kLine, p50, 0, "#4e79a7"));
-  AddIfData(&pct, Series("total p99", "ms", SeriesStyle::kLine, p99, 0, "#e15759"));
+  AddIfData(&pct, Series("total p50 (served)", "ms", SeriesStyle::kLine, p50, 0, "#4e79a7"));
+  AddIfData(&pct, Series("total p99 (served)", "ms", SeriesStyle::kLine, p99, 0, "#e15759"));
   set.Add(std::move(pct));
 
   Chart thr = MakeTimeChart(kChartThroughput, "Throughput and errors", "req/s", x, "error rate %");
-  AddIfData(&thr, Series("throughput", "req/s", SeriesStyle::kLine, rps, 0, "#59a14f"));
+  AddIfData(&thr, Series("arriving", "req/s", SeriesStyle::kLine, rps, 0, "#9c755f"));
+  AddIfData(&thr, Series("served", "req/s", SeriesStyle::kLine, served_rps, 0, "#59a14f"));
   AddIfData(&thr, Series("error rate", "%", SeriesStyle::kLine, error_rate, 1, "#e15759"));
   set.Add(std::move(thr));
 
@@ -335,7 +345,8 @@ Json LiveSeries::Snapshot(const ChartSetOptions& options) const {
   const int64_t now_us = clock_->WallNowUs();
   const int64_t last = NowSecond() - 1;
   const int64_t first = last - config_.summary_s + 1;
-  int64_t requests = 0, errors = 0, total_count = 0, queue_n = 0, batch_n = 0;
+  int64_t requests = 0, served = 0, refused = 0, errors = 0, total_count = 0, queue_n = 0,
+          batch_n = 0;
   double queue_sum = 0, batch_sum = 0, mem_used = -1, mem_total = -1, util = kNaN;
   std::array<uint32_t, kLatencyBuckets> hist{};
   {
@@ -343,6 +354,8 @@ Json LiveSeries::Snapshot(const ChartSetOptions& options) const {
     for (const Slot* s : Range(first, last)) {
       if (s == nullptr) continue;
       requests += s->requests;
+      served += s->served;
+      refused += s->refused;
       errors += s->errors;
       for (size_t b = 0; b < hist.size(); ++b) hist[b] += s->total_hist[b];
       total_count += s->total_count;
@@ -360,6 +373,12 @@ Json LiveSeries::Snapshot(const ChartSetOptions& options) const {
   Json summary = Json::object();
   summary["requests"] = requests;
   summary["requests_per_s"] = static_cast<double>(requests) / secs;
+  summary["served"] = served;
+  summary["refused"] = refused;
+  summary["failed"] = errors - refused;
+  summary["served_per_s"] = static_cast<double>(served) / secs;
+  summary["refused_per_s"] = static_cast<double>(refused) / secs;
+  summary["failed_per_s"] = static_cast<double>(errors - refused) / secs;
   summary["p50_ms"] = Number(Quantile(hist, total_count, 0.5));
   summary["p99_ms"] = Number(Quantile(hist, total_count, 0.99));
   summary["error_rate"] =

@@ -48,7 +48,11 @@ class LiveSeries {
 
   LiveSeries(const LiveSeriesConfig& config, Clock* clock);
 
-  // Adds one finished request (any status).
+  // Adds one finished request (any status). Latency, stages and batch sizes
+  // count served requests (status "ok") only: a refusal answered in
+  // microseconds is no latency sample (issue 16). Refused = the server said
+  // no before doing the work (queue_full, unavailable, log_unavailable);
+  // failed = everything else that is not ok.
   void AddRequest(const RequestLogRecord& record);
   // Adds one telemetry sample (GPU or host; fields it lacks are ignored).
   void AddGpuSample(const DeviceSample& sample);
@@ -56,8 +60,10 @@ class LiveSeries {
   // The charts over the window (ids as in the HTML report, chart_set.h).
   ChartSet Charts() const;
   // {"schema": "yoloscope.live.v1", "now_us", "window_s", "summary_s",
-  //  "summary": {requests_per_s, p50_ms, p99_ms, error_rate, queue_len,
-  //              batch_size, mem_used_mb, mem_total_mb, gpu_util, requests},
+  //  "summary": {requests_per_s (arriving), served_per_s, refused_per_s,
+  //              failed_per_s, p50_ms, p99_ms (served), error_rate, queue_len,
+  //              batch_size, mem_used_mb, mem_total_mb, gpu_util, requests,
+  //              served, refused, failed},
   //  "charts": ChartSet::ToJson(options)}. Unknown numbers are null.
   nlohmann::json Snapshot(const ChartSetOptions& options = {}) const;
 
@@ -66,7 +72,8 @@ class LiveSeries {
  private:
   struct Slot {
     int64_t second = -1;  // Unix second held; -1 = never used.
-    int64_t requests = 0, errors = 0, ooms = 0, alloc_retries = 0;
+    // requests = served + refused + failed; errors = refused + failed.
+    int64_t requests = 0, served = 0, refused = 0, errors = 0, ooms = 0, alloc_retries = 0;
     std::array<double, kStages> stage_sum{};
     std::array<int64_t, kStages> stage_count{};
     double queue_len_sum = 0, batch_size_sum = 0;

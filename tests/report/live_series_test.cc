@@ -157,3 +157,51 @@ TEST(LiveSeriesTest, ConcurrentWritersAndReaders) {
 
 }  // namespace
 }  // namespace yoloscope
+
+namespace yoloscope {
+namespace {
+
+// Overload: refusals answered in microseconds are counted as refused, never
+// as latency samples, so p50/p99 are the served requests' (issue 16).
+TEST(LiveSeriesTest, ServedRefusedAndFailedAreSeparate) {
+  FakeClock clock(1'000'000'000, 1'767'225'600'000'000);
+  LiveSeries live({.window_s = 60, .summary_s = 10}, &clock);
+  for (int s = 0; s < 12; ++s) {
+    for (int i = 0; i < 100; ++i) {
+      // 20 served at 800 ms, 70 refused at 0.1 ms, 10 timed out at 2 s.
+      const bool served = i < 20, refused = i >= 20 && i < 90;
+      live.AddRequest(Request(served    ? 800.0
+                              : refused ? 0.1
+                                        : 2000.0,
+                              4, 8.0,
+                              served    ? "ok"
+                              : refused ? "queue_full"
+                                        : "timeout"));
+    }
+    clock.AdvanceMs(1000);
+  }
+  const Json snap = live.Snapshot();
+  const Json& sum = snap["summary"];
+  EXPECT_NEAR(sum["requests_per_s"].get<double>(), 100.0, 1e-9);
+  EXPECT_NEAR(sum["served_per_s"].get<double>(), 20.0, 1e-9);
+  EXPECT_NEAR(sum["refused_per_s"].get<double>(), 70.0, 1e-9);
+  EXPECT_NEAR(sum["failed_per_s"].get<double>(), 10.0, 1e-9);
+  EXPECT_EQ(sum["served"], 200);
+  EXPECT_NEAR(sum["p50_ms"].get<double>(), 800.0, 800.0 * 0.05);  // not 0.1 ms
+  EXPECT_NEAR(sum["p99_ms"].get<double>(), 800.0, 800.0 * 0.05);  // not 2 s
+  EXPECT_NEAR(sum["error_rate"].get<double>(), 0.8, 1e-9);
+  // The throughput chart shows what arrived and what was served.
+  const Json* thr = Chart(snap, kChartThroughput);
+  ASSERT_NE(thr, nullptr);
+  bool arriving = false, served = false;
+  for (const auto& series : (*thr)["series"]) {
+    const std::string label = series["label"];
+    const double last = series["values"].back().get<double>();
+    if (label == "arriving") arriving = last == 100.0;
+    if (label == "served") served = last == 20.0;
+  }
+  EXPECT_TRUE(arriving && served) << (*thr)["series"].dump();
+}
+
+}  // namespace
+}  // namespace yoloscope
