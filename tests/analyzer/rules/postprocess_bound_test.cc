@@ -13,22 +13,7 @@
 namespace yoloscope {
 namespace {
 
-using rules_test::Contains;
-using rules_test::Expect;
-using rules_test::ExpectNone;
-using rules_test::ExpectNoWarning;
-using rules_test::OverlapsSeconds;
-using rules_test::ThreeRows;
-using testing::FindKind;
-using testing::HasWarningOrWorse;
-using testing::HealthyLog;
-using testing::HealthyOptions;
-using testing::kT0;
-using testing::LogNormal;
-using testing::RequestShape;
-using testing::SyntheticLog;
-using testing::TestRecord;
-using testing::Uniform;
+using namespace rules_test::names;  // NOLINT(google-build-using-namespace)
 
 TEST(PostprocessBoundTest, PostprocessBoundFollowsDetections) {
   HealthyOptions o;

@@ -75,3 +75,24 @@ inline SyntheticLog ThreeRows(const std::vector<std::tuple<int64_t, double, doub
 }
 
 }  // namespace yoloscope::rules_test
+
+// Every name the per-rule tests use, for one `using namespace
+// rules_test::names;` in each test file instead of the same sixteen lines.
+namespace yoloscope::rules_test::names {
+using rules_test::Contains;
+using rules_test::Expect;
+using rules_test::ExpectNone;
+using rules_test::ExpectNoWarning;
+using rules_test::OverlapsSeconds;
+using rules_test::ThreeRows;
+using testing::FindKind;
+using testing::HasWarningOrWorse;
+using testing::HealthyLog;
+using testing::HealthyOptions;
+using testing::kT0;
+using testing::LogNormal;
+using testing::RequestShape;
+using testing::SyntheticLog;
+using testing::TestRecord;
+using testing::Uniform;
+}  // namespace yoloscope::rules_test::names
