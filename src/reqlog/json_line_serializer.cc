@@ -336,6 +336,8 @@ void AppendJsonNumber(double value, int decimals, std::string* out) {
 void AppendJsonLine(const RequestLogRecord& r, std::string* out) {
   ObjectWriter w(ls::kEventRequest, r.ts_us, out);
   w.NonEmptyString(ls::kRequestId, r.request_id);
+  w.NonEmptyString(ls::kProtocol, r.protocol);
+  w.NonEmptyString(ls::kClientId, r.client_id);
   w.NonEmptyString(ls::kModel, r.model);
   w.NonEmptyString(ls::kBackend, r.backend);
   w.NonEmptyString(ls::kDevice, r.device);

@@ -26,6 +26,8 @@ namespace yoloscope {
 struct RequestLogRecord {
   int64_t ts_us = 0;
   std::string request_id;
+  std::string protocol;   // "http" (/v1/detect), "kserve_http", "kserve_grpc"; omitted when empty.
+  std::string client_id;  // the client's own id (KServe `id`); omitted when empty.
   std::string model;
   std::string backend;
   std::string device;             // "cpu", "cuda:0", ...
@@ -97,7 +99,8 @@ void Reset(Record* record, Members... members) {
 
 template <>
 inline void ResetKeepingCapacity(RequestLogRecord* r) {
-  log_records_internal::Reset(r, &RequestLogRecord::request_id, &RequestLogRecord::model,
+  log_records_internal::Reset(r, &RequestLogRecord::request_id, &RequestLogRecord::protocol,
+                              &RequestLogRecord::client_id, &RequestLogRecord::model,
                               &RequestLogRecord::backend, &RequestLogRecord::device,
                               &RequestLogRecord::status, &RequestLogRecord::error);
 }

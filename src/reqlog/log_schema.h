@@ -36,6 +36,10 @@ inline constexpr std::string_view kBatchId = "batch_id";
 inline constexpr std::string_view kInstance = "instance";
 inline constexpr std::string_view kStatus = "status";
 inline constexpr std::string_view kError = "error";
+// How the request arrived ("http", "kserve_http", "kserve_grpc") and the
+// client's own request id (KServe `id`), when it gave one.
+inline constexpr std::string_view kProtocol = "protocol";
+inline constexpr std::string_view kClientId = "client_id";
 
 // Request shape and queueing.
 inline constexpr std::string_view kInputW = "input_w";
