@@ -11,6 +11,7 @@
 #include "bench/batching_advisor.h"
 #include "bench/engine_curve.h"
 #include "bench/engine_profiler.h"
+#include "bench/grpc_load_generator.h"
 #include "bench/level_range.h"
 #include "bench/load_generator.h"
 #include "bench/replay_log.h"
@@ -86,9 +87,9 @@ int BenchMain(int argc, char** argv) {
   std::string csv_path, json_path;
   std::vector<std::string> headers;
   double rate = 0, stability_pct = 10;
-  app.add_option("--url", load.target.url,
-                 "server URL, http://HOST:PORT (default "
-                 "http://127.0.0.1:8080)");
+  auto* o_url = app.add_option("--url", load.target.url,
+                               "server URL, http://HOST:PORT (default http://127.0.0.1:8000; "
+                               "kserve-grpc: grpc://127.0.0.1:8001)");
   app.add_option("--concurrency", concurrency,
                  "closed loop: concurrency levels, e.g. 8, 1:64:x2, 8:64:+8, 1,4,16");
   app.add_option("--rate", rate, "open loop: requests per second");
@@ -101,7 +102,12 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--endpoint", load.target.endpoint,
                  "request target (default /v1/detect, or the KServe infer path)");
   app.add_option("--method", load.target.method, "HTTP method (default POST; GET sends no body)");
-  app.add_option("--protocol", protocol, "yoloscope | kserve (KServe v2 / Triton)");
+  app.add_option("--protocol", protocol,
+                 "yoloscope | kserve (KServe v2 over HTTP, Triton's 8000) | kserve-grpc (KServe v2 "
+                 "over gRPC, --url grpc://HOST:PORT, Triton's 8001)");
+  bool grpc_stream = false;
+  app.add_flag("--grpc-stream", grpc_stream,
+               "kserve-grpc, closed loop: one ModelStreamInfer stream per concurrency slot");
   app.add_option("--model-name", load.target.model_name,
                  "kserve: model name (default: the one the server says it serves)");
   app.add_option("--input-name", load.target.input_name,
@@ -173,6 +179,7 @@ int BenchMain(int argc, char** argv) {
   }
 
   // Load generator: exactly one of the modes.
+  const bool url_given = o_url->count() > 0;
   const int modes = (!concurrency.empty()) + (rate > 0 || !rate_range.empty()) + !replay.empty();
   if (modes > 1) return Fail("give one of --concurrency, --rate/--rate-range, --replay");
   if (!protocol.empty()) {
@@ -224,6 +231,15 @@ int BenchMain(int argc, char** argv) {
     if (!levels.ok()) return Fail("--concurrency: " + levels.status().message());
     load.concurrency = *levels;
   }
+  const bool grpc = load.target.protocol == BenchProtocol::kKServeGrpc;
+  if (grpc && !url_given) load.target.url = "grpc://127.0.0.1:8001";
+  if (grpc_stream && !grpc) return Fail("--grpc-stream needs --protocol kserve-grpc");
+  if (grpc && load.target.model_name.empty()) {
+    auto name = GrpcServedModelName(load.target.url);
+    if (!name.ok()) return Fail(name.status().message());
+    load.target.model_name = *name;
+    std::fprintf(stderr, "yoloscope bench: the server serves model '%s'\n", name->c_str());
+  }
   if (load.target.protocol == BenchProtocol::kKServe && load.target.model_name.empty()) {
     auto name = ServedModelName(load.target.url);
     if (!name.ok()) return Fail(name.status().message());
@@ -235,9 +251,16 @@ int BenchMain(int argc, char** argv) {
                  r.summary.throughput, r.summary.latency.p50_ms, r.summary.latency.p99_ms,
                  r.mode == LoadMode::kReplay || r.stable ? "" : " (not stable)");
   };
-  auto generator = LoadGenerator::Create(load);
-  if (!generator.ok()) return Fail(generator.status().ToString());
-  auto report = (*generator)->Run();
+  StatusOr<BenchReport> report = InvalidArgumentError("no load generator");
+  if (grpc) {
+    auto generator = GrpcLoadGenerator::Create(load, grpc_stream);
+    if (!generator.ok()) return Fail(generator.status().ToString());
+    report = (*generator)->Run();
+  } else {
+    auto generator = LoadGenerator::Create(load);
+    if (!generator.ok()) return Fail(generator.status().ToString());
+    report = (*generator)->Run();
+  }
   if (!report.ok()) return Fail(report.status().ToString());
   std::printf("%s", report->ToTable().c_str());
   if (!csv_path.empty()) {

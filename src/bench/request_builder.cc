@@ -6,13 +6,22 @@
 namespace yoloscope {
 
 std::string_view BenchProtocolName(BenchProtocol protocol) {
-  return protocol == BenchProtocol::kKServe ? "kserve" : "yoloscope";
+  switch (protocol) {
+    case BenchProtocol::kKServe:
+      return "kserve";
+    case BenchProtocol::kKServeGrpc:
+      return "kserve-grpc";
+    case BenchProtocol::kYoloscope:
+      break;
+  }
+  return "yoloscope";
 }
 
 StatusOr<BenchProtocol> ParseBenchProtocol(std::string_view name) {
   if (name == "yoloscope") return BenchProtocol::kYoloscope;
   if (name == "kserve") return BenchProtocol::kKServe;
-  return InvalidArgumentError("protocol must be 'yoloscope' or 'kserve', not '" +
+  if (name == "kserve-grpc") return BenchProtocol::kKServeGrpc;
+  return InvalidArgumentError("protocol must be 'yoloscope', 'kserve' or 'kserve-grpc', not '" +
                               std::string(name) + "'");
 }
 

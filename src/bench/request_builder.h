@@ -28,9 +28,10 @@
 
 namespace yoloscope {
 
-enum class BenchProtocol { kYoloscope, kKServe };
+// kKServeGrpc is driven by GrpcLoadGenerator, never by RequestBuilder.
+enum class BenchProtocol { kYoloscope, kKServe, kKServeGrpc };
 
-// "yoloscope" / "kserve".
+// "yoloscope" / "kserve" / "kserve-grpc".
 std::string_view BenchProtocolName(BenchProtocol protocol);
 // Inverse of BenchProtocolName; InvalidArgument for anything else.
 StatusOr<BenchProtocol> ParseBenchProtocol(std::string_view name);
@@ -38,7 +39,7 @@ StatusOr<BenchProtocol> ParseBenchProtocol(std::string_view name);
 struct TargetConfig {
   // http://HOST[:PORT][/PATH]; the path, when given and `endpoint` is empty,
   // is the request target. HOST is an IP literal or a resolvable name.
-  std::string url = "http://127.0.0.1:8080";
+  std::string url = "http://127.0.0.1:8000";
   BenchProtocol protocol = BenchProtocol::kYoloscope;
   // Request target; "" = the URL's path, else /v1/detect (yoloscope) or
   // /v2/models/{model_name}/infer (kserve).

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "bench/engine_profiler.h"
+#include "bench/grpc_load_generator.h"
 #include "bench/replay_log.h"
 #include "bench/served_model.h"
 #include "common/time_format.h"
@@ -48,6 +49,7 @@ class BenchServerTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     config_.http.port = 0;
+    config_.grpc.port = 0;
     config_.http.io_threads = 1;
     config_.service.backend.kind = "identity";
     config_.service.model_name = "ident";
@@ -374,10 +376,74 @@ TEST_F(BenchServerTest, KServeModelNameIsAskedFromTheServer) {
   const int port = server_->port();
   server_->Shutdown(std::chrono::seconds(5));
   server_.reset();
-  auto gone = ServedModelName("http://127.0.0.1:" + std::to_string(port),
-                              std::chrono::milliseconds(500));
+  auto gone =
+      ServedModelName("http://127.0.0.1:" + std::to_string(port), std::chrono::milliseconds(500));
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.status().code(), StatusCode::kUnavailable);
+}
+
+// Issue 14: `bench --protocol kserve-grpc` against the server's gRPC port:
+// unary closed and open loop and streaming, the served model asked over
+// gRPC, and a wrong model name an error level.
+TEST_F(BenchServerTest, KServeGrpcUnaryStreamAndOpenLoop) {
+  if (!HaveGrpcLoadGenerator()) GTEST_SKIP() << "built without gRPC";
+  Start();
+  ASSERT_GT(server_->grpc_port(), 0);
+  const std::string url = "grpc://127.0.0.1:" + std::to_string(server_->grpc_port());
+  auto name = GrpcServedModelName(url);
+  ASSERT_TRUE(name.ok()) << name.status().ToString();
+  EXPECT_EQ(*name, "ident");
+  LoadGeneratorConfig c = Load();
+  c.target.url = url;
+  c.target.protocol = BenchProtocol::kKServeGrpc;
+  c.target.model_name = *name;
+  c.concurrency = {1, 4};
+  c.measurement = Quick(400, 3);
+  for (bool stream : {false, true}) {
+    auto g = GrpcLoadGenerator::Create(c, stream);
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    auto r = (*g)->Run();
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->levels.size(), 2u);
+    for (const LevelResult& l : r->levels) {
+      EXPECT_GT(l.summary.ok, 0) << r->ToTable();
+      EXPECT_EQ(l.summary.ok, l.summary.responses) << r->ToTable();
+      EXPECT_LE(l.max_in_flight, static_cast<int>(l.level)) << r->ToTable();
+    }
+    EXPECT_TRUE(r->Verdict().ok()) << r->Verdict().message();
+    EXPECT_EQ(r->protocol, stream ? "kserve-grpc-stream" : "kserve-grpc");
+  }
+  // Open loop at a constant 100/s.
+  LoadGeneratorConfig open = c;
+  open.mode = LoadMode::kOpenLoop;
+  open.rates = {100};
+  open.arrivals = ArrivalProcess::kConstant;
+  auto g = GrpcLoadGenerator::Create(open, false);
+  ASSERT_TRUE(g.ok());
+  auto r = (*g)->Run();
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->levels[0].summary.throughput, 100, 100 * 0.1) << r->ToTable();
+  EXPECT_FALSE(GrpcLoadGenerator::Create(open, /*stream=*/true).ok());
+  // A model that is not there: every request NOT_FOUND (404), an error level.
+  c.target.model_name = "nope";
+  c.concurrency = {2};
+  auto bad = GrpcLoadGenerator::Create(c, false);
+  ASSERT_TRUE(bad.ok());
+  auto rb = (*bad)->Run();
+  ASSERT_TRUE(rb.ok());
+  EXPECT_EQ(rb->levels[0].summary.ok, 0);
+  EXPECT_GT(rb->levels[0].summary.status_counts.at(404), 0);
+  EXPECT_FALSE(rb->Verdict().ok());
+  // Nobody listening: Unavailable at once.
+  const int port = server_->grpc_port();
+  server_->Shutdown(std::chrono::seconds(5));
+  server_.reset();
+  c.target.url = "127.0.0.1:" + std::to_string(port);
+  auto gone = GrpcLoadGenerator::Create(c, false);
+  ASSERT_TRUE(gone.ok());
+  auto rg = (*gone)->Run();
+  ASSERT_FALSE(rg.ok());
+  EXPECT_EQ(rg.status().code(), StatusCode::kUnavailable);
 }
 
 TEST_F(BenchServerTest, TrivialEndpointManyRequestsFromOneThread) {
