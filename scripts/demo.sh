@@ -25,7 +25,7 @@ done
 echo "  annotated copies: $out/drawn-torch/" >&2
 
 step "2/4 serve: yolov8n (320) on 127.0.0.1, one instance, batches up to 4, queue of 32"
-"$bin" serve --model "$models/yolov8n_320.torchscript" --port 0 --threads 1 \
+"$bin" serve --model "$models/yolov8n_320.torchscript" --port 0 --grpc-port 0 --threads 1 \
   --max-batch 4 --max-queue-delay-us 2000 --max-queue-size 32 \
   --log "$out/requests.jsonl" 2> "$out/serve.log" &
 server=$!

@@ -41,9 +41,8 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--config,-c", config_file, "YAML config file (see docs/serve.md)");
   app.add_option("--backend,-b", backend,
                  "onnxruntime | torch | opencv | sim | identity | auto (by file content)");
-  auto* o_imgsz =
-      app.add_option("--imgsz", imgsz,
-                     "network input size (square; rounded up to the stride; 0 = the model's)");
+  auto* o_imgsz = app.add_option(
+      "--imgsz", imgsz, "network input size (square; rounded up to the stride; 0 = the model's)");
   app.add_flag("--fast-decode", fast_decode,
                "decode large JPEGs at 1/2-1/8 scale (faster; input differs from Ultralytics')");
   app.add_option("--onnxruntime-lib", ort_lib, "libonnxruntime.so.1 to load for .onnx models");
@@ -55,7 +54,13 @@ int ServeMain(int argc, char** argv) {
   app.add_flag("--cuda-graphs", cuda_graphs, "CUDA: capture a CUDA graph per batch size");
   app.add_option("--names", names, "class names file");
   app.add_option("--host", host, "address to bind (default 127.0.0.1)");
-  auto* o_port = app.add_option("--port,-p", port, "port (default 8080; 0 = any free port)");
+  auto* o_port = app.add_option("--port,-p", port, "HTTP port (default 8000; 0 = any free port)");
+  std::string grpc_host;
+  int grpc_port = 0;
+  auto* o_grpc_port =
+      app.add_option("--grpc-port", grpc_port,
+                     "KServe v2 gRPC port (default 8001; 0 = any free port; -1 = no gRPC)");
+  app.add_option("--grpc-host", grpc_host, "address gRPC binds (default 127.0.0.1)");
   app.add_option("--log", log_path, "request log path (default yoloscope-requests.jsonl)");
   app.add_flag("--no-log", no_log, "disable the request log");
   app.add_option("--log-policy", log_policy,
@@ -119,6 +124,11 @@ int ServeMain(int argc, char** argv) {
   if (given(o_threads)) s.backend.num_threads = threads;
   if (!host.empty()) cfg.http.host = host;
   if (given(o_port)) cfg.http.port = port;
+  if (given(o_grpc_port)) {
+    cfg.grpc.enabled = grpc_port >= 0;
+    if (grpc_port >= 0) cfg.grpc.port = grpc_port;
+  }
+  if (!grpc_host.empty()) cfg.grpc.host = grpc_host;
   if (!log_path.empty()) cfg.log.path = log_path;
   if (no_log) cfg.log.enabled = false;
   if (!log_policy.empty()) cfg.log.policy = log_policy;
@@ -206,6 +216,10 @@ int ServeMain(int argc, char** argv) {
   if (!st.ok()) {
     std::fprintf(stderr, "yoloscope serve: %s\n", st.ToString().c_str());
     return 2;
+  }
+  if ((*server)->grpc_port() > 0) {
+    std::fprintf(stderr, "yoloscope serve: KServe v2 gRPC on %s:%d\n", cfg.grpc.host.c_str(),
+                 (*server)->grpc_port());
   }
   std::fprintf(stderr, "yoloscope serve: listening on http://%s:%d (request log: %s)\n",
                cfg.http.host.c_str(), (*server)->port(),

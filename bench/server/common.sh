@@ -26,7 +26,7 @@ machine_note() {
 start_server() {
   local name="$1"
   shift
-  "$yoloscope" serve --port "$port" "$@" 2>"$out/$name.server.log" &
+  "$yoloscope" serve --port "$port" --grpc-port "${GRPC_PORT:-0}" "$@" 2>"$out/$name.server.log" &
   server_pid=$!
   for _ in $(seq 1 1200); do
     if ! kill -0 "$server_pid" 2>/dev/null; then

@@ -25,7 +25,7 @@ one() {  # one LABEL BINARY on|off: prints "LABEL MODE requests Ir/request"
   local label="$1" bin="$2" mode="$3" flags vpid c0 c1 ir
   if [[ $mode == on ]]; then flags=(--log "$out/callgrind/requests.jsonl"); else flags=(--no-log); fi
   rm -f "$out"/callgrind/cg.*
-  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind/cg.%p" "$bin" serve --port "$port" \
+  valgrind --tool=callgrind --callgrind-out-file="$out/callgrind/cg.%p" "$bin" serve --port "$port" --grpc-port -1 \
     --backend sim --model "$here/fast-sim.yaml" --max-batch 8 --max-queue-delay-us 0 --no-warmup \
     "${flags[@]}" >"$out/callgrind/serve.log" 2>&1 &
   vpid=$!

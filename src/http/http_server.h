@@ -50,7 +50,7 @@ struct HttpServerConfig {
   // An IP address literal (IPv4 or IPv6) or "localhost".
   std::string host = "127.0.0.1";
   // 0 picks a free port; HttpServer::port() tells which.
-  int port = 8080;
+  int port = 8000;  // Triton's HTTP default
   // I/O threads; 0 means std::thread::hardware_concurrency().
   int io_threads = 0;
   int listen_backlog = 1024;

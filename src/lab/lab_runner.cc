@@ -131,6 +131,7 @@ Status LabRunner::RunScenario(const Scenario& s, const std::string& dir, Scenari
   ServeConfig cfg;
   YS_RETURN_IF_ERROR(LoadServeConfigYaml(s.server_yaml, s.path + " (server)", &cfg));
   cfg.http.port = 0;
+  cfg.grpc.enabled = false;  // the lab drives HTTP
   cfg.http.host = "127.0.0.1";
   cfg.log.enabled = true;
   cfg.log.path = dir + "/requests.jsonl";

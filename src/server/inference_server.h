@@ -1,17 +1,10 @@
 // InferenceServer: `yoloscope serve` as a library object. Owns the HTTP
-// server, its routes, the InferenceService pipeline, the request-log writer,
-// the metrics registry and the request-id generator.
+// server, the protocol front ends (frontend_registry.h: /v1/detect, KServe
+// v2 over HTTP, KServe v2 over gRPC), the protocol-independent
+// InferenceCore and InferenceService pipeline, the request-log writer, the
+// metrics registry and the request-id generator. Its own routes are the
+// operational ones: GET /metrics (Prometheus text) and the live page.
 //
-// Routes:
-//   POST /v1/detect                 image body (image/*, application/octet-stream) or
-//                                   multipart/form-data field `image`; ?conf=&iou=&max_det=
-//   GET  /v1/stats                  per-batch-size execution counts and times
-//   GET  /metrics                   Prometheus text format
-//   GET  /v2, /v2/health/live, /v2/health/ready
-//   GET  /v2/models/{m}, /v2/models/{m}/ready
-//   POST /v2/models/{m}/infer       KServe v2: BYTES input of encoded images (JSON base64
-//                                   strings or the binary-tensor extension) or an FP32
-//                                   [B,3,H,W] tensor; outputs num_detections + detections
 // Every error is `{"error": "..."}` with a 4xx/5xx status; every inference
 // request writes one `request` log record: those that reach a handler, and
 // those the HTTP layer refuses itself (413, 431, 401, malformed HTTP, read
@@ -48,8 +41,11 @@ class InferenceServer {
                                                            WarningSink warn = nullptr);
   ~InferenceServer();
 
+  // Starts the front ends (binds the gRPC port) and the HTTP server.
   Status Start();
   int port() const;
+  // The gRPC front end's port after Start; -1 when gRPC is off or not built.
+  int grpc_port() const;
   // Stops accepting, answers everything accepted, flushes the request log.
   // Returns true when everything drained within `grace`.
   bool Shutdown(std::chrono::milliseconds grace);

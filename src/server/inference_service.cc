@@ -130,6 +130,12 @@ struct InferenceService::Impl {
 
   mutable std::mutex stats_mu;
   std::vector<double> batch_latency_ms_by_size;  // Guarded by stats_mu.
+  // Per batch size, the summed decode + letterbox and postprocess time of
+  // the images that ran in batches of that size (Triton's batch_stats).
+  std::vector<int64_t> batch_input_ns_by_size, batch_output_ns_by_size;  // Guarded by stats_mu.
+  std::atomic<int64_t> ok_total_ns{0}, fail_count{0}, fail_total_ns{0}, last_ok_wall_us{0};
+  // Admission of a group (SubmitAll) checks and reserves queue room at once.
+  std::mutex admit_mu;
 
   std::string model_name;
 
@@ -144,6 +150,10 @@ struct InferenceService::Impl {
   void WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int64_t start_wall_us,
                         const BatchTiming& timing);
   void CountRequest(int http_status);
+  // Validates and admits `jobs` together (all or none); on refusal each is
+  // finished at once with the reason.
+  void Admit(std::vector<JobPtr> jobs);
+  JobPtr MakeJob(InferenceRequest&& request, Completion&& done);
 };
 
 namespace {
@@ -274,6 +284,8 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
   im.c_alloc_retries = metrics->GetCounter("yoloscope_alloc_retries_total",
                                            "Device allocation retries and batch splits.");
   im.batch_latency_ms_by_size.assign(im.config.batcher.max_batch_size + 1, 0.0);
+  im.batch_input_ns_by_size.assign(im.config.batcher.max_batch_size + 1, 0);
+  im.batch_output_ns_by_size.assign(im.config.batcher.max_batch_size + 1, 0);
   // Pre-create the common series so they are visible (at 0) from the start.
   for (int code : {200, 400, 415, 422, 503, 504}) {
     metrics->GetCounter("yoloscope_requests_total", "Requests answered, by HTTP status.",
@@ -333,41 +345,90 @@ std::unique_ptr<TelemetrySource> InferenceService::NewTelemetrySource() const {
 std::string InferenceService::backend_name() const { return impl_->backend_name; }
 std::string InferenceService::device() const { return impl_->device_name; }
 int InferenceService::max_batch_size() const { return impl_->config.batcher.max_batch_size; }
+const BatcherConfig& InferenceService::batcher_config() const { return impl_->config.batcher; }
 
-void InferenceService::Submit(InferenceRequest request, Completion done) {
-  Impl& im = *impl_;
+InferenceService::Impl::JobPtr InferenceService::Impl::MakeJob(InferenceRequest&& request,
+                                                               Completion&& done) {
   auto job = std::make_unique<Job>();
   job->req = std::move(request);
   job->done = std::move(done);
-  job->post = im.config.postprocess;
+  job->post = config.postprocess;
   if (job->req.conf) job->post.conf = *job->req.conf;
   if (job->req.iou) job->post.iou = *job->req.iou;
   if (job->req.max_det) job->post.max_det = *job->req.max_det;
-  im.in_flight.fetch_add(1);
-  Status valid = job->post.Validate();
+  job->input_bytes = static_cast<int64_t>(job->req.image.size());
+  in_flight.fetch_add(1);
+  return job;
+}
+
+void InferenceService::Submit(InferenceRequest request, Completion done) {
+  Impl& im = *impl_;
+  std::vector<Impl::JobPtr> jobs;
+  jobs.push_back(im.MakeJob(std::move(request), std::move(done)));
+  im.Admit(std::move(jobs));
+}
+
+void InferenceService::SubmitAll(std::vector<InferenceRequest> requests, IndexedCompletion done) {
+  Impl& im = *impl_;
+  std::vector<Impl::JobPtr> jobs;
+  jobs.reserve(requests.size());
+  auto shared = std::make_shared<IndexedCompletion>(std::move(done));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    jobs.push_back(im.MakeJob(std::move(requests[i]),
+                              [shared, i](InferenceResult&& r) { (*shared)(i, std::move(r)); }));
+  }
+  im.Admit(std::move(jobs));
+}
+
+void InferenceService::Impl::Admit(std::vector<JobPtr> jobs) {
+  // Every check applies to the group as a whole: one bad parameter, a
+  // shutdown or too little queue room refuses all of its images.
+  Status valid = jobs.empty() ? Status::Ok() : jobs.front()->post.Validate();
+  for (size_t i = 1; valid.ok() && i < jobs.size(); ++i) valid = jobs[i]->post.Validate();
   if (!valid.ok()) {
-    im.Finish(std::move(job), valid, Outcome::kBadRequest);
+    for (auto& job : jobs) Finish(std::move(job), valid, Outcome::kBadRequest);
     return;
   }
-  if (!im.accepting.load()) {
-    im.Finish(std::move(job), UnavailableError("server is shutting down"), Outcome::kUnavailable);
+  if (!accepting.load()) {
+    for (auto& job : jobs) {
+      Finish(std::move(job), UnavailableError("server is shutting down"), Outcome::kUnavailable);
+    }
     return;
   }
   // Admission: the preprocess queue and the batcher share one bound, so a
   // saturated server answers 503 at once instead of queueing without limit.
-  const int64_t queued = im.pre_waiting.load() + im.batcher->QueueLength();
-  if (queued >= im.config.batcher.max_queue_size) {
-    im.Finish(std::move(job),
-              ResourceExhaustedError("queue full (" + std::to_string(queued) + " requests)"),
-              Outcome::kQueueFull);
+  // The room is reserved (pre_waiting) under admit_mu, so two groups never
+  // both pass a check that only one of them fits.
+  const auto n = static_cast<int64_t>(jobs.size());
+  int64_t queued = 0;
+  bool admitted = false;
+  {
+    std::lock_guard<std::mutex> lock(admit_mu);
+    queued = pre_waiting.load() + batcher->QueueLength();
+    if (queued + n <= config.batcher.max_queue_size) {
+      pre_waiting.fetch_add(n);
+      admitted = true;
+    }
+  }
+  if (!admitted) {
+    const std::string why = n == 1 ? "queue full (" + std::to_string(queued) + " requests)"
+                                   : "queue full (" + std::to_string(queued) +
+                                         " requests queued, no room for all " + std::to_string(n) +
+                                         " images of this request)";
+    for (auto& job : jobs) {
+      job->queue_len = static_cast<int>(queued);
+      Finish(std::move(job), ResourceExhaustedError(why), Outcome::kQueueFull);
+    }
     return;
   }
-  job->queue_len = static_cast<int>(queued);
-  job->input_bytes = static_cast<int64_t>(job->req.image.size());
-  im.pre_waiting.fetch_add(1);
-  if (!im.pre_queue->TryPush(job)) {
-    im.pre_waiting.fetch_sub(1);
-    im.Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), Outcome::kQueueFull);
+  for (auto& job : jobs) {
+    job->queue_len = static_cast<int>(queued);
+    if (!pre_queue->TryPush(job)) {
+      // Not expected (the queue's capacity is the admission bound), but a
+      // job is never lost: it is answered.
+      pre_waiting.fetch_sub(1);
+      Finish(std::move(job), ResourceExhaustedError("preprocess queue full"), Outcome::kQueueFull);
+    }
   }
 }
 
@@ -573,6 +634,22 @@ void InferenceService::Impl::Finish(JobPtr job, const Status& status, Outcome ou
   t.total_ms = job->req.receive_ns ? NsToMs(now - job->req.receive_ns) : 0;
 
   CountRequest(http_status);
+  const auto total_ns = static_cast<int64_t>(t.total_ms * 1e6);
+  if (status.ok()) {
+    ok_total_ns.fetch_add(total_ns, std::memory_order_relaxed);
+    last_ok_wall_us.store(clock->WallNowUs(), std::memory_order_relaxed);
+    if (job->batch_size > 0) {
+      std::lock_guard<std::mutex> lock(stats_mu);
+      const auto b = static_cast<size_t>(job->batch_size);
+      if (b < batch_input_ns_by_size.size()) {
+        batch_input_ns_by_size[b] += static_cast<int64_t>((t.decode_ms + t.preprocess_ms) * 1e6);
+        batch_output_ns_by_size[b] += static_cast<int64_t>(t.postprocess_ms * 1e6);
+      }
+    }
+  } else {
+    fail_count.fetch_add(1, std::memory_order_relaxed);
+    fail_total_ns.fetch_add(total_ns, std::memory_order_relaxed);
+  }
   if (status.ok()) {
     h_queue->Observe(t.queue_ms / 1e3);
     h_decode->Observe(t.decode_ms / 1e3);
@@ -595,6 +672,8 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   ResetKeepingCapacity(&rec);
   rec.ts_us = job.req.arrival_wall_us;
   rec.request_id.assign(r.request_id);
+  rec.protocol.assign(job.req.protocol);
+  rec.client_id.assign(job.req.client_id);
   rec.model.assign(model_name);
   rec.backend.assign(backend_name);
   rec.device.assign(device_name);
@@ -674,19 +753,37 @@ void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>&
 void InferenceService::LogRejected(const std::string& request_id, int64_t arrival_wall_us,
                                    int64_t receive_ns, int64_t input_bytes, int http_status,
                                    const std::string& error_code, const std::string& message) {
+  RejectedRequest r;
+  r.request_id = request_id;
+  r.arrival_wall_us = arrival_wall_us;
+  r.receive_ns = receive_ns;
+  r.input_bytes = input_bytes;
+  // Refused by the protocol layer, which chose the status it answered.
+  r.outcome = http_status == 404   ? Outcome::kNotFound
+              : http_status >= 500 ? Outcome::kUnavailable
+                                   : Outcome::kBadRequest;
+  r.http_status = http_status;
+  r.log_status = error_code;
+  r.message = message;
+  LogRejected(r);
+}
+
+void InferenceService::LogRejected(const RejectedRequest& rejected) {
   Impl& im = *impl_;
   auto job = std::make_unique<Job>();
-  job->req.request_id = request_id;
-  job->req.arrival_wall_us = arrival_wall_us;
-  job->req.receive_ns = receive_ns;
-  job->input_bytes = input_bytes;
+  job->req.request_id = rejected.request_id;
+  job->req.protocol = rejected.protocol;
+  job->req.client_id = rejected.client_id;
+  job->req.arrival_wall_us = rejected.arrival_wall_us;
+  job->req.receive_ns = rejected.receive_ns;
+  job->input_bytes = rejected.input_bytes;
   im.in_flight.fetch_add(1);
-  // Refused by the protocol layer, which chose the status it answered.
-  const Outcome outcome = http_status == 404  ? Outcome::kNotFound
-                          : http_status >= 500 ? Outcome::kUnavailable
-                                               : Outcome::kBadRequest;
-  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, message), outcome,
-            http_status, error_code);
+  const OutcomeInfo& info = DescribeOutcome(rejected.outcome);
+  const int http_status = rejected.http_status < 0 ? info.http_status : rejected.http_status;
+  const std::string code =
+      rejected.log_status.empty() ? std::string(info.log_status) : rejected.log_status;
+  im.Finish(std::move(job), Status(StatusCode::kInvalidArgument, rejected.message),
+            rejected.outcome, http_status, code);
 }
 
 void InferenceService::Shutdown() {
@@ -717,6 +814,40 @@ InferenceServiceStats InferenceService::Stats() const {
     s.batch_latency_ms_by_size = im.batch_latency_ms_by_size;
   }
   s.log_records_dropped = im.log ? im.log->dropped_total() : 0;
+  auto hist = [](const Histogram* h) {
+    std::vector<uint64_t> cumulative;
+    uint64_t count = 0;
+    double sum = 0;
+    h->Snapshot(&cumulative, &count, &sum);
+    return CountAndNs{static_cast<int64_t>(count), static_cast<int64_t>(sum * 1e9)};
+  };
+  s.queue = hist(im.h_queue);
+  const CountAndNs decode = hist(im.h_decode), pre = hist(im.h_preprocess);
+  s.compute_input = {pre.count, decode.ns + pre.ns};
+  s.compute_infer = hist(im.h_inference);
+  s.compute_output = hist(im.h_postprocess);
+  s.success = {s.queue.count, im.ok_total_ns.load()};
+  s.fail = {im.fail_count.load(), im.fail_total_ns.load()};
+  s.execution_count = static_cast<int64_t>(im.c_batches->value());
+  s.last_inference_ms = im.last_ok_wall_us.load() / 1000;
+  {
+    std::lock_guard<std::mutex> lock(im.stats_mu);
+    for (size_t size = 1; size < s.batch_count_by_size.size(); ++size) {
+      const int64_t batches = s.batch_count_by_size[size];
+      if (batches == 0) continue;
+      BatchSizeStats bs;
+      bs.batch_size = static_cast<int>(size);
+      const auto ns = [](double ms) { return static_cast<int64_t>(ms * 1e6); };
+      bs.compute_infer = {batches, size < im.batch_latency_ms_by_size.size()
+                                       ? ns(im.batch_latency_ms_by_size[size])
+                                       : 0};
+      bs.compute_input = {
+          batches, size < im.batch_input_ns_by_size.size() ? im.batch_input_ns_by_size[size] : 0};
+      bs.compute_output = {
+          batches, size < im.batch_output_ns_by_size.size() ? im.batch_output_ns_by_size[size] : 0};
+      s.batch_stats.push_back(bs);
+    }
+  }
   return s;
 }
 

@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -60,10 +61,10 @@ struct InferenceServiceConfig {
   // domain (faster; the network input then differs from Ultralytics'). Off:
   // full decode + INTER_LINEAR resize, Ultralytics' exact preprocessing.
   bool fast_decode = false;
-  BatcherConfig batcher;            // max_batch_size also caps the backend's batch
-  PostprocessConfig postprocess;    // defaults; requests may override conf/iou/max_det
-  bool warmup = true;               // run every batch size once before serving
-  std::string model_name;           // served name; "" = the model file's stem
+  BatcherConfig batcher;          // max_batch_size also caps the backend's batch
+  PostprocessConfig postprocess;  // defaults; requests may override conf/iou/max_det
+  bool warmup = true;             // run every batch size once before serving
+  std::string model_name;         // served name; "" = the model file's stem
   // Builds each instance's backend; empty = CreateBackend. A test seam (a
   // backend with a smaller max_batch(), another device name).
   std::function<StatusOr<std::unique_ptr<Backend>>(const BackendConfig&)> backend_factory;
@@ -91,6 +92,10 @@ struct TensorInput {
 
 struct InferenceRequest {
   std::string request_id;
+  // How it arrived: a static string ("http", "kserve_http", "kserve_grpc")
+  // for the record's `protocol`; empty = unknown.
+  std::string_view protocol;
+  std::string client_id;              // the client's own id (KServe `id`), logged as client_id
   std::string image;                  // encoded image bytes (ignored when tensor is set)
   std::optional<TensorInput> tensor;  // pre-processed input instead of an image
   int64_t receive_ns = 0;             // Clock::NowNs when the request arrived
@@ -102,7 +107,7 @@ struct InferenceRequest {
 };
 
 struct InferenceResult {
-  Status status;           // OK, or why the request failed
+  Status status;                   // OK, or why the request failed
   Outcome outcome = Outcome::kOk;  // how it ended (outcome.h maps it to every protocol)
   int http_status = 200;   // DescribeOutcome(outcome).http_status (or the protocol's own refusal)
   std::string error_code;  // log `status`: "ok", "bad_image", "queue_full", "timeout", ...
@@ -117,6 +122,21 @@ struct InferenceResult {
 
 using Completion = std::function<void(InferenceResult&&)>;
 
+// A count and the summed duration of what it counts, in nanoseconds.
+struct CountAndNs {
+  int64_t count = 0;
+  int64_t ns = 0;
+};
+
+// Per executed batch size: batches, and the time spent on them.
+// compute_input = the decode + letterbox time of the batch's images (summed),
+// compute_infer = the backend's execution of the batch,
+// compute_output = the YOLO decode + NMS time of the batch's images (summed).
+struct BatchSizeStats {
+  int batch_size = 0;
+  CountAndNs compute_input, compute_infer, compute_output;
+};
+
 struct InferenceServiceStats {
   int64_t queue_length = 0;  // waiting for a preprocess worker + in the batcher
   int64_t in_flight = 0;     // submitted, not yet completed
@@ -124,6 +144,30 @@ struct InferenceServiceStats {
   std::vector<int64_t> batch_count_by_size;      // index = batch size
   std::vector<double> batch_latency_ms_by_size;  // summed execution time
   int64_t log_records_dropped = 0;
+  // Triton's statistics extension, per image (a KServe request of B images
+  // counts B). The counts are those of /metrics: success.count = the
+  // stage histograms' _count, success + fail = yoloscope_requests_total;
+  // queue / compute_* ns = the stage histograms' _sum.
+  CountAndNs success, fail, queue, compute_input, compute_infer, compute_output;
+  int64_t execution_count = 0;    // executed batches (yoloscope_batches_total)
+  int64_t last_inference_ms = 0;  // wall time (ms since the epoch) of the last success; 0 = none
+  std::vector<BatchSizeStats> batch_stats;  // sizes that ran, ascending
+};
+
+// A request refused by a protocol front end before it reached Submit.
+struct RejectedRequest {
+  std::string request_id;
+  std::string_view protocol;  // static string, as InferenceRequest::protocol
+  std::string client_id;
+  int64_t arrival_wall_us = 0;
+  int64_t receive_ns = 0;
+  int64_t input_bytes = 0;  // <= 0: unknown
+  Outcome outcome = Outcome::kBadRequest;
+  // The HTTP status answered; 0 = no response was sent (connection closed).
+  // -1 = DescribeOutcome(outcome).http_status.
+  int http_status = -1;
+  std::string log_status;  // "" = DescribeOutcome(outcome).log_status
+  std::string message;
 };
 
 class InferenceService {
@@ -138,6 +182,13 @@ class InferenceService {
   // shutting down).
   void Submit(InferenceRequest request, Completion done);
 
+  // Admits all of `requests` or none of them (one client request of several
+  // images): when the queue cannot take them all, each is answered
+  // queue_full at once (each with its own record). `done(index, result)` is
+  // called exactly once per request, as in Submit.
+  using IndexedCompletion = std::function<void(size_t index, InferenceResult&&)>;
+  void SubmitAll(std::vector<InferenceRequest> requests, IndexedCompletion done);
+
   // Writes the `request` record (and metrics) of a request refused before
   // Submit, e.g. an unsupported content type (`http_status` 415) or a body
   // over the HTTP layer's limit (413). `http_status` 0: no response was sent
@@ -146,6 +197,8 @@ class InferenceService {
   void LogRejected(const std::string& request_id, int64_t arrival_wall_us, int64_t receive_ns,
                    int64_t input_bytes, int http_status, const std::string& error_code,
                    const std::string& message);
+  // The same with the outcome and protocol given by the front end.
+  void LogRejected(const RejectedRequest& rejected);
 
   // Stops admitting (later Submits fail with 503), finishes everything
   // admitted, joins the workers. Idempotent.
@@ -161,6 +214,8 @@ class InferenceService {
   // The largest batch the service forms: batcher.max_batch_size capped by
   // the backends' max_batch().
   int max_batch_size() const;
+  // The batcher's settings as the service runs them (max_batch_size capped).
+  const BatcherConfig& batcher_config() const;
   InferenceServiceStats Stats() const;
 
  private:
@@ -172,6 +227,5 @@ class InferenceService {
   std::string model_name_;
   std::atomic<bool> ready_{false};
 };
-
 
 }  // namespace yoloscope

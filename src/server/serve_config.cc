@@ -75,8 +75,7 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   };
   m["model.cuda_graphs"] = boolean(&s.backend.cuda_graphs, "model.cuda_graphs");
   m["model.names"] = str(&s.backend.names_path, "model.names");
-  m["model.onnxruntime_library"] =
-      str(&s.backend.onnxruntime_library, "model.onnxruntime_library");
+  m["model.onnxruntime_library"] = str(&s.backend.onnxruntime_library, "model.onnxruntime_library");
   m["model.imgsz"] = [&s](const YAML::Node& n, const std::string& src) {
     int v = 0;
     YS_RETURN_IF_ERROR(Read(n, src, "model.imgsz", &v));
@@ -128,6 +127,10 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["http.write_timeout_ms"] = ms(&h.write_timeout, "http.write_timeout_ms");
   m["http.idle_timeout_ms"] = ms(&h.idle_timeout, "http.idle_timeout_ms");
   m["http.auth_token"] = str(&h.auth_token, "http.auth_token");
+  m["grpc.enabled"] = boolean(&c->grpc.enabled, "grpc.enabled");
+  m["grpc.host"] = str(&c->grpc.host, "grpc.host");
+  m["grpc.port"] = i32(&c->grpc.port, "grpc.port");
+  m["grpc.max_message_bytes"] = i64(&c->grpc.max_message_bytes, "grpc.max_message_bytes");
   m["log.enabled"] = boolean(&c->log.enabled, "log.enabled");
   m["log.path"] = str(&c->log.path, "log.path");
   m["log.max_file_bytes"] = i64(&c->log.max_file_bytes, "log.max_file_bytes");
@@ -251,6 +254,12 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "idle_timeout_ms" << YAML::Value << h.idle_timeout.count();
   e << YAML::Key << "auth_token" << YAML::Value << (h.auth_token.empty() ? "" : "<set>");
   e << YAML::EndMap;
+  e << YAML::Key << "grpc" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "enabled" << YAML::Value << c.grpc.enabled;
+  e << YAML::Key << "host" << YAML::Value << c.grpc.host;
+  e << YAML::Key << "port" << YAML::Value << c.grpc.port;
+  e << YAML::Key << "max_message_bytes" << YAML::Value << c.grpc.max_message_bytes;
+  e << YAML::EndMap;
   e << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "enabled" << YAML::Value << c.log.enabled;
   e << YAML::Key << "path" << YAML::Value << c.log.path;
@@ -352,6 +361,16 @@ Status ValidateServeConfig(const ServeConfig& c) {
                                          b.default_timeout_us, 0, kI64Max / 1000));
   YS_RETURN_IF_ERROR(CheckRange("http.port", "--port", h.port, 0, 65535));
   YS_RETURN_IF_ERROR(CheckRange("http.io_threads", nullptr, h.io_threads, 0, 1024));
+  YS_RETURN_IF_ERROR(CheckRange("grpc.port", "--grpc-port", c.grpc.port, 0, 65535));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("grpc.max_message_bytes", nullptr,
+                                         c.grpc.max_message_bytes, 1024, (1ll << 31) - 1));
+  if (c.grpc.enabled && c.grpc.host.empty()) {
+    return InvalidArgumentError("grpc.host (--grpc-host) must not be empty");
+  }
+  if (c.grpc.enabled && c.grpc.port != 0 && c.grpc.port == h.port && c.grpc.host == h.host) {
+    return InvalidArgumentError("grpc.port (--grpc-port) " + std::to_string(c.grpc.port) +
+                                " is also http.port (--port): give them different ports");
+  }
   YS_RETURN_IF_ERROR(CheckRange<uint64_t>("http.max_connections", "--max-connections",
                                           h.max_connections, 1, 1'000'000));
   YS_RETURN_IF_ERROR(CheckRange<uint64_t>("http.max_connections_per_ip", "--max-connections-per-ip",

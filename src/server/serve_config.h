@@ -29,8 +29,19 @@ struct RequestLogConfig {
   std::string policy = "availability";
 };
 
+// The KServe v2 gRPC endpoint (builds with gRPC only; docs/serve.md).
+struct GrpcConfig {
+  bool enabled = true;             // off: no gRPC listener (also --grpc-port -1)
+  std::string host = "127.0.0.1";  // an IP address literal or "localhost"
+  int port = 8001;                 // Triton's default; 0 picks a free port
+  // Largest request or response message, bytes (gRPC's own default is 4 MiB:
+  // too small for a batch of photos). Over it: RESOURCE_EXHAUSTED.
+  int64_t max_message_bytes = 64ll << 20;
+};
+
 struct ServeConfig {
-  http::HttpServerConfig http;     // host 127.0.0.1, port 8080, limits, auth_token
+  http::HttpServerConfig http;     // host 127.0.0.1, port 8000, limits, auth_token
+  GrpcConfig grpc;                 // KServe v2 gRPC on port 8001
   InferenceServiceConfig service;  // model, instances, workers, batcher, postprocess
   RequestLogConfig log;
   // Device telemetry sampled every telemetry.sampler.period_ms (200 ms) into

@@ -129,6 +129,7 @@ TEST_F(ServeOverloadAlertTest, QueueAlertFiresUnderOverloadAndResolvesAfterIt) {
   testing::TestHttpReceiver receiver([](int) { return 200; });
   ServeConfig config;
   config.http.port = 0;
+  config.grpc.enabled = false;
   config.http.io_threads = 2;
   config.service.backend.kind = "sim";
   config.service.backend.model_path = (dir_ / "slow-sim.yaml").string();

@@ -221,7 +221,8 @@ TEST_F(LivePageBrowserTest, ServeProcessLivePage) {
     close(err[0]);
     close(err[1]);
     execl(YOLOSCOPE_BINARY, YOLOSCOPE_BINARY, "serve", "--backend", "sim", "--model", model.c_str(),
-          "--port", "0", "--log", log.c_str(), "--max-batch", "8", static_cast<char*>(nullptr));
+          "--port", "0", "--grpc-port", "0", "--log", log.c_str(), "--max-batch", "8",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   close(err[1]);

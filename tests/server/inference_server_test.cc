@@ -42,6 +42,7 @@ class InferenceServerTest : public ::testing::Test {
     config_.service.batcher.max_batch_size = 4;
     config_.service.batcher.max_queue_delay_us = 5000;
     config_.http.port = 0;
+    config_.grpc.port = 0;
     config_.http.io_threads = 2;
     config_.log.path = (dir_ / "requests.jsonl").string();
   }
@@ -523,9 +524,11 @@ TEST_F(InferenceServerTest, KServeV2Endpoints) {
   const auto& m = meta.at("inputs")[1].at("shape");
   const int hh = m[2], ww = m[3];
   std::vector<float> grey(3 * hh * ww, 114.f / 255.f);
-  Json tensor_req = {
-      {"inputs",
-       {{{"name", "images"}, {"datatype", "FP32"}, {"shape", {1, 3, hh, ww}}, {"data", grey}}}}};
+  Json tensor_req = {{"inputs",
+                      {{{"name", "images_fp32"},
+                        {"datatype", "FP32"},
+                        {"shape", {1, 3, hh, ww}},
+                        {"data", grey}}}}};
   auto rt = c.Request("POST", "/v2/models/yolov8tiny_320/infer", tensor_req.dump(),
                       {{"Content-Type", "application/json"}});
   EXPECT_EQ(rt->status, 200) << rt->body.substr(0, 300);

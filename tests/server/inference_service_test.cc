@@ -271,5 +271,65 @@ TEST_F(InferenceServiceTest, RequestWithoutAResponseIsLoggedButNotCountedAsAnswe
   EXPECT_TRUE(r.contains("total_ms"));
 }
 
+// Issue 14: the images of one client request are admitted together or not
+// at all; a refused group is answered queue_full image by image (one record
+// each, all with the same status), and nothing of it runs.
+TEST_F(InferenceServiceTest, SubmitAllAdmitsAllImagesOrNone) {
+  config_.batcher.max_queue_size = 3;
+  config_.batcher.max_queue_delay_us = 0;
+  Create(/*with_log=*/true);
+  auto submit_all = [&](int n, const std::string& prefix) {
+    std::vector<InferenceRequest> reqs;
+    for (int i = 0; i < n; ++i) {
+      InferenceRequest req;
+      req.request_id = prefix + std::to_string(i);
+      req.protocol = "kserve_http";
+      req.client_id = prefix;
+      req.tensor = TensorInput{std::vector<float>(3 * kInput * kInput, 0.5f)};
+      req.receive_ns = clock_.NowNs();
+      req.arrival_wall_us = clock_.WallNowUs();
+      reqs.push_back(std::move(req));
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<InferenceResult> results(static_cast<size_t>(n));
+    int done = 0;
+    service_->SubmitAll(std::move(reqs), [&](size_t i, InferenceResult&& r) {
+      std::lock_guard<std::mutex> lock(mu);
+      results[i] = std::move(r);
+      ++done;
+      cv.notify_all();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == n; }));
+    return results;
+  };
+  // 4 images never fit a queue of 3, even an empty one: all refused.
+  for (const InferenceResult& r : submit_all(4, "big")) {
+    EXPECT_EQ(r.outcome, Outcome::kQueueFull) << r.status.ToString();
+    EXPECT_EQ(r.batch_size, 0);
+  }
+  // 3 images fit: all run.
+  for (const InferenceResult& r : submit_all(3, "fits")) {
+    EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  }
+  std::vector<Json> records = StopAndReadLog();
+  int big = 0, fits = 0;
+  for (const Json& rec : records) {
+    if (rec.value("event", "") != "request") continue;
+    EXPECT_EQ(rec.value("protocol", ""), "kserve_http");
+    const std::string id = rec.value("client_id", "");
+    if (id == "big") {
+      ++big;
+      EXPECT_EQ(rec.value("status", ""), "queue_full");
+    } else if (id == "fits") {
+      ++fits;
+      EXPECT_EQ(rec.value("status", ""), "ok");
+    }
+  }
+  EXPECT_EQ(big, 4);
+  EXPECT_EQ(fits, 3);
+}
+
 }  // namespace
 }  // namespace yoloscope

@@ -64,8 +64,9 @@ TEST(ServeProcessTest, SigtermDrainsInFlightRequestsAndLosesNoLogLine) {
   auto dir = std::filesystem::temp_directory_path() / ("ys_serve_proc_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string log = (dir / "req.jsonl").string();
-  Child c = Spawn({YOLOSCOPE_BINARY, "serve", "--model", model, "--port", "0", "--log", log,
-                   "--threads", "1", "--max-batch", "2", "--max-queue-delay-us", "20000"});
+  Child c =
+      Spawn({YOLOSCOPE_BINARY, "serve", "--model", model, "--port", "0", "--grpc-port", "0",
+             "--log", log, "--threads", "1", "--max-batch", "2", "--max-queue-delay-us", "20000"});
   ASSERT_GT(c.pid, 0);
   std::string err;
   int port = WaitForPort(c, &err);
@@ -79,13 +80,16 @@ TEST(ServeProcessTest, SigtermDrainsInFlightRequestsAndLosesNoLogLine) {
     threads.emplace_back([&] {
       auto client = TestHttpClient::Connect(port, "127.0.0.1", std::chrono::seconds(60));
       ASSERT_TRUE(client.ok());
-      ASSERT_TRUE(client->SendRaw(TestHttpClient::FormatRequest(
-                                      "POST", "/v1/detect", jpeg, {{"Content-Type", "image/jpeg"}}))
+      ASSERT_TRUE(client
+                      ->SendRaw(TestHttpClient::FormatRequest("POST", "/v1/detect", jpeg,
+                                                              {{"Content-Type", "image/jpeg"}}))
                       .ok());
       sent++;
       auto r = client->ReadResponse();
-      if (r.ok() && r->status == 200) ok++;
-      else refused++;
+      if (r.ok() && r->status == 200)
+        ok++;
+      else
+        refused++;
     });
   }
   while (sent.load() < kClients) std::this_thread::sleep_for(std::chrono::milliseconds(1));

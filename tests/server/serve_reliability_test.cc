@@ -105,6 +105,8 @@ class ServeReliabilityTest : public ::testing::Test {
             "identity",
             "--port",
             "0",
+            "--grpc-port",
+            "0",
             "--log",
             log_path,
             "--max-queue-delay-us",

@@ -64,8 +64,8 @@ TEST_F(UltralyticsServeTest, ServesUltralyticsDetectionsForEveryExport) {
     if (m.task != "detect") continue;
     const std::string log = (dir_ / (m.file + ".jsonl")).string();
     testing::ServeChild server({YOLOSCOPE_BINARY, "serve", "--model", m.path, "--log", log,
-                                "--port", "0", "--threads", "2", "--max-batch", "4",
-                                "--max-queue-delay-us", "100000", "--max-queue-size", "64"});
+                                "--port", "0", "--grpc-port", "0", "--threads", "2", "--max-batch",
+                                "4", "--max-queue-delay-us", "100000", "--max-queue-size", "64"});
     const int port = server.WaitForPort();
     ASSERT_GT(port, 0) << m.file << ": " << server.Stderr();
     Served s = PostAllPhotos(port, m);
