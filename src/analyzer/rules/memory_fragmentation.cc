@@ -108,8 +108,8 @@ void MemoryFragmentationRule::Run(AnalysisContext& ctx) const {
     // its high-water mark, so a healthy server whose largest batch grew
     // mid-log (batch 1-2 for a while, then a burst of batch 4) shows reserved
     // - allocated growing by that batch's activations while allocated stays
-    // flat -- every healthy control of the accuracy corpus but one
-    // (docs/diagnosis.md, "Accuracy") was called fragmented that way.
+    // flat -- 4 of the 8 healthy-control logs of the accuracy corpus
+    // (docs/diagnosis.md, "Accuracy") were called fragmented that way.
     // (Windows where only request records carry memory have no split
     // figure: those are left out of the thirds' means.)
     bool split_evidence = true;
