@@ -6,6 +6,7 @@
 #   scripts/setup.sh build    deps + configure + build (default)
 #   scripts/setup.sh demo     build, then run the demo on the bundled default
 #   scripts/setup.sh test     build, then run every test (ctest)
+#   scripts/setup.sh bench-deps  deps + the benchmark-only npm packages (DuckDB)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -89,6 +90,14 @@ install_onnxruntime() {
     ".onnx models then need --backend opencv or --onnxruntime-lib" --ignore-scripts
 }
 
+# deps/duckdb: DuckDB (@duckdb/node-api), a baseline of the analyze
+# benchmark (bench/analyze/run_bench.sh) only: never needed to build or test,
+# so only `setup.sh bench-deps` installs it (70 MB).
+install_bench_deps() {
+  npm_ci "$here/deps/duckdb" "DuckDB (benchmark baseline)" \
+    "bench/analyze/run_bench.sh leaves the DuckDB column out"
+}
+
 configure_and_build() {
   install_web_assets
   install_onnxruntime
@@ -108,6 +117,7 @@ configure_and_build() {
 cmd="${1:-build}"
 case "$cmd" in
   deps) install_deps ;;
+  bench-deps) install_deps; install_bench_deps ;;
   build) install_deps; configure_and_build ;;
   demo) install_deps; configure_and_build; exec "$here/scripts/demo.sh" "$build_dir" ;;
   test)
@@ -115,5 +125,5 @@ case "$cmd" in
     log "running the test suite"
     cd "$build_dir" && ctest --output-on-failure --no-label-summary -j "$jobs" --timeout 900
     ;;
-  *) echo "usage: $0 [deps|build|demo|test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [deps|build|demo|test|bench-deps]" >&2; exit 2 ;;
 esac

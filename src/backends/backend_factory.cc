@@ -2,14 +2,19 @@
 // implementations a build leaves out answer Unimplemented with the option
 // that would enable them.
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#if defined(YOLOSCOPE_HAVE_TORCH) && defined(YOLOSCOPE_TORCH_MODULE_PATH)
+#include <dlfcn.h>
+#endif
 
 #include "backends/backend.h"
 #include "backends/identity_backend.h"
 #include "backends/model_file.h"
 #include "backends/onnxruntime_backend.h"
 #include "backends/sim_backend.h"
-#ifdef YOLOSCOPE_HAVE_TORCH
+#if defined(YOLOSCOPE_HAVE_TORCH) && !defined(YOLOSCOPE_TORCH_MODULE_PATH)
 #include "backends/torch_backend.h"
 #endif
 #ifdef YOLOSCOPE_HAVE_OPENCV_DNN
@@ -38,6 +43,52 @@ std::string KindFromFormat(ModelFileFormat format) {
     default: return "";
   }
 }
+
+#if defined(YOLOSCOPE_HAVE_TORCH) && defined(YOLOSCOPE_TORCH_MODULE_PATH)
+// The torch backend lives in its own shared module (libys_torch_backend.so,
+// YOLOSCOPE_TORCH_MODULE), loaded here on the first torch backend: libtorch
+// is then loaded and initialised only by commands that run a TorchScript
+// model. Looked for at $YOLOSCOPE_TORCH_BACKEND_MODULE, then where the build
+// wrote it, then next to the executable. Never unloaded.
+using CreateTorchFn = Backend* (*)(const BackendConfig*, Status*);
+
+StatusOr<CreateTorchFn> LoadTorchModule() {
+  static std::once_flag once;
+  static CreateTorchFn create = nullptr;
+  static std::string error;
+  std::call_once(once, [] {
+    std::vector<std::string> candidates;
+    if (const char* env = std::getenv("YOLOSCOPE_TORCH_BACKEND_MODULE"); env && *env) {
+      candidates.push_back(env);
+    }
+    candidates.push_back(YOLOSCOPE_TORCH_MODULE_PATH);
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      candidates.push_back((self.parent_path() / YOLOSCOPE_TORCH_MODULE_NAME).string());
+      candidates.push_back((self.parent_path() / "../lib" / YOLOSCOPE_TORCH_MODULE_NAME).string());
+    }
+    for (const auto& path : candidates) {
+      if (!std::filesystem::exists(path, ec)) continue;
+      // RTLD_GLOBAL: the backend looks up openblas_set_num_threads with
+      // RTLD_DEFAULT, as when libtorch was linked in.
+      void* dl = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+      if (!dl) {
+        error = "cannot load the torch backend module " + path + ": " + dlerror();
+        return;
+      }
+      create = reinterpret_cast<CreateTorchFn>(dlsym(dl, "yoloscope_create_torch_backend"));
+      if (!create) error = path + " has no yoloscope_create_torch_backend";
+      return;
+    }
+    error = "the torch backend module " YOLOSCOPE_TORCH_MODULE_NAME
+            " was not found (looked at YOLOSCOPE_TORCH_BACKEND_MODULE, " YOLOSCOPE_TORCH_MODULE_PATH
+            " and next to the executable)";
+  });
+  if (!create) return UnavailableError(error);
+  return create;
+}
+#endif
 
 }  // namespace
 
@@ -95,7 +146,14 @@ StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendConfig& config) {
     return std::unique_ptr<Backend>(std::move(b).value());
   }
   if (kind == "torch") {
-#ifdef YOLOSCOPE_HAVE_TORCH
+#if defined(YOLOSCOPE_HAVE_TORCH) && defined(YOLOSCOPE_TORCH_MODULE_PATH)
+    auto create = LoadTorchModule();
+    if (!create.ok()) return create.status();
+    Status status;
+    Backend* b = (*create)(&config, &status);
+    if (!b) return status;
+    return std::unique_ptr<Backend>(b);
+#elif defined(YOLOSCOPE_HAVE_TORCH)
     auto b = TorchBackend::Create(config);
     if (!b.ok()) return b.status();
     return std::unique_ptr<Backend>(std::move(b).value());

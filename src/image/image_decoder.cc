@@ -6,12 +6,13 @@
 #include <cmath>
 #include <limits>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_* flags
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "image/lazy_imgcodecs.h"
 #include "image/exif_orientation.h"
 #include "image/image_probe.h"
 
@@ -231,7 +232,10 @@ StatusOr<DecodeResult> ImageDecoder::DecodeWithOpenCv(const uint8_t* data, size_
     // untouched when the header is rejected, and that is indistinguishable
     // from success. The BGR->RGB swap below copies into our buffer anyway.
     const cv::Mat encoded(1, static_cast<int>(size), CV_8U, const_cast<uint8_t*>(data));
-    const cv::Mat bgr = cv::imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    auto decoded =
+        lazy_imgcodecs::Imdecode(encoded, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    if (!decoded.ok()) return decoded.status();
+    const cv::Mat bgr = std::move(decoded).value();
     if (bgr.empty()) {
       return DataLossError("corrupt " + format_name + ": the decoder rejected the data (" +
                            std::to_string(size) + " bytes)");

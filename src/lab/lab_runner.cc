@@ -11,6 +11,7 @@
 #include "bench/arrival_schedule.h"
 #include "bench/image_set.h"
 #include "bench/load_generator.h"
+#include "lab/served_check.h"
 #include "server/inference_server.h"
 
 namespace yoloscope {
@@ -211,6 +212,14 @@ Status LabRunner::RunScenario(const Scenario& s, const std::string& dir, Scenari
   }
   if (r->evidence.empty() && s.healthy) {
     r->evidence = "no warning or critical finding in " + std::to_string(r->requests) + " requests";
+  }
+  // The numbers around the findings: served percentiles and served capacity
+  // must be what the raw records say (an overload's refusals answered in
+  // microseconds are no latency sample, and not capacity).
+  auto truth = ReadServedTruth(cfg.log.path);
+  if (!truth.ok()) return truth.status().WithContext("reading the log back");
+  for (const std::string& p : CompareServedNumbers(*truth, *analysis)) {
+    r->unexpected.push_back("served numbers: " + p);
   }
   r->passed = r->missing.empty() && r->unexpected.empty();
   return Status::Ok();

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_* flags
 #include <opencv2/imgproc.hpp>
 #include <vector>
+
+#include "image/lazy_imgcodecs.h"
 
 namespace yoloscope {
 namespace {
@@ -28,7 +30,9 @@ Status Annotator::Write(std::string_view encoded, const Detections& detections,
   try {
     cv::Mat raw(1, static_cast<int>(encoded.size()), CV_8UC1,
                 const_cast<char*>(encoded.data()));
-    cv::Mat img = cv::imdecode(raw, cv::IMREAD_COLOR);  // applies EXIF orientation
+    auto decoded = lazy_imgcodecs::Imdecode(raw, cv::IMREAD_COLOR);  // applies EXIF orientation
+    if (!decoded.ok()) return decoded.status();
+    cv::Mat img = std::move(decoded).value();
     if (img.empty()) return InvalidArgumentError("cannot decode image for drawing");
     const int thickness = std::max(1, static_cast<int>(std::lround((img.rows + img.cols) * 0.001)));
     const double font_scale = std::max(0.4, thickness / 3.0);
@@ -51,7 +55,9 @@ Status Annotator::Write(std::string_view encoded, const Detections& detections,
                   font_scale, cv::Scalar(255, 255, 255), std::max(1, thickness - 1),
                   cv::LINE_AA);
     }
-    if (!cv::imwrite(out_path, img)) return InternalError("cannot write " + out_path);
+    auto written = lazy_imgcodecs::Imwrite(out_path, img);
+    if (!written.ok()) return written.status();
+    if (!*written) return InternalError("cannot write " + out_path);
   } catch (const cv::Exception& e) {
     return InternalError(std::string("drawing failed: ") + e.what());
   }

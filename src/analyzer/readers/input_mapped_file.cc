@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -33,7 +34,8 @@ InputMappedFile::Window::Window(Window&& other) noexcept
     : map_(std::exchange(other.map_, nullptr)),
       map_size_(std::exchange(other.map_size_, 0)),
       data_(std::exchange(other.data_, "")),
-      size_(std::exchange(other.size_, 0)) {}
+      size_(std::exchange(other.size_, 0)),
+      readable_(std::exchange(other.readable_, nullptr)) {}
 
 InputMappedFile::Window& InputMappedFile::Window::operator=(Window&& other) noexcept {
   if (this != &other) {
@@ -42,6 +44,7 @@ InputMappedFile::Window& InputMappedFile::Window::operator=(Window&& other) noex
     map_size_ = std::exchange(other.map_size_, 0);
     data_ = std::exchange(other.data_, "");
     size_ = std::exchange(other.size_, 0);
+    readable_ = std::exchange(other.readable_, nullptr);
   }
   return *this;
 }
@@ -56,6 +59,7 @@ void InputMappedFile::Window::Unmap() {
   map_size_ = 0;
   data_ = "";
   size_ = 0;
+  readable_ = nullptr;
 }
 
 StatusOr<std::unique_ptr<InputMappedFile>> InputMappedFile::Open(const std::string& path) {
@@ -115,6 +119,62 @@ void InputMappedFile::Prefetch(size_t begin, size_t end) const {
   if (preadv2(fd_, &iov, 1, static_cast<off_t>(begin + (end - begin) / 2), RWF_NOWAIT) == 1) return;
   posix_fadvise(fd_, static_cast<off_t>(begin), static_cast<off_t>(end - begin),
                 POSIX_FADV_WILLNEED);
+}
+
+InputMappedFile::ReadBuffer::~ReadBuffer() {
+  if (data_ != nullptr) munmap(data_, capacity_);
+}
+
+bool InputMappedFile::ReadBuffer::Reserve(size_t bytes) {
+  if (bytes <= capacity_) return true;
+  constexpr size_t kHuge = 2u << 20;
+  const size_t capacity = (bytes + kHuge - 1) / kHuge * kHuge;
+  // Over-allocate by one huge page to align the start.
+  void* p = mmap(nullptr, capacity + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0);
+  if (p == MAP_FAILED) return false;
+  char* raw = static_cast<char*>(p);
+  char* aligned = reinterpret_cast<char*>(
+      (reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge);
+  if (aligned > raw) munmap(raw, static_cast<size_t>(aligned - raw));
+  const size_t tail = static_cast<size_t>(raw + capacity + kHuge - (aligned + capacity));
+  if (tail > 0) munmap(aligned + capacity, tail);
+#ifdef MADV_HUGEPAGE
+  madvise(aligned, capacity, MADV_HUGEPAGE);
+#endif
+  if (data_ != nullptr) munmap(data_, capacity_);
+  data_ = aligned;
+  capacity_ = capacity;
+  return true;
+}
+
+StatusOr<InputMappedFile::Window> InputMappedFile::ReadInto(size_t begin, size_t end,
+                                                            size_t padding,
+                                                            ReadBuffer* buffer) const {
+  Window w;
+  if (end > size_ || begin > end) {
+    return InvalidArgumentError(path_ + ": window outside the file");
+  }
+  if (begin == end) return w;
+  const size_t n = end - begin;
+  if (!buffer->Reserve(n + padding)) {
+    return ResourceExhaustedError(path_ + ": cannot allocate a read buffer");
+  }
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = pread(fd_, buffer->data_ + got, n - got, static_cast<off_t>(begin + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return DataLossError(path_ + ": read failed: " + std::strerror(errno));
+    }
+    if (r == 0) return DataLossError(path_ + ": the file shrank while it was read");
+    got += static_cast<size_t>(r);
+  }
+  std::memset(buffer->data_ + n, 0, padding);
+  w.data_ = buffer->data_;
+  w.size_ = n;
+  w.readable_ = buffer->data_ + n + padding;
+  return w;
 }
 
 StatusOr<InputMappedFile::Window> InputMappedFile::Map(size_t begin, size_t end) const {

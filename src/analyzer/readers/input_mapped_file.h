@@ -39,7 +39,7 @@ class InputMappedFile {
     Window& operator=(const Window&) = delete;
 
     std::string_view data() const { return {data_, size_}; }
-    const char* readable_end() const { return map_ + map_size_; }
+    const char* readable_end() const { return readable_ ? readable_ : map_ + map_size_; }
 
    private:
     friend class InputMappedFile;
@@ -49,6 +49,23 @@ class InputMappedFile {
     size_t map_size_ = 0;  // whole pages
     const char* data_ = "";
     size_t size_ = 0;
+    const char* readable_ = nullptr;  // set when the bytes live in a ReadBuffer
+  };
+
+  // A reusable destination for ReadInto, one per thread: 2 MiB aligned, with
+  // transparent huge pages where the kernel gives them (madvise mode).
+  class ReadBuffer {
+   public:
+    ReadBuffer() = default;
+    ~ReadBuffer();
+    ReadBuffer(const ReadBuffer&) = delete;
+    ReadBuffer& operator=(const ReadBuffer&) = delete;
+
+   private:
+    friend class InputMappedFile;
+    bool Reserve(size_t bytes);
+    char* data_ = nullptr;
+    size_t capacity_ = 0;
   };
 
   // Opens `path` (a regular file). The size is taken now: bytes appended
@@ -74,6 +91,14 @@ class InputMappedFile {
   // since raises SIGBUS, so callers check ShrankBelow first (a narrow race
   // remains; see log_reader.h).
   StatusOr<Window> Map(size_t begin, size_t end) const;
+
+  // Copies [begin, end) into `buffer` with pread() and returns a Window over
+  // it, followed by `padding` zero bytes (readable_end()). Used instead of Map
+  // for parsing: a copy out of the page cache costs less than mapping the
+  // window (page-table setup, TLB misses on 4 KiB pages, the unmap), ~30% of
+  // the readers' CPU time on a cached 1 GB log. The Window is valid until
+  // the buffer's next use. DataLoss when the file became shorter.
+  StatusOr<Window> ReadInto(size_t begin, size_t end, size_t padding, ReadBuffer* buffer) const;
 
   // Starts reading the bytes [begin, end) into the page cache in the
   // background (POSIX_FADV_WILLNEED) unless they are cached already, for a

@@ -455,11 +455,14 @@ struct LogReader::Impl {
   // window i holds the lines that start in [i * block_bytes, (i + 1) *
   // block_bytes), so each thread finds its own window's bounds (two small
   // preads) and nothing scans the file ahead of the parsers. Threads take
-  // windows in file order (an atomic counter); a thread maps its window,
+  // windows in file order (an atomic counter); a thread reads its window,
   // counts its newlines (memchr speed) and publishes the count, then waits
   // until the windows before it are counted (a few ms at most), which gives
-  // its first line number, parses the window in place and unmaps it. At most
-  // `threads` windows are mapped at any time, and the load balances itself.
+  // its first line number, and parses it. A thread copies its window into
+  // one reused buffer (pread, InputMappedFile::ReadInto) rather than mapping
+  // it: on a cached 1 GB log the mappings (page tables, TLB misses on 4 KiB
+  // pages, munmap) cost ~30% of the readers' CPU. Memory stays at one window
+  // buffer per thread, and the load balances itself.
   Status ReadMappedJsonl(int index, const std::string& path) {
     YS_ASSIGN_OR_RETURN(auto file, InputMappedFile::Open(path));
     const size_t size = file->size();
@@ -480,8 +483,10 @@ struct LogReader::Impl {
     bool abort = false;  // a window could not be read: everyone stops
     Status error;        // why, unless cancelled
 
-    // Maps window i, after checking that the file still holds it.
-    auto map_window = [&](size_t i) -> StatusOr<InputMappedFile::Window> {
+    // Reads window i into the thread's buffer, after checking that the file
+    // still holds it.
+    auto map_window = [&](size_t i,
+                          InputMappedFile::ReadBuffer* buffer) -> StatusOr<InputMappedFile::Window> {
       file->Prefetch(i * block, (i + 1) * block);  // a no-op when prefetched or cached
       YS_ASSIGN_OR_RETURN(size_t begin, file->NextLineStart(i * block));
       size_t end = size;
@@ -489,18 +494,19 @@ struct LogReader::Impl {
         YS_ASSIGN_OR_RETURN(end, file->NextLineStart((i + 1) * block));
       }
       if (file->ShrankBelow(end)) return DataLossError(path + ": the file shrank");
-      return file->Map(begin, end);
+      return file->ReadInto(begin, end, kPadding, buffer);
     };
 
     auto worker = [&](int t) {
       ThreadState* ts = states[static_cast<size_t>(t)].get();
+      InputMappedFile::ReadBuffer buffer;
       for (;;) {
         const size_t i = next_window.fetch_add(1);
         if (i >= windows) return;
         const bool cancelled = Cancelled(options.cancel);
         StatusOr<InputMappedFile::Window> window =
             cancelled ? StatusOr<InputMappedFile::Window>(CancelledError("read cancelled"))
-                      : map_window(i);
+                      : map_window(i, &buffer);
         const std::string_view text = window.ok() ? window->data() : std::string_view();
         // The window taken next after the ones being parsed now: its reads
         // overlap this window's parsing when the file is not cached.

@@ -11,14 +11,12 @@
 // sink: sink_for_thread(i) is called once for every i in
 // [0, num_threads()), on the calling thread, before any record is read.
 //   - An uncompressed JSONL file is cut at newlines into windows
-//     (ReadOptions::block_bytes) that the threads take in file order, map one
-//     at a time and parse in place (no copy). A thread counts its window's
-//     newlines first (memchr speed) so that windows after the first know
-//     their line numbers. Each window is unmapped when done, so the RSS stays
-//     about threads x block_bytes on any file size. A file that shrinks while
-//     it is read gives DataLoss (checked per window; a truncation while a
-//     window is being parsed may still raise SIGBUS, as with any mmap
-//     reader).
+//     (ReadOptions::block_bytes) that the threads take in file order, copy
+//     one at a time into a reused buffer (pread: cheaper than mapping each
+//     window) and parse. A thread counts its window's newlines first (memchr
+//     speed) so that windows after the first know their line numbers. The
+//     RSS stays about threads x block_bytes on any file size. A file that
+//     shrinks while it is read gives DataLoss (checked per window).
 //   - A compressed or piped JSONL input is decompressed / read by the calling
 //     thread and cut into blocks of lines that the worker threads parse.
 //   - Tables, nvidia-smi and Triton files are read by one thread (sink 0).

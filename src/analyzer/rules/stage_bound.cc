@@ -60,11 +60,19 @@ void StageBoundRule::Run(AnalysisContext& ctx) const {
     slow_sum += (ctx.windows[i].*spec_.window_stat).sum;
     slow_total += ctx.windows[i].total_ms.sum;
   }
+  const FlagCounter& flag = ctx.agg.flag(spec_.flag);
+  // Without the per-request flag (no total_ms) the means are all there is.
+  const bool many_dominated =
+      flag.eligible == 0 || flag.fraction() >= t_.min_dominated_fraction;
+  const bool period_dominated =
+      flag.eligible == 0 ||
+      flag.fraction() >= t_.period_dominated_ratio * Frac(slow_requests, ctx.agg.requests());
   const bool by_windows =
-      slow_windows >= 2 || (slow_windows > 0 && Frac(slow_requests, ctx.agg.requests()) >= 0.05);
+      (slow_windows >= 2 || (slow_windows > 0 && Frac(slow_requests, ctx.agg.requests()) >= 0.05)) &&
+      period_dominated;
   FindingSeverity sev;
   bool global = true;
-  if (share >= t_.warn_share && mean >= t_.min_ms && vs_inf) {
+  if (share >= t_.warn_share && mean >= t_.min_ms && vs_inf && many_dominated) {
     sev = share >= t_.critical_share ? FindingSeverity::kCritical : FindingSeverity::kWarning;
   } else if (by_windows) {
     sev = FindingSeverity::kWarning;
@@ -74,7 +82,6 @@ void StageBoundRule::Run(AnalysisContext& ctx) const {
   } else {
     return;
   }
-  const FlagCounter& flag = ctx.agg.flag(spec_.flag);
   const double slow_mean = slow_requests > 0 ? slow_sum / static_cast<double>(slow_requests) : 0;
   Finding f = NewFinding(
       spec_.kind, sev,

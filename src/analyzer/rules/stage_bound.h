@@ -36,6 +36,15 @@ struct StageBoundThresholds {
   double stage_burst_factor = 2.0;
   double stage_burst_added_share = 0.15;
   int64_t burst_window_min_requests = 5;  // windows with fewer requests are ignored.
+  // Warning or critical only when the stage dominates many requests (spent
+  // >= AggregatorConfig::stage_dominant_share of their time there): a mean
+  // raised by a few giant uploads is a tail (latency_outliers), not a
+  // CPU-bound service.
+  double min_dominated_fraction = 0.10;
+  // A period: the requests dominated by the stage must be at least this
+  // fraction of the requests in the slow windows (one 80-megapixel upload
+  // makes its window's mean 3x the usual without slowing anyone else).
+  double period_dominated_ratio = 0.5;
 };
 
 class StageBoundRule : public Rule {

@@ -70,7 +70,12 @@ void UnderbatchingRule::Run(AnalysisContext& ctx) const {
   const bool by_queue = ub.eligible > 0 && ub.hits >= 3 &&
                         ub.fraction() >= t_.underbatched_fraction &&
                         *mean_batch <= t_.underbatched_mean_batch;
-  const bool by_rate = ub.eligible == 0 && *mean_batch <= 1.2 && qshare >= 0.3 && utilization &&
+  // Also with queue_len logged: a request that arrives while one batch-1 run
+  // is on the GPU and nobody else waits logs queue_len 0, yet waits; at 65%
+  // batch-1 utilization 40% of latency was queue wait while only ~12% of
+  // requests saw >= 2 others queued (accuracy corpus, no_batching).
+  const bool by_rate = *mean_batch <= t_.underbatched_rate_mean_batch &&
+                       qshare >= t_.underbatched_rate_queue_share && utilization &&
                        *utilization >= t_.underbatched_utilization;
   if (!by_queue && !by_rate) return;
   const FindingSeverity sev = (by_queue && ub.fraction() >= 0.5 && qshare >= 0.5)

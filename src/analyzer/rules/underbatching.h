@@ -13,7 +13,12 @@ struct UnderbatchingThresholds {
   double mem_safe_ratio = 0.85;  // batch cap: largest batch that stayed below this.
   double underbatched_fraction = 0.2;
   double underbatched_mean_batch = 1.5;
-  double underbatched_utilization = 0.7;
+  // Without many requests seen queued behind others: mean batch at most
+  // this, this share of latency in the queue, and arrivals keeping a
+  // batch-1 GPU this busy.
+  double underbatched_rate_mean_batch = 1.2;
+  double underbatched_rate_queue_share = 0.3;
+  double underbatched_utilization = 0.6;
 };
 
 class UnderbatchingRule final : public Rule {

@@ -655,9 +655,10 @@ class MappingWatchSink final : public RecordSink {
   int64_t records_ = 0;
 };
 
-TEST(LogReaderTest, MappedFileHoldsOnlyTheWindowsBeingParsed) {
-  // Memory must not grow with the file: at most one window per thread is
-  // mapped at a time, and nothing stays mapped after the read.
+TEST(LogReaderTest, PlainFileIsReadIntoBuffersNotMapped) {
+  // Memory must not grow with the file: each thread copies its window into
+  // one reused buffer (pread), so no page of the file is ever mapped (a
+  // mapping per window cost ~30% more CPU: page tables, TLB misses, unmaps).
   TempDir dir;
   const std::string log = MakeLog(60000);  // ~9 MB, 128 KiB windows: ~70 of them
   const std::string path = dir.File("big.jsonl");
@@ -680,10 +681,7 @@ TEST(LogReaderTest, MappedFileHoldsOnlyTheWindowsBeingParsed) {
         &stats);
     ASSERT_TRUE(status.ok()) << status.ToString();
     EXPECT_EQ(stats.requests, 60000);
-    EXPECT_GT(peak.load(), 0u) << "the file was not memory-mapped";
-    // A window is block_bytes plus the rest of a line and two partial pages.
-    const size_t window_max = options.block_bytes + 4 * 4096;
-    EXPECT_LE(peak.load(), static_cast<size_t>(threads) * window_max) << threads << " threads";
+    EXPECT_EQ(peak.load(), 0u) << "the file was memory-mapped";
     EXPECT_EQ(MappedBytesOf(path), 0u);
   }
 }

@@ -42,6 +42,24 @@ TEST(UnderbatchingTest, NoUnderbatchingWhenNobodyWaits) {
   EXPECT_FALSE(HasWarningOrWorse(r)) << testing::Describe(r);
 }
 
+// Batch 1 at ~65% of the GPU's batch-1 capacity: a request that arrives
+// while one run is on the GPU logs queue_len 0 or 1, so few requests are
+// seen behind >= 2 others, yet the queue holds ~40% of latency (accuracy
+// corpus, no_batching: missed before).
+TEST(UnderbatchingTest, UnderbatchingWhenBatchOneKeepsTheGpuBusy) {
+  HealthyOptions o;
+  o.rps = 60;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    q.r.batch_size = 1;
+    q.r.queue_len = std::uniform_int_distribution<int64_t>(0, 1)(*s.rng);
+    q.r.inference_ms = LogNormal(*s.rng, testing::HealthyInference(1), 0.08);
+    q.r.queue_ms = Uniform(*s.rng, 5, 25);
+  };
+  const AnalysisReport r = HealthyLog(o).Analyze();
+  const Finding& f = Expect(r, "underbatching", FindingSeverity::kWarning);
+  EXPECT_TRUE(Contains(f.evidence, "busy without batching")) << testing::Describe(r);
+}
+
 // ----------------------------------------------------- batch_window_too_long
 
 }  // namespace
