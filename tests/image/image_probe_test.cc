@@ -128,8 +128,8 @@ TEST(ImageProbeTest, MalformedExifMeansNoOrientation) {
 // around and the entry was read past the segment. Here the bytes after the
 // segment hold an orientation entry: reading them would return 6.
 TEST(ImageProbeTest, ExifShorterThanOneEntryIsNotReadPastItsEnd) {
-  const Bytes buffer = {'E', 'x', 'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,  // 16 bytes
-                        0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0};  // past the end
+  const Bytes buffer = {'E',  'x',  'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,  // 16 bytes
+                        0x01, 0x12, 0,   3,   0, 0, 0,   1,   0, 6,  0, 0};  // past the end
   EXPECT_EQ(ParseExifOrientation(buffer.data(), 16), 1);
 }
 
