@@ -333,6 +333,7 @@ def main():
         "idle_fds_before": run["idle_fds_before"], "idle_fds_after": run["idle_fds_after"],
         "fds_during_min_max": [min(fds_during), max(fds_during)],
         "checks": checks, "pass": all(checks.values()),
+        "samples": samples,
     }
     json.dump(summary, sys.stdout, indent=1)
     print()
