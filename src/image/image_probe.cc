@@ -267,7 +267,9 @@ int ParseExifOrientation(const uint8_t* app1_payload, size_t size) {
   const size_t entries = u16(ifd0);
   for (size_t i = 0; i < entries; ++i) {
     const size_t entry = ifd0 + 2 + 12 * i;
-    if (entry > tiff_size - 12) break;  // IFD runs off the segment: keep what was read.
+    // IFD runs off the segment: keep what was read. (Not `entry > tiff_size - 12`:
+    // that wraps around for a segment shorter than one entry.)
+    if (entry + 12 > tiff_size) break;
     if (u16(entry) != 0x0112) continue;
     const uint16_t type = u16(entry + 2);
     uint32_t value = 0;

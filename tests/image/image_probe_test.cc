@@ -123,6 +123,16 @@ TEST(ImageProbeTest, MalformedExifMeansNoOrientation) {
   EXPECT_EQ(ParseExifOrientation(huge_count.data(), huge_count.size()), 6);
 }
 
+// Found by fuzz_exif_orientation (ASan heap-buffer-overflow): a TIFF block of
+// 10 bytes, shorter than one 12-byte IFD entry, made `tiff_size - 12` wrap
+// around and the entry was read past the segment. Here the bytes after the
+// segment hold an orientation entry: reading them would return 6.
+TEST(ImageProbeTest, ExifShorterThanOneEntryIsNotReadPastItsEnd) {
+  const Bytes buffer = {'E',  'x',  'i', 'f', 0, 0, 'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1,  // 16 bytes
+                        0x01, 0x12, 0,   3,   0, 0, 0,   1,   0, 6,  0, 0};  // past the end
+  EXPECT_EQ(ParseExifOrientation(buffer.data(), 16), 1);
+}
+
 TEST(ImageProbeTest, CraftedHugeHeadersAreReadWithoutPixels) {
   auto jpeg = Probe(image_test::JpegHeaderOnly(10000, 10000));
   ASSERT_TRUE(jpeg.ok()) << jpeg.status().ToString();
