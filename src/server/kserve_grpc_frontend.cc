@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "proto/inference.grpc.pb.h"
+#include "server/kserve_grpc_codec.h"
 #include "server/triton_json.h"
 
 namespace yoloscope {
@@ -18,108 +19,6 @@ constexpr char kServerVersion[] = "0.1.0";
 grpc::Status ToGrpc(const CoreError& e) {
   return grpc::Status(static_cast<grpc::StatusCode>(DescribeOutcome(e.outcome).grpc_code),
                       e.message);
-}
-
-std::string ParamText(const inference::InferParameter& p) {
-  switch (p.parameter_choice_case()) {
-    case inference::InferParameter::kBoolParam:
-      return p.bool_param() ? "true" : "false";
-    case inference::InferParameter::kInt64Param:
-      return std::to_string(p.int64_param());
-    case inference::InferParameter::kStringParam:
-      return p.string_param();
-    case inference::InferParameter::kDoubleParam: {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.17g", p.double_param());
-      return buf;
-    }
-    case inference::InferParameter::kUint64Param:
-      return std::to_string(p.uint64_param());
-    case inference::InferParameter::PARAMETER_CHOICE_NOT_SET:
-      break;
-  }
-  return "<empty>";
-}
-
-// The protobuf request in the core's terms. InvalidArgument on bad input.
-Status FromProto(inference::ModelInferRequest* in, KServeInferRequest* out) {
-  out->model_name = in->model_name();
-  out->model_version = in->model_version();
-  out->id = in->id();
-  for (const auto& [name, value] : in->parameters()) {
-    if (!IsRequestParam(name)) continue;
-    YS_RETURN_IF_ERROR(
-        ApplyParam(name, "parameter '" + name + "'", ParamText(value), &out->params));
-  }
-  const int raw_count = in->raw_input_contents_size();
-  if (raw_count > 0 && raw_count != in->inputs_size()) {
-    return InvalidArgumentError("raw_input_contents field must be used for all inputs or none: " +
-                                std::to_string(in->inputs_size()) + " inputs, " +
-                                std::to_string(raw_count) + " raw_input_contents");
-  }
-  for (int i = 0; i < in->inputs_size(); ++i) {
-    auto* tensor = in->mutable_inputs(i);
-    KServeInputTensor t;
-    t.name = tensor->name();
-    t.datatype = tensor->datatype();
-    t.shape.assign(tensor->shape().begin(), tensor->shape().end());
-    const std::string what = "input '" + t.name + "'";
-    const bool has_contents = tensor->has_contents();
-    if (raw_count > 0) {
-      if (has_contents) {
-        return InvalidArgumentError(what + " has both contents and raw_input_contents");
-      }
-      std::string_view data = in->raw_input_contents(i);
-      t.has_data = true;
-      if (t.datatype == "BYTES") {
-        while (!data.empty()) {
-          if (data.size() < 4) return InvalidArgumentError(what + ": truncated BYTES element");
-          uint32_t len;
-          std::memcpy(&len, data.data(), 4);  // little-endian
-          data.remove_prefix(4);
-          if (len > data.size()) return InvalidArgumentError(what + ": truncated BYTES element");
-          t.bytes.emplace_back(data.substr(0, len));
-          data.remove_prefix(len);
-        }
-      } else if (t.datatype == "FP32") {
-        // A size that is not a whole number of values is named by the core
-        // as a count mismatch, after the name and datatype checks.
-        t.fp32.resize(data.size() / sizeof(float));
-        std::memcpy(t.fp32.data(), data.data(), t.fp32.size() * sizeof(float));
-      }
-    } else if (has_contents) {
-      auto* c = tensor->mutable_contents();
-      t.has_data = true;
-      if (t.datatype == "BYTES") {
-        for (auto& b : *c->mutable_bytes_contents()) t.bytes.push_back(std::move(b));
-      } else if (t.datatype == "FP32") {
-        t.fp32.assign(c->fp32_contents().begin(), c->fp32_contents().end());
-      }
-    }
-    out->inputs.push_back(std::move(t));
-  }
-  for (const auto& o : in->outputs()) {
-    KServeRequestedOutput r;
-    r.name = o.name();
-    out->outputs.push_back(std::move(r));
-  }
-  return Status::Ok();
-}
-
-// The core's answer as the protobuf response: outputs as raw contents,
-// as Triton answers.
-void ToProto(const KServeInferResponse& in, inference::ModelInferResponse* out) {
-  out->set_model_name(in.model_name);
-  out->set_model_version(in.model_version);
-  out->set_id(in.id);
-  for (const KServeOutputTensor& t : in.outputs) {
-    auto* o = out->add_outputs();
-    o->set_name(t.name);
-    o->set_datatype(t.datatype);
-    for (int64_t d : t.shape) o->add_shape(d);
-    const std::string_view raw = t.raw();
-    out->add_raw_output_contents(raw.data(), raw.size());
-  }
 }
 
 inference::DataType ConfigType(const std::string& datatype) {
@@ -299,7 +198,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
                reactor->Finish(ToGrpc(*reply.error));
                return;
              }
-             ToProto(reply.response, resp);
+             KServeResponseToGrpc(reply.response, resp);
              reactor->Finish(grpc::Status::OK);
            });
     return reactor;
@@ -324,7 +223,7 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     call.request_id = core_->RequestId(client_rid);
     call.input_bytes = static_cast<int64_t>(req->ByteSizeLong());
     KServeInferRequest kreq;
-    Status st = FromProto(req, &kreq);
+    Status st = KServeGrpcToRequest(req, &kreq);
     if (!st.ok()) {
       const CoreError error{Outcome::kBadRequest, st.message(), ""};
       core_->Refuse(call, kreq.id, error);
@@ -376,7 +275,7 @@ class StreamReactor final : public grpc::ServerBidiReactor<inference::ModelInfer
       if (reply.error) {
         out.set_error_message(reply.error->message);
       } else {
-        ToProto(reply.response, out.mutable_infer_response());
+        KServeResponseToGrpc(reply.response, out.mutable_infer_response());
       }
       std::lock_guard<std::mutex> lock(mu_);
       --pending_;
