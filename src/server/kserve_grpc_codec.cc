@@ -73,7 +73,9 @@ Status KServeGrpcToRequest(inference::ModelInferRequest* in, KServeInferRequest*
         // A size that is not a whole number of values is named by the core
         // as a count mismatch, after the name and datatype checks.
         t.fp32.resize(data.size() / sizeof(float));
-        std::memcpy(t.fp32.data(), data.data(), t.fp32.size() * sizeof(float));
+        // memcpy of nothing from an empty vector is UB (a null pointer; found
+        // by kserve_http_infer_fuzzer).
+        if (!t.fp32.empty()) std::memcpy(t.fp32.data(), data.data(), t.fp32.size() * sizeof(float));
       }
     } else if (has_contents) {
       auto* c = tensor->mutable_contents();

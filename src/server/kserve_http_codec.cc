@@ -156,7 +156,10 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<std::string_vie
           // A partial value is named by the core as a count mismatch, after
           // the name and datatype checks.
           t.fp32.resize(data.size() / sizeof(float));
-          std::memcpy(t.fp32.data(), data.data(), t.fp32.size() * sizeof(float));
+          // memcpy of nothing from an empty vector is UB (a null pointer; found
+          // by kserve_http_infer_fuzzer).
+          if (!t.fp32.empty())
+            std::memcpy(t.fp32.data(), data.data(), t.fp32.size() * sizeof(float));
         }
         // Other datatypes: carried as no data; the core names the mismatch.
       } else if (in.contains("data")) {
