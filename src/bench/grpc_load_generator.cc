@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "bench/arrival_schedule.h"
 #include "bench/measurement_window.h"
@@ -174,7 +175,9 @@ class GrpcLoadGenerator::Engine::StreamSlot
     StartRead(&resp_);
     StartCall();
   }
-  // mu_ held by the caller.
+  // mu_ held by the caller. A read can complete before its write's
+  // OnWriteDone, and gRPC allows one outstanding write per stream: a send
+  // that finds a write still outstanding is queued for OnWriteDone.
   void SendLocked() {
     start_ns_ = NowNs();
     const auto& req = engine_->requests_[engine_->next_request_++ % engine_->requests_.size()];
@@ -183,11 +186,26 @@ class GrpcLoadGenerator::Engine::StreamSlot
     if (!engine_->sent_per_window_.empty() && engine_->phase_ == Phase::kMeasuring) {
       ++engine_->sent_per_window_.back();
     }
+    if (writing_) {
+      queued_ = &req;
+      return;
+    }
+    writing_ = true;
     StartWrite(&req);
   }
   void Cancel() { ctx_.TryCancel(); }
 
-  void OnWriteDone(bool) override {}
+  void OnWriteDone(bool) override {
+    std::lock_guard<std::mutex> lock(engine_->mu_);
+    writing_ = false;
+    if (queued_ != nullptr) {
+      writing_ = true;
+      StartWrite(std::exchange(queued_, nullptr));
+    } else if (writes_done_due_) {
+      writes_done_due_ = false;
+      StartWritesDone();
+    }
+  }
   void OnReadDone(bool ok) override {
     std::unique_lock<std::mutex> lock(engine_->mu_);
     if (!ok) return;  // the stream ended: OnDone follows
@@ -199,6 +217,8 @@ class GrpcLoadGenerator::Engine::StreamSlot
       resp_.Clear();
       StartRead(&resp_);
       SendLocked();
+    } else if (writing_) {
+      writes_done_due_ = true;  // after the outstanding write (OnWriteDone)
     } else {
       StartWritesDone();
     }
@@ -220,6 +240,10 @@ class GrpcLoadGenerator::Engine::StreamSlot
   grpc::ClientContext ctx_;
   inference::ModelStreamInferResponse resp_;
   int64_t start_ns_ = 0;
+  // Guarded by engine_->mu_.
+  bool writing_ = false;
+  bool writes_done_due_ = false;
+  const inference::ModelInferRequest* queued_ = nullptr;
 };
 
 void GrpcLoadGenerator::Engine::PrepareRequests() {
