@@ -408,15 +408,10 @@ void GrpcLoadGenerator::Engine::RunLevel(size_t i) {
   const size_t n = config_.mode == LoadMode::kReplay
                        ? windows_.size()
                        : std::min(windows_.size(), static_cast<size_t>(m.stability.windows));
-  std::vector<const MeasurementWindow*> last;
-  int64_t duration = 0, sent = 0;
-  for (size_t k = windows_.size() - n; k < windows_.size(); ++k) {
-    last.push_back(windows_[k].get());
-    duration += window_ns[k];
-    sent += sent_per_window_[k];
-  }
-  r.summary = MeasurementWindow::Merge(last, duration);
-  r.send_rate = duration > 0 ? static_cast<double>(sent) * 1e9 / static_cast<double>(duration) : 0;
+  const MeasurementWindow::Pooled pooled =
+      MeasurementWindow::PoolLast(windows_, window_ns, sent_per_window_, n);
+  r.summary = pooled.summary;
+  r.send_rate = pooled.send_rate;
   r.max_in_flight = max_in_flight_;
   r.connections = static_cast<int>(stubs_.size());
   // Drain: wait for the outstanding answers (streams close after theirs),

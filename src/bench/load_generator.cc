@@ -361,15 +361,10 @@ void LoadGenerator::Engine::EndMeasurement() {
       config_.mode == LoadMode::kReplay
           ? windows_.size()
           : std::min(windows_.size(), static_cast<size_t>(config_.measurement.stability.windows));
-  std::vector<const MeasurementWindow*> last;
-  int64_t duration = 0, sent = 0;
-  for (size_t k = windows_.size() - n; k < windows_.size(); ++k) {
-    last.push_back(windows_[k].get());
-    duration += window_ns_[k];
-    sent += sent_per_window_[k];
-  }
-  r.summary = MeasurementWindow::Merge(last, duration);
-  r.send_rate = duration > 0 ? static_cast<double>(sent) * 1e9 / static_cast<double>(duration) : 0;
+  const MeasurementWindow::Pooled pooled =
+      MeasurementWindow::PoolLast(windows_, window_ns_, sent_per_window_, n);
+  r.summary = pooled.summary;
+  r.send_rate = pooled.send_rate;
   r.unsent = unsent_;
   r.max_in_flight = max_in_flight_;
   pending_result_ = std::move(r);

@@ -78,4 +78,22 @@ WindowSummary MeasurementWindow::Merge(const std::vector<const MeasurementWindow
   return s;
 }
 
+MeasurementWindow::Pooled MeasurementWindow::PoolLast(
+    const std::vector<std::unique_ptr<MeasurementWindow>>& windows,
+    const std::vector<int64_t>& window_ns, const std::vector<int64_t>& sent, size_t n) {
+  n = std::min(n, windows.size());
+  std::vector<const MeasurementWindow*> last;
+  int64_t duration = 0, sent_total = 0;
+  for (size_t k = windows.size() - n; k < windows.size(); ++k) {
+    last.push_back(windows[k].get());
+    duration += window_ns[k];
+    sent_total += sent[k];
+  }
+  Pooled p;
+  p.summary = Merge(last, duration);
+  p.send_rate =
+      duration > 0 ? static_cast<double>(sent_total) * 1e9 / static_cast<double>(duration) : 0;
+  return p;
+}
+
 }  // namespace yoloscope

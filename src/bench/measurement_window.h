@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -59,6 +60,16 @@ class MeasurementWindow {
   WindowSummary Summarize(int64_t duration_ns) const;
   // The summary of several windows together (their samples pooled) over
   // `duration_ns` (the sum of their durations).
+  // The level result of a run of windows: the last `n` of `windows` pooled
+  // (Merge over their summed durations) and the send rate over them.
+  // `window_ns[k]` / `sent[k]`: window k's duration and requests sent.
+  struct Pooled {
+    WindowSummary summary;
+    double send_rate = 0;  // requests sent per second over those windows
+  };
+  static Pooled PoolLast(const std::vector<std::unique_ptr<MeasurementWindow>>& windows,
+                         const std::vector<int64_t>& window_ns, const std::vector<int64_t>& sent,
+                         size_t n);
   static WindowSummary Merge(const std::vector<const MeasurementWindow*>& windows,
                              int64_t duration_ns);
 
