@@ -149,9 +149,27 @@ class Load:
         if conn is not None:
             conn.close()
 
+    def heap_kb(self):
+        """The allocator's bytes in use and held free, from /metrics (KiB)."""
+        heap = {}
+        try:
+            conn = http.client.HTTPConnection(self.args.host, self.args.port, timeout=10)
+            conn.request("GET", "/metrics")
+            text = conn.getresponse().read().decode()
+            conn.close()
+        except (OSError, http.client.HTTPException):
+            return heap
+        for line in text.splitlines():
+            for state in ("in_use", "free"):
+                if line.startswith('yoloscope_process_heap_bytes{state="%s"}' % state):
+                    heap["heap_%s_kb" % state] = int(float(line.split()[-1]) / 1024)
+        return heap
+
     def sample(self, t0):
-        return {"t": round(time.monotonic() - t0, 1), "rss_kb": rss_kb(self.pid),
-                "fds": fd_count(self.pid)}
+        s = {"t": round(time.monotonic() - t0, 1), "rss_kb": rss_kb(self.pid),
+             "fds": fd_count(self.pid)}
+        s.update(self.heap_kb())
+        return s
 
     def run(self):
         args = self.args
@@ -298,6 +316,14 @@ def main():
     rss_start, rss_end = statistics.median(first), statistics.median(last)
     growth = (rss_end - rss_start) / rss_start * 100 if rss_start else 0
     fds_during = [s["fds"] for s in after]
+    # The allocator's bytes in use over the same windows: a leak grows them,
+    # memory the allocator merely keeps does not.
+    heap_first = [s["heap_in_use_kb"] for s in after
+                  if s["t"] < args.warmup_s + 60 and "heap_in_use_kb" in s]
+    heap_last = [s["heap_in_use_kb"] for s in after
+                 if s["t"] >= after[-1]["t"] - 60 and "heap_in_use_kb" in s]
+    heap_start = statistics.median(heap_first) if heap_first else None
+    heap_end = statistics.median(heap_last) if heap_last else None
     rate_achieved = len(answered) / run["elapsed_s"] if run["elapsed_s"] else 0
 
     checks = {
@@ -329,6 +355,9 @@ def main():
         "rotations": run["rotations"], "records_per_file": per_file,
         "rss_kb_after_warmup": rss_start, "rss_kb_end": rss_end,
         "rss_growth_pct": round(growth, 2),
+        "heap_in_use_kb_after_warmup": heap_start, "heap_in_use_kb_end": heap_end,
+        "heap_in_use_growth_pct": round((heap_end - heap_start) / heap_start * 100, 2)
+        if heap_start and heap_end else None,
         "rss_kb_min_max": [min(s["rss_kb"] for s in after), max(s["rss_kb"] for s in after)],
         "idle_fds_before": run["idle_fds_before"], "idle_fds_after": run["idle_fds_after"],
         "fds_during_min_max": [min(fds_during), max(fds_during)],

@@ -7,12 +7,14 @@
 
 #include "alerts/alerting_config.h"
 #include "alerts/record_adapters.h"
+#include "common/heap_usage.h"
 #include "http/router.h"
 #include "logging/async_log_writer.h"
 #include "logging/record_writer.h"
 #include "reqlog/json_line_serializer.h"
 #include "server/frontend.h"
 #include "server/frontend_registry.h"
+#include "server/heap_trimmer.h"
 #include "server/inference_core.h"
 #include "server/inference_service.h"
 #include "server/live_page.h"
@@ -61,6 +63,7 @@ struct InferenceServer::Impl {
   std::vector<std::unique_ptr<Frontend>> frontends;
   http::Router router;
   std::unique_ptr<http::HttpServer> http_server;
+  std::unique_ptr<HeapTrimmer> heap_trimmer;
   std::once_flag shutdown_once;
   bool drained = true;
 
@@ -204,6 +207,10 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
   s->impl_ = std::make_unique<Impl>();
   Impl& im = *s->impl_;
   im.config = config;
+  if (config.heap_trim_interval_ms > 0) {
+    im.heap_trimmer =
+        std::make_unique<HeapTrimmer>(std::chrono::milliseconds(config.heap_trim_interval_ms));
+  }
   im.clock = clock ? clock : &im.real_clock;
   im.ids = std::make_unique<RequestIdGenerator>(im.clock);
   if (config.log.enabled) {
@@ -281,6 +288,7 @@ Status InferenceServer::Start() {
     Status st = frontend->Start();
     if (!st.ok()) return st.WithContext(std::string(frontend->name()));
   }
+  if (impl_->heap_trimmer) impl_->heap_trimmer->Start();
   return impl_->http_server->Start();
 }
 int InferenceServer::port() const { return impl_->http_server->port(); }
@@ -304,6 +312,7 @@ bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
     for (auto& frontend : im.frontends) im.drained = frontend->Shutdown(grace) && im.drained;
     if (im.service) im.service->Shutdown();
     if (im.sampler) im.sampler->Stop();
+    if (im.heap_trimmer) im.heap_trimmer->Stop();
     // Before the log closes: the last alert records go through it.
     if (im.alerter) im.alerter->Stop();
     // A log that failed to write is reported by GetLogSummary (the records
@@ -372,6 +381,22 @@ std::string InferenceServer::Impl::RenderMetricsText() {
         "Request log reopened: SIGHUP, or the file was deleted or moved away.");
     const auto reopened = static_cast<uint64_t>(ls.reopens);
     if (reopened > reopens->value()) reopens->Inc(reopened - reopens->value());
+  }
+  if (auto heap = ReadHeapUsage()) {
+    // In use vs free tells a leak (in use grows) from memory the allocator
+    // keeps after a burst (free grows); RSS alone cannot.
+    const char* help = "The C allocator's heap: bytes in use and bytes it holds free.";
+    im.metrics.GetGauge("yoloscope_process_heap_bytes", help, {{"state", "in_use"}})
+        ->Set(static_cast<double>(heap->in_use_bytes));
+    im.metrics.GetGauge("yoloscope_process_heap_bytes", help, {{"state", "free"}})
+        ->Set(static_cast<double>(heap->free_bytes));
+  }
+  if (im.heap_trimmer) {
+    Counter* trims = im.metrics.GetCounter(
+        "yoloscope_heap_trims_total",
+        "Times the allocator's free pages were handed back to the kernel (heap_trim_interval_ms).");
+    const uint64_t n = im.heap_trimmer->trims();
+    if (n > trims->value()) trims->Inc(n - trims->value());
   }
   return im.metrics.Render();
 }

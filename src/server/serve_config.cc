@@ -142,6 +142,7 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
     return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
   };
   m["shutdown_grace_ms"] = i32(&c->shutdown_grace_ms, "shutdown_grace_ms");
+  m["heap_trim_interval_ms"] = i32(&c->heap_trim_interval_ms, "heap_trim_interval_ms");
   m["alerts"] = [c](const YAML::Node& n, const std::string& src) {
     return ApplyAlertingConfigYaml(n, src, &c->alerts);
   };
@@ -273,6 +274,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "period_ms" << YAML::Value << c.telemetry.sampler.period_ms;
   e << YAML::EndMap;
   e << YAML::Key << "shutdown_grace_ms" << YAML::Value << c.shutdown_grace_ms;
+  e << YAML::Key << "heap_trim_interval_ms" << YAML::Value << c.heap_trim_interval_ms;
   e << YAML::Key << "alerts" << YAML::Value;
   EmitAlertingConfigYaml(c.alerts, &e);
   e << YAML::EndMap;
@@ -394,6 +396,8 @@ Status ValidateServeConfig(const ServeConfig& c) {
   YS_RETURN_IF_ERROR(CheckRange<int64_t>("telemetry.period_ms", nullptr,
                                          c.telemetry.sampler.period_ms, 1, kI64Max));
   YS_RETURN_IF_ERROR(CheckRange("shutdown_grace_ms", nullptr, c.shutdown_grace_ms, 0, kIntMax));
+  YS_RETURN_IF_ERROR(
+      CheckRange("heap_trim_interval_ms", nullptr, c.heap_trim_interval_ms, 0, kIntMax));
   Status batcher = ValidateBatcherConfig(b);
   if (!batcher.ok()) return InvalidArgumentError("batching: " + batcher.message());
   Status post = s.postprocess.Validate();

@@ -48,7 +48,10 @@ struct ServeConfig {
   // `gpu` records, gauges and each request record; kind "off" disables it.
   TelemetryConfig telemetry;
   int shutdown_grace_ms = 30'000;  // SIGTERM: time to finish accepted requests
-  AlertingConfig alerts;           // `alerts:` (docs/alerts.md); off unless alerts.enabled
+  // Every heap_trim_interval_ms the allocator's free pages go back to the
+  // kernel (server/heap_trimmer.h); 0 turns it off.
+  int heap_trim_interval_ms = 10'000;
+  AlertingConfig alerts;  // `alerts:` (docs/alerts.md); off unless alerts.enabled
 };
 
 // Applies the keys present in the YAML file at `path` onto `*config`

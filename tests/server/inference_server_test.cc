@@ -544,6 +544,10 @@ TEST_F(InferenceServerTest, MetricsPassPromtoolAndStatsCountBatches) {
   EXPECT_NE(m->body.find("yoloscope_stage_duration_seconds_bucket{stage=\"inference\""),
             std::string::npos);
   EXPECT_NE(m->body.find("yoloscope_batch_size_count 3"), std::string::npos);
+  // The allocator's figures, to tell a leak (in use) from kept memory (free).
+  EXPECT_NE(m->body.find("yoloscope_process_heap_bytes{state=\"in_use\"}"), std::string::npos);
+  EXPECT_NE(m->body.find("yoloscope_process_heap_bytes{state=\"free\"}"), std::string::npos);
+  EXPECT_NE(m->body.find("yoloscope_heap_trims_total"), std::string::npos);
   if (std::filesystem::exists("/usr/bin/promtool")) {
     std::string path = (dir_ / "metrics.txt").string();
     std::ofstream(path) << m->body;

@@ -35,7 +35,7 @@ log:
   EXPECT_EQ(c.service.batcher.policy, BatchPolicy::kAdaptive);
   EXPECT_EQ(c.service.batcher.preferred_batch_sizes, (std::vector<int>{4, 8}));
   EXPECT_EQ(c.http.port, 9000);
-  EXPECT_EQ(c.http.host, "127.0.0.1");           // untouched default
+  EXPECT_EQ(c.http.host, "127.0.0.1");               // untouched default
   EXPECT_EQ(c.service.batcher.max_queue_size, 256);  // untouched default
   EXPECT_EQ(c.log.path, "/tmp/x.jsonl");
 }
@@ -97,6 +97,8 @@ TEST(ServeConfigTest, OneValidationNamesKeyAndFlagWithTheValue) {
       {[](ServeConfig* c) { c->log.policy = "never"; },
        "log.policy (--log-policy) must be availability or audit, got 'never'"},
       {[](ServeConfig* c) { c->service.postprocess.conf = 3; }, "postprocess: conf must be in"},
+      {[](ServeConfig* c) { c->heap_trim_interval_ms = -5; },
+       "heap_trim_interval_ms must be >= 0, got -5"},
   };
   for (const Case& k : cases) {
     ServeConfig c;
@@ -113,6 +115,7 @@ TEST(ServeConfigTest, EnvironmentSetsAnyKeyWithTheYamlTypeChecks) {
   std::map<std::string, std::string> env = {{"YOLOSCOPE_BATCHING_MAX_BATCH_SIZE", "16"},
                                             {"YOLOSCOPE_LOG_POLICY", "audit"},
                                             {"YOLOSCOPE_HTTP_MAX_CONNECTIONS_PER_IP", "8"},
+                                            {"YOLOSCOPE_HEAP_TRIM_INTERVAL_MS", "0"},
                                             {"UNRELATED", "x"}};
   auto lookup = [&env](const char* name) -> const char* {
     auto it = env.find(name);
@@ -123,6 +126,7 @@ TEST(ServeConfigTest, EnvironmentSetsAnyKeyWithTheYamlTypeChecks) {
   EXPECT_EQ(c.service.batcher.max_batch_size, 16);
   EXPECT_EQ(c.log.policy, "audit");
   EXPECT_EQ(c.http.max_connections_per_ip, 8u);
+  EXPECT_EQ(c.heap_trim_interval_ms, 0);
   EXPECT_EQ(c.service.instances, 1);  // untouched
   env["YOLOSCOPE_MODEL_INSTANCES"] = "many";
   Status s = ApplyServeConfigEnv(lookup, &c);
