@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 namespace yoloscope {
 namespace {
@@ -54,10 +55,48 @@ WorkCell& TimeBucket::Cell(const WorkKey& key, bool* added) {
     if (c.hash == hash && c.key == key) return c;
   }
   if (added != nullptr) *added = true;
+  // Buckets end up with tens of cells: skip the first few reallocations.
+  if (work.empty()) work.reserve(16);
   work.emplace_back();
   work.back().key = key;
   work.back().hash = hash;
   return work.back();
+}
+
+void TimeBucket::MergeCells(const std::vector<WorkCell>& other) {
+  if (other.empty()) return;
+  if (work.empty()) {
+    work = other;
+    return;
+  }
+  // A bucket holds up to a few hundred cells (models x GPUs x batch sizes x
+  // input sizes): matching them pairwise by Cell() made each coarsening of
+  // the store quadratic in that, so index this bucket's cells by hash once.
+  size_t slots = 16;
+  while (slots < 2 * (work.size() + other.size())) slots *= 2;
+  std::vector<uint32_t> index(slots, UINT32_MAX);
+  auto find_slot = [&](uint64_t hash, const WorkKey& key) {
+    size_t i = hash & (slots - 1);
+    while (index[i] != UINT32_MAX) {
+      const WorkCell& c = work[index[i]];
+      if (c.hash == hash && c.key == key) break;
+      i = (i + 1) & (slots - 1);
+    }
+    return i;
+  };
+  for (size_t j = 0; j < work.size(); ++j) {
+    index[find_slot(work[j].hash, work[j].key)] = static_cast<uint32_t>(j);
+  }
+  work.reserve(work.size() + other.size());
+  for (const WorkCell& c : other) {
+    const size_t i = find_slot(c.hash, c.key);
+    if (index[i] == UINT32_MAX) {
+      index[i] = static_cast<uint32_t>(work.size());
+      work.push_back(c);
+    } else {
+      work[index[i]].Merge(c);
+    }
+  }
 }
 
 void TimeBucket::SortCells() {
@@ -98,7 +137,7 @@ void TimeBucket::Merge(const TimeBucket& o) {
   total_hist.Merge(o.total_hist);
   inference_hist.Merge(o.inference_hist);
   for (const DeviceWindow& d : o.devices) Device(d.gpu_id).Merge(d);
-  for (const WorkCell& c : o.work) Cell(c.key).Merge(c);
+  MergeCells(o.work);
   if (o.has_slowest) OfferSlowest(o.slowest);
 }
 

@@ -81,6 +81,8 @@ struct TimeBucket {
   DeviceWindow& Device(int64_t gpu_id);
   // The cell of `key`, appended when new (then *added = true).
   WorkCell& Cell(const WorkKey& key, bool* added = nullptr);
+  // Adds `other`'s cells to `work` (new keys appended in `other`'s order).
+  void MergeCells(const std::vector<WorkCell>& other);
   // Sorts `work` by key (for order-independent sums over cells).
   void SortCells();
   void OfferSlowest(const RequestExample& e);

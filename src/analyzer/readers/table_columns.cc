@@ -151,23 +151,34 @@ std::string TableColumns::Normalize(std::string_view header, std::string_view* u
   return key;
 }
 
+// The alias table is the same for every parser, so it is built once per
+// process (a few hundred normalised strings: rebuilding it per file showed up
+// as most of the time of small inputs) and only read afterwards.
+const TableColumns::AliasTable& TableColumns::SharedAliases() {
+  static const AliasTable* const table = [] {
+    auto* aliases = new AliasTable();
+    std::string_view ignored_unit;
+    for (const ReaderField& f : AllReaderFields()) {
+      aliases->emplace(Normalize(f.name, &ignored_unit), BindingFor(f.name));
+    }
+    for (const Alias& a : kAliases) {
+      std::string_view names = a.names;
+      while (!names.empty()) {
+        const size_t bar = names.find('|');
+        const std::string_view name = names.substr(0, bar);
+        names = bar == std::string_view::npos ? std::string_view() : names.substr(bar + 1);
+        // First alias wins when two fields share a name.
+        aliases->emplace(Normalize(name, &ignored_unit), BindingFor(a.field));
+      }
+    }
+    return aliases;
+  }();
+  return *table;
+}
+
 StatusOr<std::unique_ptr<TableColumns>> TableColumns::Create(
     const std::map<std::string, std::string>& column_map) {
-  auto columns = std::unique_ptr<TableColumns>(new TableColumns());
-  std::string_view ignored_unit;
-  for (const ReaderField& f : AllReaderFields()) {
-    columns->aliases_.emplace(Normalize(f.name, &ignored_unit), BindingFor(f.name));
-  }
-  for (const Alias& a : kAliases) {
-    std::string_view names = a.names;
-    while (!names.empty()) {
-      const size_t bar = names.find('|');
-      const std::string_view name = names.substr(0, bar);
-      names = bar == std::string_view::npos ? std::string_view() : names.substr(bar + 1);
-      // First alias wins when two fields share a name.
-      columns->aliases_.emplace(Normalize(name, &ignored_unit), BindingFor(a.field));
-    }
-  }
+  auto columns = std::unique_ptr<TableColumns>(new TableColumns(SharedAliases()));
   for (const auto& [field, column] : column_map) {
     ColumnBinding b = BindingFor(field);
     if (b.role == ColumnRole::kIgnored) {

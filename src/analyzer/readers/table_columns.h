@@ -13,7 +13,8 @@
 // spot OOM), the record type ("event", "type") or one nvidia-smi throttle
 // reason flag ("clocks_throttle_reasons.hw_slowdown": "Active"/"Not Active").
 //
-// Thread-safety: immutable after Create; MapHeader is const.
+// Thread-safety: immutable after Create; MapHeader is const. The alias
+// table behind every instance is built once, thread-safely, on first Create.
 #pragma once
 
 #include <map>
@@ -66,10 +67,14 @@ class TableColumns {
   static std::string Normalize(std::string_view header, std::string_view* unit_text);
 
  private:
-  TableColumns() = default;
+  using AliasTable = std::unordered_map<std::string, ColumnBinding>;
+  explicit TableColumns(const AliasTable& aliases) : aliases_(aliases) {}
+  // Normalised alias -> binding; built on first use, immutable, shared by all
+  // instances (never freed: read by parsers on any thread until exit).
+  static const AliasTable& SharedAliases();
   ColumnBinding Lookup(const std::string& key) const;
 
-  std::unordered_map<std::string, ColumnBinding> aliases_;  // normalised alias -> binding
+  const AliasTable& aliases_;
   std::vector<std::pair<ColumnBinding, std::string>> map_;  // --map: binding, column
 };
 
