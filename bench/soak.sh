@@ -61,12 +61,13 @@ serve_pid=""
 cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 
-# Starts serve with the extra arguments; sets serve_pid and serve_port.
+# Starts serve with the extra arguments; sets serve_pid and serve_port. The
+# load is HTTP only: no gRPC listener (its fixed port 8001 could be taken).
 start_serve() {
   local stderr="$1"
   shift
   "$binary" serve --model "$here/bench/soak-sim.yaml" --host 127.0.0.1 --port "$port" \
-    --instances 1 --max-batch 4 --no-warmup "$@" 2>"$stderr" &
+    --instances 1 --max-batch 4 --no-warmup --grpc-port -1 "$@" 2>"$stderr" &
   serve_pid=$!
   for _ in $(seq 100); do
     serve_port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$stderr")
