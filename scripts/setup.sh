@@ -20,6 +20,7 @@ packages=(
   libturbojpeg0-dev libwebp-dev zlib1g-dev libzstd-dev
   libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # KServe v2 over gRPC (serve, bench)
+  clickhouse-server  # the fleet database's tests run a real server as a child process (tests/fleet)
   prometheus prometheus-alertmanager wrk jq time python3-pandas  # jq, pandas: analyze benchmark baselines
   darknet  # ships the sample photos (/usr/share/darknet/data/*.jpg)
   chromium  # headless browser for the report / live page tests (tests/report)

@@ -12,6 +12,7 @@ int BenchMain(int argc, char** argv);
 int AlertsMain(int argc, char** argv);
 int LabMain(int argc, char** argv);
 int ModelMain(int argc, char** argv);
+int DbMain(int argc, char** argv);
 }  // namespace yoloscope
 
 namespace {
@@ -40,6 +41,9 @@ constexpr Subcommand kSubcommands[] = {
 #endif
 #ifdef YOLOSCOPE_HAVE_ALERTS
     {"alerts", yoloscope::AlertsMain, "validate alert rule files"},
+#endif
+#ifdef YOLOSCOPE_HAVE_DB
+    {"db", yoloscope::DbMain, "the fleet database: request logs in ClickHouse"},
 #endif
 #ifdef YOLOSCOPE_HAVE_LAB
     {"lab", yoloscope::LabMain, "run bottleneck scenarios end to end"},

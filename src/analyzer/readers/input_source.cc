@@ -8,8 +8,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include "analyzer/readers/clickhouse_source.h"
 #include "analyzer/readers/decompress_gzip_source.h"
 #include "analyzer/readers/decompress_zstd_source.h"
+#include "fleet/clickhouse_uri.h"
 
 namespace yoloscope {
 namespace {
@@ -86,6 +88,7 @@ Compression DetectCompression(std::string_view head) {
 
 StatusOr<std::unique_ptr<InputSource>> InputSource::Open(const std::string& path) {
   std::unique_ptr<InputSource> raw;
+  if (ClickHouseUri::Matches(path)) return OpenClickHouseSource(path);
   if (path == "-") {
     struct stat st;
     const bool regular = fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode);

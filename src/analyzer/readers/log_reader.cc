@@ -20,6 +20,7 @@
 #include "analyzer/readers/table_transcoder.h"
 #include "analyzer/readers/table_value.h"
 #include "analyzer/readers/triton_trace_parser.h"
+#include "fleet/clickhouse_uri.h"
 
 namespace yoloscope {
 namespace {
@@ -755,6 +756,10 @@ Status LogReader::Read(const std::vector<std::string>& paths,
   // Fail before reading anything when a file is missing.
   for (const std::string& path : paths) {
     if (path == "-") continue;
+    if (ClickHouseUri::Matches(path)) {
+      YS_RETURN_IF_ERROR(ClickHouseUri::Parse(path).status());
+      continue;
+    }
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return NotFoundError(path + ": no such file");
     if (S_ISDIR(st.st_mode)) return InvalidArgumentError(path + ": is a directory");

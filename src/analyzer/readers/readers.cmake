@@ -10,6 +10,7 @@ if(NOT TARGET PkgConfig::YS_ZSTD)
 endif()
 
 set(YS_ANALYZER_READER_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/clickhouse_source.cc
   ${CMAKE_CURRENT_LIST_DIR}/decompress_gzip_source.cc
   ${CMAKE_CURRENT_LIST_DIR}/decompress_zstd_source.cc
   ${CMAKE_CURRENT_LIST_DIR}/input_block_reader.cc
@@ -27,4 +28,4 @@ set(YS_ANALYZER_READER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/triton_trace_parser.cc)
 
 set(YS_ANALYZER_READER_DEPS
-  ys_common ys_reqlog simdjson::simdjson ZLIB::ZLIB PkgConfig::YS_ZSTD Threads::Threads)
+  ys_common ys_reqlog ys_fleet simdjson::simdjson ZLIB::ZLIB PkgConfig::YS_ZSTD Threads::Threads)

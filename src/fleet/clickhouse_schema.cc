@@ -1,0 +1,232 @@
+#include "fleet/clickhouse_schema.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "common/time_format.h"
+
+namespace yoloscope {
+namespace {
+
+// Columns every table has, then each table's typed columns.
+constexpr const char* kCommonColumns =
+    "day Date, ts DateTime, ts_us Int64, host String, replica String, block_id String, "
+    "model String, gpu_id Int32, ";
+constexpr const char* kRequestColumns =
+    "request_id String, status String, batch_id Int64, batch_size Int32, "
+    "queue_len Int32, input_w Int32, input_h Int32, queue_ms Nullable(Float64), "
+    "preprocess_ms Nullable(Float64), inference_ms Nullable(Float64), "
+    "postprocess_ms Nullable(Float64), total_ms Nullable(Float64), ";
+constexpr const char* kBatchColumns =
+    "batch_id Int64, batch_size Int32, instance Int32, status String, "
+    "inference_ms Nullable(Float64), h2d_ms Nullable(Float64), d2h_ms Nullable(Float64), "
+    "mem_used_mb Nullable(Float64), mem_total_mb Nullable(Float64), ";
+constexpr const char* kGpuColumns =
+    "gpu_util Nullable(Float64), mem_used_mb Nullable(Float64), mem_total_mb Nullable(Float64), "
+    "mem_other_processes_mb Nullable(Float64), sm_clock_mhz Nullable(Float64), ";
+
+void AppendJsonString(std::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 15]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void Key(const char* name, std::string* out) {
+  out->push_back(',');
+  out->push_back('"');
+  out->append(name);
+  out->append("\":");
+}
+
+void Int(const char* name, const std::optional<int64_t>& v, int64_t missing, std::string* out) {
+  Key(name, out);
+  out->append(std::to_string(v.value_or(missing)));
+}
+
+void Num(const char* name, const std::optional<double>& v, std::string* out) {
+  Key(name, out);
+  if (!v || !std::isfinite(*v)) {
+    out->append("null");
+    return;
+  }
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof(buf), "%.17g", *v);
+  out->append(buf, static_cast<size_t>(n));
+}
+
+void Str(const char* name, std::string_view v, std::string* out) {
+  Key(name, out);
+  AppendJsonString(v, out);
+}
+
+// "2026-12-06 14:00:00" and "2026-12-06" (UTC) of a Unix-microsecond time.
+void DayAndSecond(int64_t ts_us, std::string* day, std::string* second) {
+  const int64_t s = ts_us >= 0 ? ts_us / 1'000'000 : (ts_us - 999'999) / 1'000'000;
+  const std::time_t t = static_cast<std::time_t>(s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  *day = buf;
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+  *second = buf;
+}
+
+std::string Engine(const ClickHouseUri& uri, const std::string& table) {
+  (void)table;
+  (void)uri;
+  return "ENGINE = MergeTree() PARTITION BY day ORDER BY (model, gpu_id, ts_us)";
+}
+
+}  // namespace
+
+const std::vector<std::string>& ClickHouseSchema::Tables() {
+  static const std::vector<std::string> kTables = {"requests", "batches", "gpu", "other"};
+  return kTables;
+}
+
+std::string_view ClickHouseSchema::TableFor(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::kRequest:
+      return "requests";
+    case RecordKind::kBatch:
+      return "batches";
+    case RecordKind::kGpu:
+      return "gpu";
+    default:
+      return "other";
+  }
+}
+
+std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri& uri) {
+  std::vector<std::string> out;
+  const std::string on_cluster = uri.cluster.empty() ? "" : " ON CLUSTER " + uri.cluster;
+  out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database + on_cluster);
+  for (const std::string& table : Tables()) {
+    std::string columns = kCommonColumns;
+    if (table == "requests") columns += kRequestColumns;
+    if (table == "batches") columns += kBatchColumns;
+    if (table == "gpu") columns += kGpuColumns;
+    columns += "record String";
+    const std::string local = uri.cluster.empty() ? table : table + "_local";
+    out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + local + on_cluster + " (" +
+                  columns + ") " + Engine(uri, table));
+    if (!uri.cluster.empty()) {
+      out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + table + on_cluster +
+                    " AS " + uri.database + "." + local + " ENGINE = Distributed(" + uri.cluster +
+                    ", " + uri.database + ", " + local + ", rand())");
+    }
+  }
+  return out;
+}
+
+bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
+                                 const FleetRowOrigin& origin, std::string_view block_id,
+                                 std::string* out) {
+  if (!r.ts_us) return false;
+  std::string day, second;
+  DayAndSecond(*r.ts_us, &day, &second);
+  out->append("{\"day\":\"").append(day).append("\",\"ts\":\"").append(second).append("\"");
+  Int("ts_us", r.ts_us, 0, out);
+  Str("host", origin.host, out);
+  Str("replica", origin.replica, out);
+  Str("block_id", block_id, out);
+  Str("model", r.model, out);
+  Int("gpu_id", r.gpu_id, -2, out);
+  switch (r.kind) {
+    case RecordKind::kRequest:
+      Str("request_id", r.request_id, out);
+      Str("status", r.status, out);
+      Int("batch_id", r.batch_id, -1, out);
+      Int("batch_size", r.batch_size, 0, out);
+      Int("queue_len", r.queue_len, -1, out);
+      Int("input_w", r.input_w, 0, out);
+      Int("input_h", r.input_h, 0, out);
+      Num("queue_ms", r.queue_ms, out);
+      Num("preprocess_ms", r.preprocess_ms, out);
+      Num("inference_ms", r.inference_ms, out);
+      Num("postprocess_ms", r.postprocess_ms, out);
+      Num("total_ms", r.total_ms, out);
+      break;
+    case RecordKind::kBatch:
+      Int("batch_id", r.batch_id, -1, out);
+      Int("batch_size", r.batch_size, 0, out);
+      Int("instance", r.instance, -1, out);
+      Str("status", r.status, out);
+      Num("inference_ms", r.inference_ms, out);
+      Num("h2d_ms", r.h2d_ms, out);
+      Num("d2h_ms", r.d2h_ms, out);
+      Num("mem_used_mb", r.mem_used_mb, out);
+      Num("mem_total_mb", r.mem_total_mb, out);
+      break;
+    case RecordKind::kGpu:
+      Num("gpu_util", r.gpu_util, out);
+      Num("mem_used_mb", r.mem_used_mb, out);
+      Num("mem_total_mb", r.mem_total_mb, out);
+      Num("mem_other_processes_mb", r.mem_other_processes_mb, out);
+      Num("sm_clock_mhz", r.sm_clock_mhz, out);
+      break;
+    default:
+      break;
+  }
+  Str("record", line, out);
+  out->append("}\n");
+  return true;
+}
+
+StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) {
+  std::string where;
+  auto bound = [&](const std::string& text, const char* op) -> Status {
+    if (text.empty()) return Status::Ok();
+    YS_ASSIGN_OR_RETURN(int64_t us, ParseTimestampUs(text));
+    where +=
+        std::string(where.empty() ? " WHERE " : " AND ") + "ts_us " + op + " " + std::to_string(us);
+    return Status::Ok();
+  };
+  Status s = bound(uri.since, ">=");
+  if (!s.ok()) return InvalidArgumentError("since=" + uri.since + ": " + s.message());
+  s = bound(uri.until, "<");
+  if (!s.ok()) return InvalidArgumentError("until=" + uri.until + ": " + s.message());
+  // The condition applies to every table: it may name the columns they
+  // share (day, ts, ts_us, host, replica, model, gpu_id).
+  if (!uri.where.empty()) {
+    where += std::string(where.empty() ? " WHERE " : " AND ") + "(" + uri.where + ")";
+  }
+  std::string sql = "SELECT record FROM (";
+  for (size_t i = 0; i < Tables().size(); ++i) {
+    if (i > 0) sql += " UNION ALL ";
+    sql += "SELECT ts_us, record FROM " + uri.database + "." + Tables()[i] + where;
+  }
+  sql += ") ORDER BY ts_us FORMAT TabSeparatedRaw";
+  return sql;
+}
+
+}  // namespace yoloscope

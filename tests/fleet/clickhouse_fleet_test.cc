@@ -1,0 +1,236 @@
+// The fleet database against a real clickhouse-server (Debian's 18.16) run
+// as a child process: `db init`, `db load` (exactly once, by block id) and
+// `analyze clickhouse://...`, which must tell the same story as `analyze` of
+// the same file. The log comes from bench/loggen (an independent generator
+// with an injected incident).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "analyzer/analyze_command.h"
+#include "analyzer/db_command.h"
+#include "bench/loggen/log_generator.h"
+#include "fleet/clickhouse_client.h"
+#include "fleet/clickhouse_process.h"
+#include "fleet/clickhouse_uri.h"
+
+namespace yoloscope {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ClickHouseProcess;
+using testing::kClickHouseServer;
+
+class ClickHouseFleetTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(kClickHouseServer)) return;
+    server_ = new ClickHouseProcess("fleet");
+    log_ = new fs::path(Generate());
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    if (log_ != nullptr) fs::remove(*log_);
+    delete log_;
+    log_ = nullptr;
+  }
+  void SetUp() override {
+    if (server_ == nullptr) {
+      GTEST_SKIP() << kClickHouseServer << " is not installed (scripts/setup.sh installs it)";
+    }
+    ASSERT_TRUE(server_->ok()) << "clickhouse-server did not start:\n" << server_->server_log();
+  }
+
+  static fs::path Generate() {
+    LogGeneratorConfig config;
+    config.seed = 11;
+    config.requests = 20000;
+    config.rps = 200;
+    auto c = ParseLogCondition("queue_saturation@40+20");
+    EXPECT_TRUE(c.ok());
+    config.conditions.push_back(*c);
+    const fs::path path =
+        fs::temp_directory_path() / ("ys_fleet_" + std::to_string(getpid()) + ".jsonl");
+    std::ofstream out(path, std::ios::binary);
+    auto gen = LogGenerator::Create(config);
+    EXPECT_TRUE(gen.ok());
+    LogGeneratorStats stats;
+    EXPECT_TRUE((*gen)
+                    ->Generate(
+                        [&](std::string_view piece) {
+                          out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
+                          return Status::Ok();
+                        },
+                        &stats)
+                    .ok());
+    return path;
+  }
+
+  static int64_t Lines(const fs::path& p) {
+    std::ifstream in(p);
+    int64_t n = 0;
+    for (std::string line; std::getline(in, line);) n += !line.empty();
+    return n;
+  }
+
+  static std::unique_ptr<ClickHouseClient> Client(const std::string& uri) {
+    return std::move(ClickHouseClient::Create(*ClickHouseUri::Parse(uri), {})).value();
+  }
+
+  static int64_t Count(const std::string& db, const std::string& table) {
+    auto r = Client(server_->uri_text(db))->Execute("SELECT count() FROM " + db + "." + table);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::atoll(r->c_str()) : -1;
+  }
+
+  static AnalysisReport Analyze(const std::string& input) {
+    AnalyzeOptions o;
+    o.paths = {input};
+    o.threads = 2;
+    auto report = AnalyzeCommand(o).Analyze();
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : AnalysisReport{};
+  }
+
+  static std::string Findings(const AnalysisReport& r) {
+    std::string s;
+    for (const Finding& f : r.findings) {
+      s += std::string(SeverityName(f.severity)) + ":" + f.kind + " ";
+    }
+    return s;
+  }
+
+  static ClickHouseProcess* server_;
+  static fs::path* log_;
+};
+
+ClickHouseProcess* ClickHouseFleetTest::server_ = nullptr;
+fs::path* ClickHouseFleetTest::log_ = nullptr;
+
+TEST_F(ClickHouseFleetTest, InitCreatesEveryTableAndIsIdempotent) {
+  DbInitConfig init{server_->uri_text("init_db")};
+  ASSERT_TRUE(RunDbInit(init).ok());
+  ASSERT_TRUE(RunDbInit(init).ok());  // again: nothing to do, no error
+  auto tables = Client(server_->uri_text("init_db"))
+                    ->Execute(
+                        "SELECT name FROM system.tables WHERE database = 'init_db' "
+                        "ORDER BY name FORMAT TabSeparated");
+  ASSERT_TRUE(tables.ok()) << tables.status().ToString();
+  EXPECT_EQ(*tables, "batches\ngpu\nother\nrequests\n");
+}
+
+TEST_F(ClickHouseFleetTest, LoadIsExactlyOnceAndAnalyzeTellsTheSameStoryAsTheFile) {
+  const std::string uri = server_->uri_text("fleet1");
+  ASSERT_TRUE(RunDbInit({uri}).ok());
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log_->string()};
+  load.host = "edge-1";
+  load.replica = "r1";
+  load.block_rows = 7000;  // several blocks per table
+  auto first = RunDbLoad(load);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const int64_t lines = Lines(*log_);
+  EXPECT_EQ(first->lines, lines);
+  EXPECT_EQ(first->rows_inserted, lines);
+  EXPECT_EQ(first->malformed_lines, 0);
+  const int64_t in_db = Count("fleet1", "requests") + Count("fleet1", "batches") +
+                        Count("fleet1", "gpu") + Count("fleet1", "other");
+  EXPECT_EQ(in_db, lines);
+
+  // The same file again (a retried job): every block is recognised.
+  auto again = RunDbLoad(load);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->rows_inserted, 0);
+  EXPECT_EQ(again->rows_already_present, lines);
+  EXPECT_EQ(Count("fleet1", "requests") + Count("fleet1", "batches") + Count("fleet1", "gpu") +
+                Count("fleet1", "other"),
+            lines);
+
+  // The origin columns.
+  auto origin = Client(uri)->Execute(
+      "SELECT DISTINCT host, replica FROM fleet1.requests FORMAT TabSeparated");
+  ASSERT_TRUE(origin.ok());
+  EXPECT_EQ(*origin, "edge-1\tr1\n");
+
+  const AnalysisReport from_file = Analyze(log_->string());
+  const AnalysisReport from_db = Analyze(uri);
+  EXPECT_EQ(from_db.summary.records, from_file.summary.records);
+  EXPECT_EQ(from_db.summary.requests, from_file.summary.requests);
+  EXPECT_EQ(from_db.summary.served, from_file.summary.served);
+  EXPECT_EQ(from_db.summary.refused, from_file.summary.refused);
+  EXPECT_EQ(Findings(from_db), Findings(from_file));
+  EXPECT_NE(Findings(from_file).find("queue_saturation"), std::string::npos) << Findings(from_file);
+  ASSERT_EQ(from_db.stages.size(), from_file.stages.size());
+  for (size_t i = 0; i < from_file.stages.size(); ++i) {
+    EXPECT_EQ(from_db.stages[i].stage, from_file.stages[i].stage);
+    EXPECT_EQ(from_db.stages[i].count, from_file.stages[i].count);
+    EXPECT_DOUBLE_EQ(from_db.stages[i].p99_ms, from_file.stages[i].p99_ms);
+  }
+}
+
+TEST_F(ClickHouseFleetTest, TimeBoundsAndConditionsSelectASubset) {
+  const std::string uri = server_->uri_text("fleet2");
+  ASSERT_TRUE(RunDbInit({uri}).ok());
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log_->string()};
+  ASSERT_TRUE(RunDbLoad(load).ok());
+  const AnalysisReport all = Analyze(uri);
+  ASSERT_TRUE(all.summary.first_ts_us && all.summary.last_ts_us);
+  const int64_t mid = (*all.summary.first_ts_us + *all.summary.last_ts_us) / 2;
+  auto expected = Client(uri)->Execute("SELECT count() FROM fleet2.requests WHERE ts_us >= " +
+                                       std::to_string(mid));
+  ASSERT_TRUE(expected.ok());
+  char since[32];
+  std::snprintf(since, sizeof(since), "%.6f", static_cast<double>(mid) / 1e6);
+  const AnalysisReport late = Analyze(server_->uri_text("fleet2", std::string("since=") + since));
+  EXPECT_EQ(late.summary.requests, std::atoll(expected->c_str()));
+  EXPECT_GT(late.summary.requests, 0);
+  EXPECT_LT(late.summary.requests, all.summary.requests);
+  // A condition nothing matches: a clear error, as for an empty file.
+  AnalyzeOptions o;
+  o.paths = {server_->uri_text("fleet2", "where=model+%3D+%27no-such-model%27")};
+  auto none = AnalyzeCommand(o).Analyze();
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no usable records"), std::string::npos)
+      << none.status().ToString();
+}
+
+TEST_F(ClickHouseFleetTest, FaultsGiveClearErrors) {
+  // A refused password.
+  Status auth = RunDbInit(
+      {"clickhouse://ops:wrong@127.0.0.1:" + std::to_string(server_->http_port()) + "/x"});
+  EXPECT_EQ(auth.code(), StatusCode::kFailedPrecondition) << auth.ToString();
+  EXPECT_NE(auth.message().find("refused user 'ops'"), std::string::npos) << auth.message();
+  EXPECT_EQ(auth.message().find("wrong"), std::string::npos) << "the password is never echoed";
+  // The right one works.
+  EXPECT_TRUE(RunDbInit({"clickhouse://ops:secret@127.0.0.1:" +
+                         std::to_string(server_->http_port()) + "/ops_db"})
+                  .ok());
+  // No schema yet.
+  AnalyzeOptions o;
+  o.paths = {server_->uri_text("never_created")};
+  auto missing = AnalyzeCommand(o).Analyze();
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("yoloscope db init"), std::string::npos)
+      << missing.status().ToString();
+  // Nobody listening.
+  const int dead = testing::FreeTcpPort();
+  Status down = RunDbInit({"clickhouse://127.0.0.1:" + std::to_string(dead) + "/x"});
+  EXPECT_EQ(down.code(), StatusCode::kUnavailable) << down.ToString();
+  EXPECT_NE(down.message().find("cannot reach ClickHouse at 127.0.0.1:" + std::to_string(dead)),
+            std::string::npos)
+      << down.message();
+  // A malformed URI.
+  o.paths = {"clickhouse://127.0.0.1:0/x"};
+  auto bad = AnalyzeCommand(o).Analyze();
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace yoloscope
