@@ -28,7 +28,8 @@ int ServeMain(int argc, char** argv) {
   // those given on the command line (Option::count), so that they never
   // clobber a value with a default. Every value is then checked by the one
   // ValidateServeConfig, as YAML and environment values are.
-  std::string model, backend, device, host, log_path, policy, token, names, precision, log_policy;
+  std::string model, backend, device, host, log_path, policy, token, names, precision, log_policy,
+      log_sink, replica;
   int port = 0, instances = 0, max_batch = 0, max_queue = 0, pre = 0, post = 0, threads = 0;
   int64_t delay_us = 0, timeout_ms = 0, read_timeout_ms = 0, idle_timeout_ms = 0;
   int64_t max_connections = 0, max_connections_per_ip = 0;
@@ -63,6 +64,10 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--grpc-host", grpc_host, "address gRPC binds (default 127.0.0.1)");
   app.add_option("--log", log_path, "request log path (default yoloscope-requests.jsonl)");
   app.add_flag("--no-log", no_log, "disable the request log");
+  app.add_option(
+      "--log-sink", log_sink,
+      "also ship the request log to ClickHouse: clickhouse://host:port/db (docs/fleet.md)");
+  app.add_option("--replica", replica, "this server's name in the fleet tables (default: default)");
   app.add_option("--log-policy", log_policy,
                  "when the log cannot be written: availability (serve on, count the lost "
                  "records; default) | audit (answer 503 until it can)");
@@ -132,6 +137,8 @@ int ServeMain(int argc, char** argv) {
   if (!log_path.empty()) cfg.log.path = log_path;
   if (no_log) cfg.log.enabled = false;
   if (!log_policy.empty()) cfg.log.policy = log_policy;
+  if (!log_sink.empty()) cfg.log.sink = log_sink;
+  if (!replica.empty()) cfg.log.replica = replica;
   if (given(o_instances)) s.instances = instances;
   if (given(o_max_batch)) s.batcher.max_batch_size = max_batch;
   if (given(o_delay)) s.batcher.max_queue_delay_us = delay_us;

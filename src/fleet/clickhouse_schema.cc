@@ -1,10 +1,13 @@
 #include "fleet/clickhouse_schema.h"
 
+#include <simdjson.h>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
 #include "common/time_format.h"
+#include "reqlog/log_schema.h"
 
 namespace yoloscope {
 namespace {
@@ -200,6 +203,106 @@ bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
   Str("record", line, out);
   out->append("}\n");
   return true;
+}
+
+Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRowOrigin& origin,
+                                           std::string_view block_id, std::string* out) {
+  namespace od = simdjson::ondemand;
+  static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING);
+  // One parser per thread: the shipper has one thread, `db load` another.
+  thread_local od::parser parser;
+  od::document doc;
+  if (parser
+          .iterate(
+              simdjson::padded_string_view(line.data(), line.size(), line.size() + kLinePadding))
+          .get(doc)) {
+    return InvalidArgumentError("not JSON");
+  }
+  od::object object;
+  if (doc.get_object().get(object)) return InvalidArgumentError("not a JSON object");
+  LogRecord r;
+  std::string_view ts_text;
+  auto num = [](od::value v, std::optional<double>* dst) {
+    double d;
+    if (!v.get_double().get(d)) *dst = d;
+  };
+  auto integer = [](od::value v, std::optional<int64_t>* dst) {
+    int64_t i;
+    if (!v.get_int64().get(i)) *dst = i;
+  };
+  auto text = [](od::value v, std::string_view* dst) {
+    std::string_view sv;
+    if (!v.get_string().get(sv)) *dst = sv;
+  };
+  // String views point into the parser's buffer: valid until the next
+  // iterate, i.e. through AppendRow below.
+  for (auto field_result : object) {
+    od::field field;
+    if (std::move(field_result).get(field)) return InvalidArgumentError("invalid JSON");
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return InvalidArgumentError("invalid JSON key");
+    od::value v = field.value();
+    if (key == "event") {
+      std::string_view e;
+      text(v, &e);
+      r.kind = e == logschema::kEventRequest ? RecordKind::kRequest
+               : e == logschema::kEventBatch ? RecordKind::kBatch
+               : e == logschema::kEventGpu   ? RecordKind::kGpu
+                                             : RecordKind::kOther;
+    } else if (key == "ts") {
+      text(v, &ts_text);
+    } else if (key == "request_id") {
+      text(v, &r.request_id);
+    } else if (key == "model") {
+      text(v, &r.model);
+    } else if (key == "status") {
+      text(v, &r.status);
+    } else if (key == "gpu_id") {
+      integer(v, &r.gpu_id);
+    } else if (key == "batch_id") {
+      integer(v, &r.batch_id);
+    } else if (key == "batch_size") {
+      integer(v, &r.batch_size);
+    } else if (key == "instance") {
+      integer(v, &r.instance);
+    } else if (key == "queue_len") {
+      integer(v, &r.queue_len);
+    } else if (key == "input_w") {
+      integer(v, &r.input_w);
+    } else if (key == "input_h") {
+      integer(v, &r.input_h);
+    } else if (key == "queue_ms") {
+      num(v, &r.queue_ms);
+    } else if (key == "preprocess_ms") {
+      num(v, &r.preprocess_ms);
+    } else if (key == "inference_ms") {
+      num(v, &r.inference_ms);
+    } else if (key == "postprocess_ms") {
+      num(v, &r.postprocess_ms);
+    } else if (key == "total_ms") {
+      num(v, &r.total_ms);
+    } else if (key == "h2d_ms") {
+      num(v, &r.h2d_ms);
+    } else if (key == "d2h_ms") {
+      num(v, &r.d2h_ms);
+    } else if (key == "gpu_util") {
+      num(v, &r.gpu_util);
+    } else if (key == "mem_used_mb") {
+      num(v, &r.mem_used_mb);
+    } else if (key == "mem_total_mb") {
+      num(v, &r.mem_total_mb);
+    } else if (key == "mem_other_processes_mb") {
+      num(v, &r.mem_other_processes_mb);
+    } else if (key == "sm_clock_mhz") {
+      num(v, &r.sm_clock_mhz);
+    }
+  }
+  if (ts_text.empty()) return InvalidArgumentError("no ts");
+  StatusOr<int64_t> ts = ParseTimestampUs(ts_text);
+  if (!ts.ok()) return InvalidArgumentError("ts: " + ts.status().message());
+  r.ts_us = *ts;
+  AppendRow(r, line, origin, block_id, out);
+  return Status::Ok();
 }
 
 StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) {

@@ -47,6 +47,13 @@ class ClickHouseSchema {
   // needs its day): the caller counts it.
   static bool AppendRow(const LogRecord& record, std::string_view line,
                         const FleetRowOrigin& origin, std::string_view block_id, std::string* out);
+  // As AppendRow, from the record's JSON line alone (what serve's shipper
+  // has): the line is parsed for the typed columns. `line` must have
+  // kLinePadding readable bytes after it. InvalidArgument for a line that
+  // is not a JSON object, or has no usable `ts`.
+  static constexpr size_t kLinePadding = 64;
+  static Status AppendRowFromLine(std::string_view line, const FleetRowOrigin& origin,
+                                  std::string_view block_id, std::string* out);
   // SELECT returning the records as JSON lines, one per row, ordered by
   // time, within uri.since / uri.until / uri.where. InvalidArgument for a
   // bad since/until.

@@ -1,6 +1,7 @@
 #include "server/inference_server.h"
 
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "alerts/alerting_config.h"
 #include "alerts/record_adapters.h"
 #include "common/heap_usage.h"
+#include "fleet/clickhouse_shipper.h"
 #include "http/router.h"
 #include "logging/async_log_writer.h"
 #include "logging/record_writer.h"
@@ -64,6 +66,7 @@ struct InferenceServer::Impl {
   http::Router router;
   std::unique_ptr<http::HttpServer> http_server;
   std::unique_ptr<HeapTrimmer> heap_trimmer;
+  std::unique_ptr<ClickHouseShipper> shipper;  // null unless log.sink
   std::once_flag shutdown_once;
   bool drained = true;
 
@@ -224,6 +227,18 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
     if (!log.ok()) return log.status().WithContext("request log");
     im.log = std::move(log).value();
   }
+  if (!config.log.sink.empty()) {
+    ClickHouseShipperConfig sc;
+    sc.uri = config.log.sink;
+    sc.log_path = config.log.path;
+    sc.origin.replica = config.log.replica;
+    sc.warn = [](const std::string& message) {
+      std::fprintf(stderr, "yoloscope serve: %s\n", message.c_str());
+    };
+    auto shipper = ClickHouseShipper::Create(sc);
+    if (!shipper.ok()) return shipper.status().WithContext("log.sink");
+    im.shipper = std::move(shipper).value();
+  }
   if (config.alerts.enabled) {
     AlertLineSink sink;
     if (im.log) {
@@ -289,6 +304,7 @@ Status InferenceServer::Start() {
     if (!st.ok()) return st.WithContext(std::string(frontend->name()));
   }
   if (impl_->heap_trimmer) impl_->heap_trimmer->Start();
+  if (impl_->shipper) impl_->shipper->Start();
   return impl_->http_server->Start();
 }
 int InferenceServer::port() const { return impl_->http_server->port(); }
@@ -318,6 +334,9 @@ bool InferenceServer::Shutdown(std::chrono::milliseconds grace) {
     // A log that failed to write is reported by GetLogSummary (the records
     // it dropped), not as a drain failure.
     if (im.log) (void)im.log->Close();
+    // After the log's last line: ship what is left while ClickHouse answers
+    // (what it does not take stays in the log and is shipped next start).
+    if (im.shipper) im.shipper->Stop(std::chrono::milliseconds(5'000));
   });
   return im.drained;
 }
@@ -390,6 +409,30 @@ std::string InferenceServer::Impl::RenderMetricsText() {
         ->Set(static_cast<double>(heap->in_use_bytes));
     im.metrics.GetGauge("yoloscope_process_heap_bytes", help, {{"state", "free"}})
         ->Set(static_cast<double>(heap->free_bytes));
+  }
+  if (im.shipper) {
+    const ClickHouseShipperStats ss = im.shipper->stats();
+    auto mirror = [&](const char* name, const char* help, int64_t v) {
+      Counter* c = im.metrics.GetCounter(name, help);
+      if (static_cast<uint64_t>(v) > c->value()) c->Inc(static_cast<uint64_t>(v) - c->value());
+    };
+    mirror("yoloscope_clickhouse_rows_shipped_total",
+           "Request-log records inserted into ClickHouse by this server.", ss.rows_shipped);
+    mirror("yoloscope_clickhouse_rows_already_present_total",
+           "Records of re-sent blocks that ClickHouse already had (not inserted twice).",
+           ss.rows_already_present);
+    mirror("yoloscope_clickhouse_insert_failures_total",
+           "Failed ClickHouse requests (retried; the records wait in the log).",
+           ss.insert_failures);
+    mirror("yoloscope_clickhouse_malformed_lines_total",
+           "Log lines the ClickHouse sink could not ship (not records).", ss.malformed_lines);
+    im.metrics
+        .GetGauge("yoloscope_clickhouse_spool_bytes",
+                  "Request-log bytes written but not yet in ClickHouse (the spool).")
+        ->Set(static_cast<double>(ss.lag_bytes));
+    im.metrics
+        .GetGauge("yoloscope_clickhouse_healthy", "1 while inserts succeed, 0 after a failure.")
+        ->Set(ss.healthy ? 1 : 0);
   }
   if (im.heap_trimmer) {
     Counter* trims = im.metrics.GetCounter(

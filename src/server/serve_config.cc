@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "fleet/clickhouse_uri.h"
+
 namespace yoloscope {
 namespace {
 
@@ -137,6 +139,8 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["log.max_files"] = i32(&c->log.max_files, "log.max_files");
   m["log.queue_capacity"] = i32(&c->log.queue_capacity, "log.queue_capacity");
   m["log.policy"] = str(&c->log.policy, "log.policy");
+  m["log.sink"] = str(&c->log.sink, "log.sink");
+  m["log.replica"] = str(&c->log.replica, "log.replica");
   m["telemetry.kind"] = str(&c->telemetry.kind, "telemetry.kind");
   m["telemetry.period_ms"] = [c](const YAML::Node& n, const std::string& src) {
     return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
@@ -268,6 +272,8 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "max_files" << YAML::Value << c.log.max_files;
   e << YAML::Key << "queue_capacity" << YAML::Value << c.log.queue_capacity;
   e << YAML::Key << "policy" << YAML::Value << c.log.policy;
+  e << YAML::Key << "sink" << YAML::Value << c.log.sink;
+  e << YAML::Key << "replica" << YAML::Value << c.log.replica;
   e << YAML::EndMap;
   e << YAML::Key << "telemetry" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kind" << YAML::Value << c.telemetry.kind;
@@ -388,6 +394,16 @@ Status ValidateServeConfig(const ServeConfig& c) {
   YS_RETURN_IF_ERROR(
       CheckRange<int64_t>("log.max_file_bytes", nullptr, c.log.max_file_bytes, 0, kI64Max));
   YS_RETURN_IF_ERROR(CheckRange("log.max_files", nullptr, c.log.max_files, 0, 1000));
+  if (!c.log.sink.empty()) {
+    auto sink = ClickHouseUri::Parse(c.log.sink);
+    if (!sink.ok())
+      return InvalidArgumentError("log.sink (--log-sink): " + sink.status().message());
+    if (!c.log.enabled) {
+      return InvalidArgumentError(
+          "log.sink (--log-sink) ships the request log, which is off (--no-log): the log is the "
+          "sink's spool");
+    }
+  }
   YS_RETURN_IF_ERROR(CheckRange("log.queue_capacity", nullptr, c.log.queue_capacity, 1, kIntMax));
   if (c.log.policy != "availability" && c.log.policy != "audit") {
     return InvalidArgumentError("log.policy (--log-policy) must be availability or audit, got '" +

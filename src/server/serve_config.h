@@ -27,6 +27,12 @@ struct RequestLogConfig {
   // records; "audit" answers inference requests 503 until a write succeeds
   // again (docs/serve.md, "Request log").
   std::string policy = "availability";
+  // The ClickHouse sink: clickhouse://host:port/db ships this log to the
+  // fleet tables (docs/fleet.md); "" = off. Needs the log (its spool).
+  std::string sink;
+  // The `replica` column of the shipped rows ("" = "default"); `host` is the
+  // machine's name.
+  std::string replica;
 };
 
 // The KServe v2 gRPC endpoint (builds with gRPC only; docs/serve.md).

@@ -70,6 +70,22 @@ class ClickHouseProcess {
         << "users.xml</users_config><default_profile>default</default_profile>"
         << "<default_database>default</default_database><mark_cache_size>67108864"
         << "</mark_cache_size>" << remote_servers << "</yandex>\n";
+    Launch();
+  }
+  ~ClickHouseProcess() { Stop(); }
+
+  // SIGKILL, keeping the data (an outage); Launch() starts it again on the
+  // same ports and data.
+  void Kill() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+    ok_ = false;
+  }
+
+  void Launch() {
     pid_ = fork();
     if (pid_ == 0) {
       const std::string arg = "--config-file=" + (dir_ / "config.xml").string();
@@ -92,7 +108,6 @@ class ClickHouseProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
-  ~ClickHouseProcess() { Stop(); }
 
   void Stop() {
     if (pid_ > 0) {

@@ -1,0 +1,109 @@
+// ClickHouseShipper: serve's ClickHouse sink. It follows the request log that
+// serve writes (the JSONL file is the spool) and ships its records to the
+// fleet tables (clickhouse_schema.h) in blocks, on its own thread, so serving
+// never waits for ClickHouse.
+//
+// Why follow the file rather than take records from the serving threads: the
+// local log already has every guarantee (whole lines, SIGHUP reopen, counted
+// drops on a full disk), so a ClickHouse outage costs nothing but lag. While
+// ClickHouse is slow or down the records wait in the log file; when it
+// returns they are back-filled from where shipping stopped.
+//
+// Exactly once: a block is the complete lines of [offset, offset + n) of one
+// file (device + inode); its id is derived from host, replica, inode and
+// offset, so a block sent again (an insert whose answer was lost, a restart
+// from the checkpoint) has the same id, and the shipper asks ClickHouse
+// whether it is there before re-sending it. The shipped position is kept in
+// `<log>.clickhouse` (inode and offset) across restarts.
+//
+// Rotation: after the writer renames the file (its own size rotation, or
+// logrotate + SIGHUP), the shipper finishes the file it has open (the old
+// inode, now renamed) before it moves to the new file at the path.
+//
+// Lines that are not records (malformed) are counted and skipped.
+// Thread-safety: Start/Stop from one owner; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/status.h"
+#include "fleet/clickhouse_client.h"
+#include "fleet/clickhouse_schema.h"
+
+namespace yoloscope {
+
+struct ClickHouseShipperConfig {
+  std::string uri;        // clickhouse://host:port/db (required; the tables must exist)
+  std::string log_path;   // the request log serve writes (required)
+  FleetRowOrigin origin;  // host (default: this machine's name), replica (default: "default")
+  // Most lines per block; a block is also sent when no more complete lines
+  // are there. >= 1.
+  int64_t block_lines = 10'000;
+  // How often the file is looked at when there is nothing to ship, and the
+  // first retry delay after a failure (doubling up to max_backoff).
+  std::chrono::milliseconds poll{200};
+  std::chrono::milliseconds max_backoff{5'000};
+  std::chrono::milliseconds timeout{10'000};  // per ClickHouse request
+  // Failures are reported here (rate-limited by the caller if needed).
+  std::function<void(const std::string&)> warn;
+};
+
+struct ClickHouseShipperStats {
+  int64_t rows_shipped = 0;          // inserted by this process
+  int64_t rows_already_present = 0;  // a re-sent block that was there already
+  int64_t blocks_inserted = 0;
+  int64_t insert_failures = 0;  // attempts that failed (retried)
+  int64_t malformed_lines = 0;  // skipped
+  int64_t lag_bytes = 0;        // written to the log, not yet shipped (the spool)
+  bool healthy = true;          // false from a failed insert until one succeeds
+};
+
+class ClickHouseShipper {
+ public:
+  static StatusOr<std::unique_ptr<ClickHouseShipper>> Create(const ClickHouseShipperConfig& config);
+  ~ClickHouseShipper();
+
+  void Start();
+  // Ships what is in the log (up to `drain` long, while ClickHouse answers),
+  // then stops the thread.
+  void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5'000));
+
+  ClickHouseShipperStats stats() const;
+
+ private:
+  explicit ClickHouseShipper(const ClickHouseShipperConfig& config,
+                             std::unique_ptr<ClickHouseClient> client);
+  void Run();
+  // Ships the next block of the open file; false when there was nothing to
+  // ship (or it failed: then *failed is set).
+  bool ShipOnce(bool* failed);
+  bool OpenCurrent();
+  void SaveCheckpoint();
+  void LoadCheckpoint();
+
+  ClickHouseShipperConfig config_;
+  std::unique_ptr<ClickHouseClient> client_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::chrono::steady_clock::time_point drain_deadline_{};
+  ClickHouseShipperStats stats_;  // guarded by mu_
+
+  // Shipper thread only.
+  int fd_ = -1;
+  uint64_t dev_ = 0, ino_ = 0;
+  int64_t offset_ = 0;
+  bool verify_next_ = true;  // ask whether the next block is there (after a start or a failure)
+  std::string buffer_;
+};
+
+}  // namespace yoloscope
