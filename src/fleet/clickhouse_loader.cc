@@ -52,7 +52,7 @@ Status ClickHouseLoader::InsertBlock(const std::string& table, Pending* p) {
   } else {
     YS_RETURN_IF_ERROR(client_
                            ->Execute("INSERT INTO " + qualified + " FORMAT JSONEachRow", p->rows,
-                                     "input_format_skip_unknown_fields=1")
+                                     "input_format_skip_unknown_fields=1&insert_distributed_sync=1")
                            .status());
     ++stats_.blocks_inserted;
     stats_.rows_inserted += p->count;

@@ -130,9 +130,12 @@ std::string_view ClickHouseSchema::TableFor(RecordKind kind) {
 }
 
 std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri& uri) {
+  // No ON CLUSTER: it needs ZooKeeper's distributed DDL queue ("DDL background
+  // thread is not initialized" without one), which a plain 18.16 install
+  // lacks. `db init` is run against every shard instead; each gets the
+  // local tables and the Distributed tables over the cluster.
   std::vector<std::string> out;
-  const std::string on_cluster = uri.cluster.empty() ? "" : " ON CLUSTER " + uri.cluster;
-  out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database + on_cluster);
+  out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database);
   for (const std::string& table : Tables()) {
     std::string columns = kCommonColumns;
     if (table == "requests") columns += kRequestColumns;
@@ -140,12 +143,12 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
     if (table == "gpu") columns += kGpuColumns;
     columns += "record String";
     const std::string local = uri.cluster.empty() ? table : table + "_local";
-    out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + local + on_cluster + " (" +
-                  columns + ") " + Engine(uri, table));
+    out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + local + " (" + columns +
+                  ") " + Engine(uri, table));
     if (!uri.cluster.empty()) {
-      out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + table + on_cluster +
-                    " AS " + uri.database + "." + local + " ENGINE = Distributed(" + uri.cluster +
-                    ", " + uri.database + ", " + local + ", rand())");
+      out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + table + " AS " +
+                    uri.database + "." + local + " ENGINE = Distributed(" + uri.cluster + ", " +
+                    uri.database + ", " + local + ", rand())");
     }
   }
   return out;

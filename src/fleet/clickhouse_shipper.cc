@@ -198,7 +198,7 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
     }
     auto r =
         client_->Execute("INSERT INTO " + db + "." + std::string(table) + " FORMAT JSONEachRow",
-                         body, "input_format_skip_unknown_fields=1");
+                         body, "input_format_skip_unknown_fields=1&insert_distributed_sync=1");
     if (!r.ok()) {
       *failed = true;
       verify_next_ = true;  // the insert may have landed without our seeing the answer

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "analyzer/analyze_command.h"
 #include "analyzer/db_command.h"
@@ -45,16 +46,19 @@ class ClickHouseFleetTest : public ::testing::Test {
     ASSERT_TRUE(server_->ok()) << "clickhouse-server did not start:\n" << server_->server_log();
   }
 
-  static fs::path Generate() {
+  static fs::path Generate(uint64_t seed = 11, int64_t requests = 20000,
+                           const std::string& condition = "queue_saturation@40+20") {
     LogGeneratorConfig config;
-    config.seed = 11;
-    config.requests = 20000;
+    config.seed = seed;
+    config.requests = requests;
     config.rps = 200;
-    auto c = ParseLogCondition("queue_saturation@40+20");
-    EXPECT_TRUE(c.ok());
-    config.conditions.push_back(*c);
-    const fs::path path =
-        fs::temp_directory_path() / ("ys_fleet_" + std::to_string(getpid()) + ".jsonl");
+    if (!condition.empty()) {
+      auto c = ParseLogCondition(condition);
+      EXPECT_TRUE(c.ok());
+      config.conditions.push_back(*c);
+    }
+    const fs::path path = fs::temp_directory_path() / ("ys_fleet_" + std::to_string(getpid()) +
+                                                       "_" + std::to_string(seed) + ".jsonl");
     std::ofstream out(path, std::ios::binary);
     auto gen = LogGenerator::Create(config);
     EXPECT_TRUE(gen.ok());
@@ -88,8 +92,11 @@ class ClickHouseFleetTest : public ::testing::Test {
   }
 
   static AnalysisReport Analyze(const std::string& input) {
+    return Analyze(std::vector<std::string>{input});
+  }
+  static AnalysisReport Analyze(const std::vector<std::string>& inputs) {
     AnalyzeOptions o;
-    o.paths = {input};
+    o.paths = inputs;
     o.threads = 2;
     auto report = AnalyzeCommand(o).Analyze();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
@@ -230,6 +237,76 @@ TEST_F(ClickHouseFleetTest, FaultsGiveClearErrors) {
   o.paths = {"clickhouse://127.0.0.1:0/x"};
   auto bad = AnalyzeCommand(o).Analyze();
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// Two clickhouse-server processes as the two shards of cluster `fleet`, three
+// replicas' logs loaded through the Distributed tables: `analyze` over the
+// cluster equals `analyze` over the union of the three files.
+TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFiles) {
+  const int tcp1 = testing::FreeTcpPort(), tcp2 = testing::FreeTcpPort();
+  const std::string cluster =
+      "<remote_servers><fleet><shard><replica><host>127.0.0.1</host><port>" + std::to_string(tcp1) +
+      "</port></replica></shard><shard><replica><host>127.0.0.1</host>"
+      "<port>" +
+      std::to_string(tcp2) + "</port></replica></shard></fleet></remote_servers>";
+  ClickHouseProcess shard1("shard1", cluster, 0, tcp1);
+  ClickHouseProcess shard2("shard2", cluster, 0, tcp2);
+  ASSERT_TRUE(shard1.ok()) << shard1.server_log();
+  ASSERT_TRUE(shard2.ok()) << shard2.server_log();
+  // db init on every shard (18.16 has no ON CLUSTER without ZooKeeper).
+  ASSERT_TRUE(RunDbInit({shard1.uri_text("fleet", "cluster=fleet")}).ok());
+  ASSERT_TRUE(RunDbInit({shard2.uri_text("fleet", "cluster=fleet")}).ok());
+
+  std::vector<std::string> files;
+  int64_t lines = 0;
+  const std::pair<uint64_t, const char*> replicas[] = {
+      {21, "queue_saturation@20+15"}, {22, ""}, {23, ""}};
+  for (size_t i = 0; i < 3; ++i) {
+    const fs::path log = Generate(replicas[i].first, 6000, replicas[i].second);
+    files.push_back(log.string());
+    lines += Lines(log);
+    DbLoadConfig load;
+    load.uri = shard1.uri_text("fleet");
+    load.files = {log.string()};
+    load.host = "edge-" + std::to_string(i + 1);
+    load.replica = "r" + std::to_string(i + 1);
+    load.block_rows = 2500;
+    auto r = RunDbLoad(load);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->rows_inserted, Lines(log));
+  }
+  // Rows went to both shards, and all arrived.
+  auto local_rows = [&](const ClickHouseProcess& shard) {
+    int64_t n = 0;
+    for (const char* t : {"requests_local", "batches_local", "gpu_local", "other_local"}) {
+      auto r =
+          Client(shard.uri_text("fleet"))->Execute(std::string("SELECT count() FROM fleet.") + t);
+      EXPECT_TRUE(r.ok()) << r.status().ToString();
+      n += r.ok() ? std::atoll(r->c_str()) : 0;
+    }
+    return n;
+  };
+  const int64_t on1 = local_rows(shard1), on2 = local_rows(shard2);
+  EXPECT_GT(on1, 0);
+  EXPECT_GT(on2, 0);
+  EXPECT_EQ(on1 + on2, lines);
+
+  const AnalysisReport from_files = Analyze(files);
+  const AnalysisReport from_cluster = Analyze(shard2.uri_text("fleet"));  // any shard answers
+  EXPECT_EQ(from_cluster.summary.records, from_files.summary.records);
+  EXPECT_EQ(from_cluster.summary.requests, from_files.summary.requests);
+  EXPECT_EQ(from_cluster.summary.served, from_files.summary.served);
+  EXPECT_EQ(Findings(from_cluster), Findings(from_files));
+  ASSERT_EQ(from_cluster.stages.size(), from_files.stages.size());
+  for (size_t i = 0; i < from_files.stages.size(); ++i) {
+    EXPECT_EQ(from_cluster.stages[i].count, from_files.stages[i].count);
+    EXPECT_DOUBLE_EQ(from_cluster.stages[i].p99_ms, from_files.stages[i].p99_ms);
+  }
+  // One replica: the where= condition on the origin columns.
+  const AnalysisReport r2 = Analyze(shard1.uri_text("fleet", "where=replica+%3D+%27r2%27"));
+  const AnalysisReport file2 = Analyze(files[1]);
+  EXPECT_EQ(r2.summary.requests, file2.summary.requests);
+  for (const std::string& f : files) fs::remove(f);
 }
 
 }  // namespace
