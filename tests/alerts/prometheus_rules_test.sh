@@ -13,6 +13,9 @@ cd "$src/deploy/prometheus"
 promtool check rules rules/yoloscope-recording.yml rules/yoloscope-alerts.yml
 promtool check config prometheus.yml
 promtool test rules tests/yoloscope-alerts.test.yml
+# The fleet example: histograms summed across replicas, fleet alerts.
+promtool check rules fleet/rules/yoloscope-fleet.yml
+(cd fleet && promtool check config prometheus.yml && promtool test rules tests/yoloscope-fleet.test.yml)
 if command -v amtool >/dev/null 2>&1; then
   amtool check-config alertmanager.yml
 else
