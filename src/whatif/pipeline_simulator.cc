@@ -12,7 +12,7 @@
 namespace yoloscope {
 namespace {
 
-enum class EventType { kPreDone, kDeviceDone, kPostDone, kTimer };
+enum class EventType { kPreDone, kDeviceDone, kInstanceFree, kPostDone, kTimer };
 
 struct Event {
   int64_t time_ns;
@@ -134,9 +134,16 @@ class Simulation {
           StartOrWait(&post_, j, EventType::kPostDone, requests_[j].postprocess_ns);
         }
         batch.clear();
+        if (config_.turnaround_ns > 0) {
+          Push(now_ + config_.turnaround_ns, EventType::kInstanceFree, instance);
+          return Status::Ok();
+        }
         idle_.push_back(instance);
         return Dispatch();
       }
+      case EventType::kInstanceFree:
+        idle_.push_back(static_cast<int>(e.arg));
+        return Dispatch();
       case EventType::kPostDone: {
         Release(&post_, EventType::kPostDone, false);
         const SimulatedRequest& q = requests_[e.arg];
@@ -255,6 +262,7 @@ StatusOr<SimulationResult> PipelineSimulator::Run(const std::vector<SimulatedReq
   if (config.instances < 1 || config.preprocess_workers < 1 || config.postprocess_workers < 1) {
     return InvalidArgumentError("instances and worker counts must be >= 1");
   }
+  if (config.turnaround_ns < 0) return InvalidArgumentError("turnaround_ns must be >= 0");
   for (size_t i = 1; i < requests.size(); ++i) {
     if (requests[i].arrival_ns < requests[i - 1].arrival_ns) {
       return InvalidArgumentError("arrivals must be in ascending order");

@@ -16,7 +16,10 @@
 //   and at the decision's wake time. Adaptive-policy state is fed exactly as
 //   the server feeds it (RecordArrival at Enqueue, RecordBatchLatency when a
 //   batch finishes).
-// - Device: a batch of b is busy for a time drawn from the BatchLatencyFit.
+// - Device: a batch of b is busy for a time drawn from the BatchLatencyFit;
+//   its requests then go to postprocessing, and the instance asks for its
+//   next batch `turnaround_ns` later (the server's bookkeeping between two
+//   batches: stats, the batch record, handing the requests on).
 // - Latency of a served request = its completion (end of postprocessing)
 //   plus its `other_ns` (work outside the modelled stages) minus its arrival.
 // Not modelled: deadlines/timeouts, priorities, CPU contention between the
@@ -48,6 +51,7 @@ struct SimulationConfig {
   int instances = 1;      // >= 1
   int preprocess_workers = 2;   // >= 1
   int postprocess_workers = 1;  // >= 1
+  int64_t turnaround_ns = 0;    // >= 0: per batch, instance busy after the device time
   uint64_t seed = 1;            // device-time draws
   bool record_batches = false;  // fill SimulationResult::batches
 };

@@ -8,7 +8,8 @@
 //     that lack their own, e.g. refused ones);
 //   - per-batch device times by batch size: h2d_ms + inference_ms + d2h_ms
 //     of `batch` records, else of request records (one per batch_id when
-//     batch ids are logged);
+//     batch ids are logged); from batch records with ts and instance, the
+//     instance's turnaround between two batches;
 //   - what the log itself shows (ObservedRun): percentiles, throughput,
 //     rejections, batch sizes, queue lengths, instances.
 // "Offered" = every request record except those the HTTP layer refused
@@ -73,9 +74,16 @@ struct PipelineProfile {
   std::vector<double> preprocess_ms, postprocess_ms, other_ms;  // samples
   std::map<int, std::vector<double>> device_us;  // batch size -> device times
   std::string device_source;  // "batch records" / "request records"
+  // The instance's time between the end of one batch and the start of the
+  // next when it is backlogged: the floor cluster of (start gap - device
+  // time) over consecutive batches of one instance (profile_builder.cc,
+  // EstimateTurnaroundMs); 0 when batch records do not show one.
+  double turnaround_ms = 0;
   ObservedRun observed;
   std::vector<std::string> notes;  // what was missing and how it is modelled
 };
+
+inline constexpr int kMinTurnaroundPairs = 20;
 
 struct ProfileOptions {
   std::string model;  // keep only this model ("" = the only one in the log)

@@ -69,6 +69,7 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   config.instances = setting.instances;
   config.preprocess_workers = setting.preprocess_workers;
   config.postprocess_workers = setting.postprocess_workers;
+  config.turnaround_ns = std::llround(profile_.turnaround_ms * 1e6);
   config.seed = seed_;
   auto result = PipelineSimulator::Run(requests, curve_, config);
   if (!result.ok()) return result.status();

@@ -149,7 +149,8 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
   j["curve"] = {{"source", prof.device_source},
                 {"observed", curve},
                 {"slope_above_ms_per_image", in.engine->curve().upper_slope_us() / 1000},
-                {"slope_below_ms_per_image", in.engine->curve().lower_slope_us() / 1000}};
+                {"slope_below_ms_per_image", in.engine->curve().lower_slope_us() / 1000},
+                {"turnaround_ms", prof.turnaround_ms}};
   j["notes"] = prof.notes;
   j["logged_setting_sources"] = in.logged_sources;
   j["logged"] = PredictionJson("logged", in.logged, nullptr);
@@ -173,7 +174,9 @@ std::string HeaderText(const WhatIfReportInput& in) {
     out += fmt::format("  b{}: {:.2f} [{:.2f}, {:.2f}] x{}", b.batch_size, b.median_us / 1000,
                        b.p10_us / 1000, b.p90_us / 1000, b.batches);
   }
-  out += "\n";
+  out += fmt::format("\ninstance turnaround between batches: {:.3f} ms{}\n", prof.turnaround_ms,
+                     prof.turnaround_ms > 0 ? " (floor of start gap - device time in batch records)"
+                                            : " (not shown by the log)");
   for (const std::string& n : prof.notes) out += "note: " + n + "\n";
   return out;
 }

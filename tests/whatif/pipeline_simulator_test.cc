@@ -92,6 +92,21 @@ TEST(PipelineSimulatorTest, FullBatchGoesAtOnceWithoutWaitingForTheWindow) {
   EXPECT_EQ(r->batch_trace[1].instance, 1);
 }
 
+TEST(PipelineSimulatorTest, TurnaroundDelaysTheNextBatchNotTheRequests) {
+  // As above, with 1 ms of bookkeeping after each batch: the second batch
+  // starts at 6 ms; the first four still finish at 5 ms.
+  std::vector<SimulatedRequest> burst(8, SimulatedRequest{0, 0, 0, 0});
+  auto c = Config(4, 100'000);
+  c.record_batches = true;
+  c.turnaround_ns = 1 * kMs;
+  auto r = PipelineSimulator::Run(burst, DeterministicCurve(1.0, 1.0), c);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->batch_trace.size(), 2u);
+  EXPECT_EQ(r->batch_trace[1].dispatch_ns, 6 * kMs);
+  EXPECT_DOUBLE_EQ(r->p50_ms, 8.0);  // 4 at 5 ms, 4 at 11 ms
+  EXPECT_DOUBLE_EQ(r->device_busy_fraction, 10.0 / 11.0);
+}
+
 TEST(PipelineSimulatorTest, BurstRejectionsMatchTheQueueLimit) {
   // 1000 requests at once, preprocessing 1 ms on one worker, queue 50:
   // one request is being preprocessed and 50 wait; the other 949 get 503.

@@ -121,6 +121,31 @@ TEST_F(ProfileBuilderTest, PredictingTheLoggedSettingReproducesAQueueFreeLog) {
   EXPECT_GT(f->result.mean_batch_size, 1.2);
 }
 
+TEST_F(ProfileBuilderTest, TurnaroundIsTheFloorOfBacklogGapsOnly) {
+  // The queue-free log: 16 ms idle gaps between batches are no turnaround.
+  auto idle = Load(Write("ok.jsonl", QueueFreeLog(100)));
+  ASSERT_TRUE(idle.ok());
+  EXPECT_EQ(idle->turnaround_ms, 0);
+  // A backlogged instance: each batch starts 0.2 ms (+ up to 0.03 ms of
+  // noise) after the previous one ended, with an idle period now and then.
+  std::string log;
+  int64_t t = 1'000'000;
+  for (int i = 0; i < 200; ++i) {
+    log += fmt::format(
+        R"({{"event":"request","ts":"{}","model":"m","batch_id":{},"batch_size":4,"status":"ok","total_ms":20}})"
+        "\n",
+        TimeOf(t), i);
+    log += fmt::format(
+        R"({{"event":"batch","ts":"{}","batch_id":{},"batch_size":4,"model":"m","instance":0,"inference_ms":5}})"
+        "\n",
+        TimeOf(t), i);
+    t += 5000 + 200 + (i * 7) % 30 + (i % 25 == 0 ? 40'000 : 0);
+  }
+  auto busy = Load(Write("busy.jsonl", log));
+  ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+  EXPECT_NEAR(busy->turnaround_ms, 0.215, 0.02);
+}
+
 TEST_F(ProfileBuilderTest, RequestRecordsAloneGiveOneSamplePerBatchId) {
   std::string log;
   for (int i = 0; i < 40; ++i) {
