@@ -56,6 +56,9 @@ int AnalyzeMain(int argc, char** argv) {
                  "with --what-if: the logged setting where the log does not record it, e.g. "
                  "'max_queue_delay_us=2000,queue_size=64'");
   app.add_option("--model", model, "with --what-if: which model of the log");
+  double skip_s = 0;
+  app.add_option("--skip-s", skip_s,
+                 "with --what-if: leave the first S seconds (warm-up) out of every number");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -80,6 +83,7 @@ int AnalyzeMain(int argc, char** argv) {
     w.model = model;
     w.logged_setting = logged_setting;
     w.what_ifs = what_ifs;
+    w.skip_s = skip_s;
     return WhatIfCommand(std::move(w)).Run(stdout, stderr);
   }
   AnalyzeCommand command(std::move(o));

@@ -26,6 +26,9 @@ int PlanMain(int argc, char** argv) {
                  "the logged setting where the log does not record it, e.g. "
                  "'max_queue_delay_us=2000,queue_size=64'");
   app.add_option("--model", o.log.model, "which model of the log");
+  app.add_option("--skip-s", o.log.skip_s,
+                 "leave the first S seconds (warm-up) out of every number")
+      ->capture_default_str();
   app.add_option("--format", o.log.format, "report format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

@@ -76,13 +76,18 @@ class Simulation {
     events_.push(Event{time_ns, seq_++, type, arg});
   }
 
+  // Whether request i counts in the results (it arrived in the window).
+  bool Measured(int64_t i) const { return requests_[i].arrival_ns >= config_.measure_from_ns; }
+
   void Arrive(int64_t i) {
-    ++offered_;
     const int waiting = static_cast<int>(pre_.waiting.size() + batch_queue_.size());
-    queue_len_sum_ += waiting;
+    if (Measured(i)) {
+      ++offered_;
+      queue_len_sum_ += waiting;
+    }
     // InferenceService::Admit: preprocess waiting + batcher queue share the bound.
     if (!planner_.Admits(waiting)) {
-      ++rejected_;
+      if (Measured(i)) ++rejected_;
       return;
     }
     StartOrWait(&pre_, i, EventType::kPreDone, requests_[i].preprocess_ns);
@@ -114,7 +119,7 @@ class Simulation {
         Release(&pre_, EventType::kPreDone, true);
         // DynamicBatcher::Enqueue: refused when the queue is full.
         if (!planner_.Admits(static_cast<int>(batch_queue_.size()))) {
-          ++rejected_;
+          if (Measured(e.arg)) ++rejected_;
           return Status::Ok();
         }
         batch_queue_.push_back(Queued{e.arg, now_});
@@ -146,6 +151,7 @@ class Simulation {
         return Dispatch();
       case EventType::kPostDone: {
         Release(&post_, EventType::kPostDone, false);
+        if (!Measured(e.arg)) return Status::Ok();
         const SimulatedRequest& q = requests_[e.arg];
         const int64_t done = now_ + q.other_ns;
         latencies_ms_.push_back(static_cast<double>(done - q.arrival_ns) / 1e6);
@@ -188,9 +194,11 @@ class Simulation {
         running_[instance].push_back(batch_queue_.front().request);
         batch_queue_.pop_front();
       }
-      busy_ns_ += service_ns;
-      ++batches_;
-      batched_requests_ += size;
+      if (now_ >= config_.measure_from_ns) {
+        busy_ns_ += service_ns;
+        ++batches_;
+        batched_requests_ += size;
+      }
       smallest_ = smallest_ == 0 ? size : std::min(smallest_, size);
       largest_ = std::max(largest_, size);
       if (config_.record_batches) {
@@ -212,10 +220,14 @@ class Simulation {
     double sum = 0;
     for (double v : latencies_ms_) sum += v;
     r->mean_ms = latencies_ms_.empty() ? 0 : sum / static_cast<double>(latencies_ms_.size());
-    const int64_t first = requests_.empty() ? 0 : requests_.front().arrival_ns;
-    const int64_t last =
-        std::max(last_completion_ns_, requests_.empty() ? 0 : requests_.back().arrival_ns);
-    r->span_s = static_cast<double>(last - first) / 1e9;
+    auto first_measured = std::lower_bound(
+        requests_.begin(), requests_.end(), config_.measure_from_ns,
+        [](const SimulatedRequest& q, int64_t t) { return q.arrival_ns < t; });
+    if (first_measured != requests_.end()) {
+      const int64_t first = first_measured->arrival_ns;
+      const int64_t last = std::max(last_completion_ns_, requests_.back().arrival_ns);
+      r->span_s = static_cast<double>(last - first) / 1e9;
+    }
     r->throughput_per_s = r->span_s > 0 ? static_cast<double>(r->served) / r->span_s : 0;
     r->rejection_rate = offered_ > 0 ? static_cast<double>(rejected_) / offered_ : 0;
     r->device_busy_fraction =

@@ -181,10 +181,7 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
   auto keep = [model](int m) { return model < 0 || m == model || m < 0; };
 
   ObservedRun& obs = p.observed;
-  std::vector<double> served_ms;
   std::vector<const RawRequest*> offered;
-  int64_t first_us = std::numeric_limits<int64_t>::max(), last_done_us = 0;
-  int64_t queue_len_sum = 0, queue_len_n = 0;
   for (const RawRequest& q : d.requests) {
     if (!keep(q.model)) continue;
     if (q.category == Category::kRefusedByHttp) {
@@ -196,9 +193,24 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
       continue;
     }
     offered.push_back(&q);
+  }
+  std::stable_sort(offered.begin(), offered.end(),
+                   [](const RawRequest* a, const RawRequest* b) { return a->ts_us < b->ts_us; });
+  // The measurement window: from the first arrival + skip_s.
+  const int64_t from_us =
+      offered.empty() ? 0 : offered.front()->ts_us + std::llround(options.skip_s * 1e6);
+  p.measure_from_us = from_us;
+  std::vector<double> served_ms;
+  int64_t first_us = std::numeric_limits<int64_t>::max(), last_done_us = 0;
+  int64_t queue_len_sum = 0, queue_len_n = 0;
+  for (const RawRequest* qp : offered) {
+    const RawRequest& q = *qp;
+    if (q.ts_us < from_us) continue;
     first_us = std::min(first_us, q.ts_us);
-    const int64_t total_us = std::isnan(q.total_ms) ? 0 : static_cast<int64_t>(std::llround(q.total_ms * 1000));
+    const int64_t total_us =
+        std::isnan(q.total_ms) ? 0 : static_cast<int64_t>(std::llround(q.total_ms * 1000));
     last_done_us = std::max(last_done_us, q.ts_us + total_us);
+    ++obs.offered;
     switch (q.category) {
       case Category::kOk:
         ++obs.served;
@@ -224,15 +236,17 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
         offered.size(),
         obs.without_ts > 0 ? fmt::format(" ({} request records have no ts)", obs.without_ts) : ""));
   }
-  std::stable_sort(offered.begin(), offered.end(),
-                   [](const RawRequest* a, const RawRequest* b) { return a->ts_us < b->ts_us; });
+  if (obs.offered == 0) {
+    return InvalidArgumentError(fmt::format(
+        "--skip-s {} leaves no request to measure (the log's arrivals span {:.1f} s)",
+        options.skip_s, static_cast<double>(offered.back()->ts_us - offered.front()->ts_us) / 1e6));
+  }
   for (const RawRequest* q : offered) {
     p.requests.push_back(ProfiledRequest{q->ts_us, q->pre_ms, q->post_ms, q->other_ms});
     if (!std::isnan(q->pre_ms)) p.preprocess_ms.push_back(q->pre_ms);
     if (!std::isnan(q->post_ms)) p.postprocess_ms.push_back(q->post_ms);
     if (!std::isnan(q->other_ms)) p.other_ms.push_back(q->other_ms);
   }
-  obs.offered = static_cast<int64_t>(offered.size());
   obs.span_s = static_cast<double>(last_done_us - first_us) / 1e6;
   obs.throughput_per_s = obs.span_s > 0 ? static_cast<double>(obs.served) / obs.span_s : 0;
   obs.rejection_rate = static_cast<double>(obs.rejected) / static_cast<double>(obs.offered);
@@ -257,11 +271,13 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
   for (const RawBatch& b : d.batches) {
     if (!keep(b.model) || b.oom) continue;
     p.device_us[b.size].push_back(b.device_ms * 1000);
+    if (b.instance >= 0) instances.insert(b.instance);
+    obs.largest_batch = std::max(obs.largest_batch, b.size);
+    // A skipped warm-up: in the curve, not in the observed run's numbers.
+    if (options.skip_s > 0 && b.ts_us >= 0 && b.ts_us < from_us) continue;
     batches_weight += 1;
     batched_requests += b.size;
     busy_ms += b.device_ms;
-    if (b.instance >= 0) instances.insert(b.instance);
-    obs.largest_batch = std::max(obs.largest_batch, b.size);
   }
   if (!p.device_us.empty()) {
     // Turnaround: consecutive batches of one instance.
@@ -278,7 +294,8 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
                           list[i - 1]->device_ms);
       }
     }
-    p.turnaround_ms = EstimateTurnaroundMs(std::move(gaps_ms), busy_ms / batches_weight);
+    p.turnaround_ms = EstimateTurnaroundMs(
+        std::move(gaps_ms), batches_weight > 0 ? busy_ms / batches_weight : 0);
     p.device_source = "batch records";
     obs.has_device_busy = true;
     obs.instances = static_cast<int>(instances.size());

@@ -79,7 +79,8 @@ struct PipelineProfile {
   // time) over consecutive batches of one instance (profile_builder.cc,
   // EstimateTurnaroundMs); 0 when batch records do not show one.
   double turnaround_ms = 0;
-  ObservedRun observed;
+  ObservedRun observed;           // over the measurement window
+  int64_t measure_from_us = 0;    // start of the measurement window (Unix us)
   std::vector<std::string> notes;  // what was missing and how it is modelled
 };
 
@@ -87,6 +88,10 @@ inline constexpr int kMinTurnaroundPairs = 20;
 
 struct ProfileOptions {
   std::string model;  // keep only this model ("" = the only one in the log)
+  // Warm-up excluded from the measurement: ObservedRun (and the what-if
+  // predictions, WhatIfEngine) count only requests arriving >= skip_s after
+  // the first. Every request is still replayed. >= 0.
+  double skip_s = 0;
 };
 
 class ProfileBuilder : public RecordSink {

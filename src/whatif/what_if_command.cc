@@ -31,8 +31,10 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfCommand::LoadEngine(const WhatIfOp
   ro.input_format = o.input_format;
   ro.threads = o.threads;
   ro.column_map = o.column_map;
+  if (!(o.skip_s >= 0)) return InvalidArgumentError("--skip-s must be >= 0");
   ProfileOptions po;
   po.model = o.model;
+  po.skip_s = o.skip_s;
   YS_ASSIGN_OR_RETURN(PipelineProfile profile, ProfileBuilder::Load(o.paths, ro, po));
   return WhatIfEngine::Create(std::move(profile), o.seed);
 }

@@ -35,6 +35,7 @@ struct WhatIfOptions {
   // ("max_queue_delay_us=2000,queue_size=64"); ApplyWhatIf syntax.
   std::string logged_setting;
   std::vector<std::string> what_ifs;  // --what-if, in order
+  double skip_s = 0;                  // --skip-s: warm-up left out of every number
   uint64_t seed = 1;
 };
 

@@ -70,6 +70,9 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   config.preprocess_workers = setting.preprocess_workers;
   config.postprocess_workers = setting.postprocess_workers;
   config.turnaround_ns = std::llround(profile_.turnaround_ms * 1e6);
+  config.measure_from_ns = std::llround(
+      static_cast<double>(profile_.measure_from_us - profile_.requests.front().arrival_us) * 1000.0 /
+      p.rate_scale);
   config.seed = seed_;
   auto result = PipelineSimulator::Run(requests, curve_, config);
   if (!result.ok()) return result.status();

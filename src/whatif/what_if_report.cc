@@ -123,6 +123,7 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
   j["source"] = in.source;
   j["model"] = prof.model;
   nlohmann::ordered_json log;
+  log["replayed"] = prof.requests.size();
   log["offered"] = o.offered;
   log["served"] = o.served;
   log["rejected"] = o.rejected;
@@ -130,6 +131,8 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
   log["mean_rate_per_s"] = in.engine->arrivals().MeanRatePerS();
   log["peak_rate_per_s"] = in.engine->arrivals().PeakRatePerS();
   log["duration_s"] = in.engine->arrivals().DurationS();
+  log["skip_s"] =
+      static_cast<double>(prof.measure_from_us - prof.requests.front().arrival_us) / 1e6;
   nlohmann::ordered_json observed;
   for (const Metric& m : kMetrics) {
     const double v = m.observed(o);
@@ -163,8 +166,15 @@ std::string HeaderText(const WhatIfReportInput& in) {
   const ArrivalReplay& a = in.engine->arrivals();
   std::string out = fmt::format(
       "what-if from {}{}: {} requests over {:.1f} s ({:.1f} req/s mean, {:.1f} req/s 1 s peak)\n",
-      in.source, prof.model.empty() ? "" : " (model " + prof.model + ")", o.offered, a.DurationS(),
+      in.source, prof.model.empty() ? "" : " (model " + prof.model + ")", prof.requests.size(),
+      a.DurationS(),
       a.MeanRatePerS(), a.PeakRatePerS());
+  const double skipped_s =
+      static_cast<double>(prof.measure_from_us - prof.requests.front().arrival_us) / 1e6;
+  if (skipped_s > 0) {
+    out += fmt::format("measured from {:.1f} s on ({} requests; the warm-up is replayed, not counted)\n",
+                       skipped_s, o.offered);
+  }
   out += "logged setting: ";
   for (size_t i = 0; i < in.logged_sources.size(); ++i) {
     out += (i ? ", " : "") + in.logged_sources[i];

@@ -118,6 +118,28 @@ TEST(PipelineSimulatorTest, BurstRejectionsMatchTheQueueLimit) {
   EXPECT_NEAR(r->rejection_rate, 0.949, 1e-12);
 }
 
+TEST(PipelineSimulatorTest, MeasurementWindowLeavesTheWarmUpOut) {
+  // A burst of 1000 at t = 0 (949 refused, as above), then one request
+  // every 10 ms from t = 1 s, by when the burst is long gone.
+  std::vector<SimulatedRequest> reqs(1000, SimulatedRequest{0, 1 * kMs, 0, 0});
+  for (int i = 0; i < 100; ++i) reqs.push_back({1000 * kMs + i * 10 * kMs, 1 * kMs, 0, 0});
+  auto all = PipelineSimulator::Run(reqs, DeterministicCurve(1.0, 1.0), Config(8, 0, 1, 50));
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->offered, 1100);
+  EXPECT_EQ(all->rejected, 949);
+  auto c = Config(8, 0, 1, 50);
+  c.measure_from_ns = 1000 * kMs;
+  auto steady = PipelineSimulator::Run(reqs, DeterministicCurve(1.0, 1.0), c);
+  ASSERT_TRUE(steady.ok());
+  EXPECT_EQ(steady->offered, 100);
+  EXPECT_EQ(steady->rejected, 0);
+  EXPECT_EQ(steady->served, 100);
+  EXPECT_DOUBLE_EQ(steady->p99_ms, 3.0);  // 1 ms preprocess + 2 ms device
+  EXPECT_DOUBLE_EQ(steady->mean_batch_size, 1.0);
+  EXPECT_NEAR(steady->span_s, 0.99 + 0.003, 1e-9);
+  EXPECT_GT(steady->largest_batch, 1);  // the burst's batches still show here
+}
+
 TEST(PipelineSimulatorTest, SustainedOverloadServesCapacityAndRejectsTheRest) {
   // Arrivals every 5 ms (200/s) for 10 s; max batch 1, 10 ms per batch
   // (100/s). The device serves ~1000 in 10 s plus the queue it drains at

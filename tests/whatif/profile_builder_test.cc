@@ -146,6 +146,48 @@ TEST_F(ProfileBuilderTest, TurnaroundIsTheFloorOfBacklogGapsOnly) {
   EXPECT_NEAR(busy->turnaround_ms, 0.215, 0.02);
 }
 
+TEST_F(ProfileBuilderTest, SkipLeavesTheWarmUpOutOfTheObservedRunAndThePrediction) {
+  // The first 10 requests (200 ms) are slow: a cold start outside any stage.
+  std::string log = QueueFreeLog(100);
+  for (int i = 0; i < 10; ++i) {
+    const std::string from = fmt::format("\"r{}\",", i);
+    const size_t at = log.find(from);
+    ASSERT_NE(at, std::string::npos);
+    const std::string fast = "\"total_ms\":8.25";
+    const size_t total = log.find(fast, at);
+    log.replace(total, fast.size(), "\"total_ms\":58.25");
+  }
+  const fs::path path = Write("cold.jsonl", log);
+  auto cold = Load(path);
+  ASSERT_TRUE(cold.ok());
+  EXPECT_GT(cold->observed.p99_ms, 50);
+  ReadOptions ro;
+  ProfileOptions po;
+  po.skip_s = 0.2;
+  auto warm = ProfileBuilder::Load({path.string()}, ro, po);
+  ASSERT_TRUE(warm.ok()) << warm.status().ToString();
+  EXPECT_EQ(warm->observed.offered, 90);
+  EXPECT_EQ(warm->requests.size(), 100u);  // all still replayed
+  EXPECT_DOUBLE_EQ(warm->observed.p99_ms, 8.25);
+  auto engine = WhatIfEngine::Create(*warm);
+  ASSERT_TRUE(engine.ok());
+  WhatIfSetting s;
+  s.max_batch_size = 2;
+  s.max_queue_delay_us = 0;
+  auto pred = (*engine)->Predict(s);
+  ASSERT_TRUE(pred.ok());
+  EXPECT_EQ(pred->result.offered, 90);
+  EXPECT_NEAR(pred->result.p99_ms, 8.25, 1e-6);
+  // Scaled in rate, the window scales with it: still the last 90.
+  s.rate_scale = 2;
+  auto fast = (*engine)->Predict(s);
+  ASSERT_TRUE(fast.ok());
+  EXPECT_EQ(fast->result.offered, 90);
+  po.skip_s = 60;
+  EXPECT_EQ(ProfileBuilder::Load({path.string()}, ro, po).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(ProfileBuilderTest, RequestRecordsAloneGiveOneSamplePerBatchId) {
   std::string log;
   for (int i = 0; i < 40; ++i) {

@@ -139,6 +139,13 @@ TEST_F(WhatIfCliTest, WhatIfTextNamesEachSettingAndItsAssumptions) {
   EXPECT_NE(r.out.find("logged (pred.)"), std::string::npos);
   EXPECT_NE(r.out.find("[1] instances=2  (extrapolated)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("max_queue_delay_us=10000 (serve default)"), std::string::npos) << r.out;
+  // A warm-up left out: fewer requests measured, all still replayed.
+  const Result skip = ShOut(Bin() + " analyze " + *log_ + " --what-if instances=2 --skip-s 1 --format json");
+  ASSERT_EQ(skip.code, 0) << skip.out;
+  const auto j = nlohmann::json::parse(skip.out);
+  EXPECT_NEAR(j["log"]["skip_s"].get<double>(), 1.0, 1e-6);
+  EXPECT_LT(j["log"]["offered"].get<int64_t>(), j["log"]["replayed"].get<int64_t>());
+  EXPECT_EQ(j["logged"]["predicted"]["offered"], j["log"]["offered"]);
 }
 
 TEST_F(WhatIfCliTest, PlanRecommendsASettingThatMeetsAReachableGoal) {
