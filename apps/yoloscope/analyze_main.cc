@@ -1,10 +1,12 @@
-// `yoloscope analyze`: flags -> AnalyzeOptions -> AnalyzeCommand::Run.
+// `yoloscope analyze`: flags -> AnalyzeOptions -> AnalyzeCommand::Run; with
+// --what-if, flags -> WhatIfOptions -> WhatIfCommand::Run (docs/what-if.md).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "analyzer/analyze_command.h"
+#include "whatif/what_if_command.h"
 
 namespace yoloscope {
 
@@ -44,6 +46,19 @@ int AnalyzeMain(int argc, char** argv) {
   app.add_option("--progress", o.progress, "progress bar on stderr: auto, always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
+  std::vector<std::string> what_ifs;
+  std::string logged_setting, model;
+  app.add_option("--what-if", what_ifs,
+                 "predict the log's traffic under another setting, e.g. "
+                 "'max_batch=8,max_queue_delay_us=2000,instances=2,rate=x1.5' (repeatable; "
+                 "docs/what-if.md)");
+  app.add_option("--setting", logged_setting,
+                 "with --what-if: the logged setting where the log does not record it, e.g. "
+                 "'max_queue_delay_us=2000,queue_size=64'");
+  app.add_option("--model", model, "with --what-if: which model of the log");
+  double skip_s = 0;
+  app.add_option("--skip-s", skip_s,
+                 "with --what-if: leave the first S seconds (warm-up) out of every number");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -57,6 +72,19 @@ int AnalyzeMain(int argc, char** argv) {
       return AnalyzeCommand::kExitUsage;
     }
     o.column_map[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  if (!what_ifs.empty()) {
+    WhatIfOptions w;
+    w.paths = o.paths;
+    w.input_format = o.input_format;
+    w.column_map = o.column_map;
+    w.threads = o.threads;
+    w.format = o.format;
+    w.model = model;
+    w.logged_setting = logged_setting;
+    w.what_ifs = what_ifs;
+    w.skip_s = skip_s;
+    return WhatIfCommand(std::move(w)).Run(stdout, stderr);
   }
   AnalyzeCommand command(std::move(o));
   return command.Run(stdout, stderr);

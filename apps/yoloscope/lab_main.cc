@@ -1,11 +1,14 @@
 // `yoloscope lab run [SCENARIO...]`: runs bottleneck scenarios end to end and
-// prints a pass/fail table. `yoloscope lab list` lists them.
+// prints a pass/fail table. `yoloscope lab list` lists them. `yoloscope lab
+// whatif SCENARIO --what-if SPEC...`: predicts each B from A's log, runs B,
+// compares (docs/what-if.md).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include "lab/lab_runner.h"
+#include "lab/what_if_lab.h"
 
 namespace yoloscope {
 
@@ -27,6 +30,19 @@ int LabMain(int argc, char** argv) {
   run->add_option("--photos", cfg.photos_dir, "sample photos folder (${PHOTOS})");
   run->add_option("--work-dir", cfg.work_dir, "where logs go (default: a temp folder)");
   run->add_flag("--keep-logs", cfg.keep_logs, "keep every scenario's request log");
+  auto* whatif = app.add_subcommand(
+      "whatif", "run scenario A, predict each what-if B from A's log, run B, compare");
+  std::string whatif_scenario;
+  WhatIfLabConfig wcfg;
+  whatif->add_option("scenario", whatif_scenario, "scenario A: a name or a YAML file")->required();
+  whatif->add_option("--what-if", wcfg.what_ifs, "setting B, e.g. 'instances=2' (repeatable)")
+      ->required();
+  whatif->add_option("--skip-s", wcfg.skip_s, "warm-up left out of both sides (s)")
+      ->capture_default_str();
+  whatif->add_option("--scenarios", scenarios_dir, "folder of scenario YAML files");
+  whatif->add_option("--models", cfg.models_dir, "generated models folder (${MODELS})");
+  whatif->add_option("--photos", cfg.photos_dir, "sample photos folder (${PHOTOS})");
+  whatif->add_option("--work-dir", cfg.work_dir, "where logs go (default: a temp folder)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -55,6 +71,7 @@ int LabMain(int argc, char** argv) {
     }
     scenarios.push_back(*s);
   }
+  if (*whatif) names = {whatif_scenario};
   if (*list) {
     for (const auto& s : scenarios) std::printf("%-26s %s\n", s.name.c_str(), s.description.c_str());
     return 0;
@@ -80,6 +97,23 @@ int LabMain(int argc, char** argv) {
     chosen.push_back(*it);
   }
   if (names.empty()) chosen = scenarios;
+  if (*whatif) {
+    wcfg.lab = cfg;
+    WhatIfLab lab(wcfg);
+    auto results = lab.Run(chosen.front());
+    if (!results.ok()) {
+      std::fprintf(stderr, "yoloscope lab whatif: %s\n", results.status().message().c_str());
+      return 2;
+    }
+    WhatIfLab::PrintTable(chosen.front(), *results, stdout);
+    for (const auto& r : *results) {
+      if (!r.error.empty()) return 2;
+    }
+    return std::all_of(results->begin(), results->end(),
+                       [](const auto& r) { return r.within_goals(); })
+               ? 0
+               : 3;
+  }
 
   LabRunner runner(cfg);
   std::vector<ScenarioResult> results;

@@ -13,6 +13,7 @@ int AlertsMain(int argc, char** argv);
 int LabMain(int argc, char** argv);
 int ModelMain(int argc, char** argv);
 int DbMain(int argc, char** argv);
+int PlanMain(int argc, char** argv);
 }  // namespace yoloscope
 
 namespace {
@@ -32,6 +33,9 @@ constexpr Subcommand kSubcommands[] = {
 #endif
 #ifdef YOLOSCOPE_HAVE_ANALYZE
     {"analyze", yoloscope::AnalyzeMain, "diagnose bottlenecks from request logs"},
+#endif
+#ifdef YOLOSCOPE_HAVE_PLAN
+    {"plan", yoloscope::PlanMain, "recommend a batching/capacity setting from a log"},
 #endif
 #ifdef YOLOSCOPE_HAVE_SERVE
     {"serve", yoloscope::ServeMain, "HTTP inference server with dynamic batching"},

@@ -1,7 +1,8 @@
 // BatchPlanner: the timing rules of the dynamic batcher as a pure function of
 // (queue state, now). Given how many requests are queued and when the oldest
 // arrived, Decide() says "dispatch N now", "wait until T (or the next
-// arrival)", or "idle (queue empty)". DynamicBatcher calls it under its lock;
+// arrival)", or "idle (queue empty)"; Admits() says whether the queue
+// takes one more request. DynamicBatcher calls it under its lock;
 // tests call it directly with made-up times. docs/batching.md states the
 // rules and the adaptive model with its formula.
 //
@@ -76,6 +77,12 @@ class BatchPlanner {
   // the oldest waited the delay -> dispatch all; otherwise fixed waits for the
   // window and adaptive waits only if PlanAdaptiveWait says so.
   BatchDecision Decide(const QueueSnapshot& queue, int64_t now_ns) const;
+
+  // Admission: whether one more request may join a queue that already holds
+  // `queued` requests (both priorities) -- false once max_queue_size are
+  // queued, where Enqueue answers ResourceExhausted. The what-if simulator
+  // (src/whatif/) asks the same question, so both reject at the same depth.
+  bool Admits(int queued) const { return queued < config_.max_queue_size; }
 
   // Adaptive prediction for `queued` requests with at most `max_wait_ns` left
   // in the oldest request's window.

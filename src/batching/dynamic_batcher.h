@@ -320,8 +320,8 @@ class DynamicBatcher {
       return DeadlineExceededError("request deadline passed before it was queued");
     }
     // Late requests must not hold places that a live request could take.
-    if (total_queued_ >= config_.max_queue_size) SweepLocked(now, expired);
-    if (total_queued_ >= config_.max_queue_size) {
+    if (!planner_.Admits(total_queued_)) SweepLocked(now, expired);
+    if (!planner_.Admits(total_queued_)) {
       ++rejected_total_;
       return ResourceExhaustedError("batch queue full (" + std::to_string(config_.max_queue_size) +
                                     " requests)");

@@ -1,0 +1,63 @@
+// WhatIfLab: `yoloscope lab whatif` -- checks what-if predictions against
+// reality (docs/what-if.md, "Prediction against reality"):
+//   1. runs scenario A (its server setting and recorded load) for real with
+//      LabRunner and keeps its request log;
+//   2. for each what-if B: predicts B from A's log alone (WhatIfEngine, the
+//      logged setting taken from A's own server config);
+//   3. runs B for real: A's scenario with the server config changed as B
+//      says and, for rate=xF, every open-loop phase's rate multiplied and
+//      its duration divided by F (the same seeded arrivals, compressed);
+//   4. compares predicted and measured over the same window (skip_s of
+//      warm-up left out of both) against the goals: p50 and throughput
+//      within 10 %, p99 within 20 %, rejection rate within 5 points.
+//
+// Thread-safety: one Run at a time per object.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "lab/lab_runner.h"
+#include "lab/scenario.h"
+#include "whatif/profile_builder.h"
+#include "whatif/pipeline_simulator.h"
+
+namespace yoloscope {
+
+struct WhatIfLabConfig {
+  LabConfig lab;                      // keep_logs is forced on (the logs are compared)
+  std::vector<std::string> what_ifs;  // B settings, ApplyWhatIf syntax on A's setting
+  double skip_s = 0.5;                // warm-up left out of both sides (>= 0)
+};
+
+struct WhatIfPairResult {
+  std::string spec;
+  std::string error;  // set when the pair could not be run or predicted
+  SimulationResult predicted;
+  ObservedRun measured;
+  std::vector<std::string> misses;  // goals missed: "p50 +14% (goal 10%)"
+  bool extrapolated = false;
+  bool within_goals() const { return error.empty() && misses.empty(); }
+};
+
+class WhatIfLab {
+ public:
+  static constexpr double kP50Tolerance = 0.10;
+  static constexpr double kThroughputTolerance = 0.10;
+  static constexpr double kP99Tolerance = 0.20;
+  static constexpr double kRejectionPoints = 5.0;
+
+  explicit WhatIfLab(WhatIfLabConfig config);
+  // Error when A cannot be run or predicted at all; per-pair problems are in
+  // the pair's `error`.
+  StatusOr<std::vector<WhatIfPairResult>> Run(const Scenario& a);
+  static void PrintTable(const Scenario& a, const std::vector<WhatIfPairResult>& results,
+                         std::FILE* out);
+
+ private:
+  WhatIfLabConfig config_;
+};
+
+}  // namespace yoloscope

@@ -1,0 +1,98 @@
+// PipelineSimulator: a discrete-event model of yoloscope's serving pipeline
+// (InferenceService, docs/ARCHITECTURE.md "Life of a request in serve"):
+//
+//   arrival -> admission -> preprocess pool (W_pre workers, FIFO)
+//           -> dynamic batcher -> device instances (N, one batch at a time)
+//           -> postprocess pool (W_post workers, FIFO) -> completion
+//
+// - Admission: as InferenceService::Admit, a request is refused (queue_full)
+//   when the requests waiting for a preprocess worker plus those in the
+//   batcher queue are not admitted by BatchPlanner::Admits (max_queue_size).
+// - Batcher: the server's own BatchPlanner (src/batching/) takes every
+//   decision -- dispatch now (full, preferred, window expired, adaptive), or
+//   wait until a wake time or the next arrival -- and refuses an Enqueue the
+//   same way (Admits). As in DynamicBatcher, a batch is only formed when an
+//   instance is idle, and a waiting instance decides again at each arrival
+//   and at the decision's wake time. Adaptive-policy state is fed exactly as
+//   the server feeds it (RecordArrival at Enqueue, RecordBatchLatency when a
+//   batch finishes).
+// - Device: a batch of b is busy for a time drawn from the BatchLatencyFit;
+//   its requests then go to postprocessing, and the instance asks for its
+//   next batch `turnaround_ns` later (the server's bookkeeping between two
+//   batches: stats, the batch record, handing the requests on).
+// - Latency of a served request = its completion (end of postprocessing)
+//   plus its `other_ns` (work outside the modelled stages) minus its arrival.
+// Not modelled: deadlines/timeouts, priorities, CPU contention between the
+// pools and the device, failures.
+//
+// Thread-safety: Run is a pure function of its inputs (seeded).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "batching/batch_planner.h"
+#include "batching/batcher_config.h"
+#include "common/status.h"
+#include "whatif/batch_latency_fit.h"
+
+namespace yoloscope {
+
+// One offered request. Times in nanoseconds; arrivals ascending.
+struct SimulatedRequest {
+  int64_t arrival_ns = 0;
+  int64_t preprocess_ns = 0;   // decode + letterbox on a preprocess worker
+  int64_t postprocess_ns = 0;  // YOLO decode + NMS on a postprocess worker
+  int64_t other_ns = 0;        // unmodelled time added to the latency (HTTP, ...)
+};
+
+struct SimulationConfig {
+  BatcherConfig batcher;  // must be valid (ValidateBatcherConfig)
+  int instances = 1;      // >= 1
+  int preprocess_workers = 2;   // >= 1
+  int postprocess_workers = 1;  // >= 1
+  int64_t turnaround_ns = 0;    // >= 0: per batch, instance busy after the device time
+  // Results count only requests arriving at or after this time (earlier
+  // ones are simulated, so the queue state at the window's start is right):
+  // a warm-up excluded from the measurement.
+  int64_t measure_from_ns = 0;
+  uint64_t seed = 1;            // device-time draws
+  bool record_batches = false;  // fill SimulationResult::batches
+};
+
+struct SimulatedBatch {
+  int64_t dispatch_ns = 0;
+  int size = 0;
+  BatchReason reason = BatchReason::kNone;
+  int instance = 0;
+  int64_t service_ns = 0;
+};
+
+// Counts, percentiles and rates cover the requests arriving at or after
+// measure_from_ns (batches: those dispatched then); smallest/largest_batch
+// cover every batch.
+struct SimulationResult {
+  int64_t offered = 0, served = 0, rejected = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, mean_ms = 0;  // served requests
+  double span_s = 0;             // first measured arrival to last completion (or arrival)
+  double throughput_per_s = 0;   // served / span
+  double rejection_rate = 0;     // rejected / offered
+  double device_busy_fraction = 0;  // busy time / (instances x span)
+  double mean_batch_size = 0;       // over batches
+  double mean_queue_length = 0;     // waiting requests seen by each arrival (log's queue_len)
+  int64_t batches = 0;
+  int smallest_batch = 0, largest_batch = 0;
+  std::vector<SimulatedBatch> batch_trace;  // when record_batches
+};
+
+class PipelineSimulator {
+ public:
+  // InvalidArgument for a bad config or unsorted arrivals; FailedPrecondition
+  // "cannot predict: ..." when a batch size is formed that `curve` cannot
+  // estimate (a log with a single batch size).
+  static StatusOr<SimulationResult> Run(const std::vector<SimulatedRequest>& requests,
+                                        const BatchLatencyFit& curve,
+                                        const SimulationConfig& config);
+};
+
+}  // namespace yoloscope

@@ -1,0 +1,120 @@
+#include "whatif/what_if_command.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "whatif/profile_builder.h"
+
+namespace yoloscope {
+namespace {
+
+bool Names(const std::string& spec, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    const std::string key = std::string(k) + "=";
+    size_t at = spec.find(key);
+    while (at != std::string::npos) {
+      if (at == 0 || spec[at - 1] == ',' || spec[at - 1] == ' ') return true;
+      at = spec.find(key, at + 1);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfCommand::LoadEngine(const WhatIfOptions& o) {
+  if (o.paths.empty()) return InvalidArgumentError("no log file given");
+  if (o.format != "text" && o.format != "json") {
+    return InvalidArgumentError("--format must be text or json for what-if reports");
+  }
+  ReadOptions ro;
+  ro.input_format = o.input_format;
+  ro.threads = o.threads;
+  ro.column_map = o.column_map;
+  if (!(o.skip_s >= 0)) return InvalidArgumentError("--skip-s must be >= 0");
+  ProfileOptions po;
+  po.model = o.model;
+  po.skip_s = o.skip_s;
+  YS_ASSIGN_OR_RETURN(PipelineProfile profile, ProfileBuilder::Load(o.paths, ro, po));
+  return WhatIfEngine::Create(std::move(profile), o.seed);
+}
+
+StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& engine,
+                                                         const WhatIfOptions& o) {
+  const ObservedRun& obs = engine.profile().observed;
+  WhatIfSetting logged;
+  std::string batch_src = "serve default", inst_src = "serve default";
+  if (obs.largest_batch > 0) {
+    logged.max_batch_size = obs.largest_batch;
+    batch_src = "from the log: largest batch";
+  }
+  if (obs.instances > 0) {
+    logged.instances = obs.instances;
+    inst_src = "from the log: instances of batch records";
+  }
+  const std::string& spec = o.logged_setting;
+  if (!spec.empty()) {
+    auto applied = ApplyWhatIf(spec, logged);
+    if (!applied.ok()) return applied.status().WithContext("--setting");
+    logged = *applied;
+  }
+  logged.rate_scale = 1;
+  logged.rate_per_s = 0;
+  logged.label = "logged";
+  auto src = [&](std::initializer_list<const char*> keys, const std::string& fallback) {
+    return Names(spec, keys) ? std::string("--setting") : fallback;
+  };
+  WhatIfReportInput in;
+  in.source = fmt::format("{}", fmt::join(o.paths, ", "));
+  in.engine = &engine;
+  in.logged_sources = {
+      fmt::format("max_batch={} ({})", logged.max_batch_size,
+                  src({"max_batch", "max_batch_size"}, batch_src)),
+      fmt::format("max_queue_delay_us={} ({})", logged.max_queue_delay_us,
+                  src({"max_queue_delay_us", "window_us", "max_queue_delay_ms", "window_ms"},
+                      "serve default")),
+      fmt::format("instances={} ({})", logged.instances, src({"instances"}, inst_src)),
+      fmt::format("queue_size={} ({})", logged.max_queue_size,
+                  src({"queue_size", "max_queue_size"}, "serve default")),
+      fmt::format("preprocess_workers={} ({})", logged.preprocess_workers,
+                  src({"preprocess_workers"}, "serve default")),
+      fmt::format("postprocess_workers={} ({})", logged.postprocess_workers,
+                  src({"postprocess_workers"}, "serve default")),
+      fmt::format("policy={} ({})", BatchPolicyName(logged.policy),
+                  src({"policy"}, "serve default")),
+  };
+  auto p = engine.Predict(logged);
+  if (!p.ok()) return p.status().WithContext("the logged setting");
+  in.logged = std::move(p).value();
+  return in;
+}
+
+int WhatIfCommand::Run(std::FILE* out, std::FILE* err) {
+  auto fail = [&](const Status& st) {
+    std::fprintf(err, "yoloscope analyze --what-if: %s\n", st.message().c_str());
+    return kExitUsage;
+  };
+  auto engine = LoadEngine(options_);
+  if (!engine.ok()) return fail(engine.status());
+  auto in = PredictLogged(**engine, options_);
+  if (!in.ok()) return fail(in.status());
+  for (const std::string& spec : options_.what_ifs) {
+    auto setting = ApplyWhatIf(spec, in->logged.setting);
+    if (!setting.ok()) return fail(setting.status());
+    WhatIfRow row;
+    row.spec = spec;
+    auto p = (*engine)->Predict(*setting);
+    if (p.ok()) {
+      row.prediction = std::move(p).value();
+    } else {
+      row.error = p.status().message();
+    }
+    in->rows.push_back(std::move(row));
+  }
+  const std::string text = options_.format == "json" ? WhatIfReport::Json(*in).dump(2) + "\n"
+                                                     : WhatIfReport::Text(*in);
+  std::fputs(text.c_str(), out);
+  return kExitOk;
+}
+
+}  // namespace yoloscope

@@ -1,0 +1,61 @@
+// The what-if lab, short: scenario A on the simulated GPU, one what-if B
+// (a second instance), predicted from A's log and run for real. Asserted:
+// the pairs run, and the goals the model meets on this shared machine
+// (throughput, rejections); latency goals are reported, not asserted (see
+// docs/what-if.md, "Prediction against reality").
+#include "lab/what_if_lab.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace yoloscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(WhatIfLabTest, PredictsASecondInstanceFromTheLogOfOne) {
+  const fs::path dir = fs::temp_directory_path() / ("ys_whatif_lab_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "sim.yaml") << "simulator: yoloscope-sim/1\n"
+                                     "model: {name: whatif-sim, input_size: 320}\n"
+                                     "latency: {base_ms: 4, per_image_ms: 1, jitter_pct: 2, seed: 1}\n"
+                                     "memory: {weights_mb: 13, activation_mb_per_image: 10}\n"
+                                     "events: []\n";
+  std::ofstream(dir / "a.yaml")
+      << "name: whatif_lab\n"
+         "description: what-if lab test\n"
+         "server:\n"
+         "  model: {path: \"" << (dir / "sim.yaml").string() << "\"}\n"
+         "  batching: {max_batch_size: 4, max_queue_delay_us: 2000, max_queue_size: 256}\n"
+         "load:\n"
+         "  phases:\n"
+         "    - {duration_s: 4, rate: 150, arrivals: poisson, images: \"generated:320x240\"}\n";
+  auto a = LoadScenarioFile((dir / "a.yaml").string(), {});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  WhatIfLabConfig config;
+  config.lab.work_dir = (dir / "work").string();
+  config.what_ifs = {"instances=2"};
+  config.skip_s = 1.0;
+  auto results = WhatIfLab(config).Run(*a);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  WhatIfLab::PrintTable(*a, *results, stdout);
+  ASSERT_EQ(results->size(), 2u);  // A itself, then B
+  for (const WhatIfPairResult& r : *results) {
+    SCOPED_TRACE(r.spec);
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_GT(r.measured.served, 300);
+    EXPECT_NEAR(r.predicted.throughput_per_s, r.measured.throughput_per_s,
+                WhatIfLab::kThroughputTolerance * r.measured.throughput_per_s);
+    EXPECT_NEAR(r.predicted.rejection_rate * 100, r.measured.rejection_rate * 100,
+                WhatIfLab::kRejectionPoints);
+  }
+  EXPECT_TRUE((*results)[1].extrapolated);  // more instances than the log shows
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+}  // namespace
+}  // namespace yoloscope

@@ -1,0 +1,185 @@
+// End to end: a real server (the simulated GPU backend) under recorded
+// load, run by `yoloscope lab`, writes a request log; `analyze --what-if`
+// and `plan` read it through the built binary.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace yoloscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+// Runs a shell command; stdout captured, stderr appended to it.
+Result Sh(const std::string& cmd) {
+  Result r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+Result ShOut(const std::string& cmd) {  // stdout only
+  Result r;
+  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+class WhatIfCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("ys_whatif_cli_" + std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    // A simulated device: 4 ms + 1 ms per image, so batching pays.
+    std::ofstream(*dir_ / "sim.yaml") << R"yaml(simulator: yoloscope-sim/1
+description: "what-if test device (illustrative)"
+model: {name: whatif-sim, input_size: 320}
+latency: {base_ms: 4, per_image_ms: 1, jitter_pct: 2, seed: 1}
+memory: {weights_mb: 13, activation_mb_per_image: 10}
+events: []
+)yaml";
+    std::ofstream(*dir_ / "whatif.yaml")
+        << "name: whatif_e2e\n"
+           "description: what-if end to end\n"
+           "server:\n"
+           "  model: {path: \"" << (*dir_ / "sim.yaml").string() << "\"}\n"
+           "  batching: {max_batch_size: 4, max_queue_delay_us: 2000, max_queue_size: 256}\n"
+           "load:\n"
+           "  phases:\n"
+           "    - {duration_s: 4, rate: 150, arrivals: poisson, images: \"generated:320x240\"}\n"
+           "expect:\n"
+           "  kinds: []\n";
+    const Result lab = Sh(std::string(YOLOSCOPE_BINARY) + " lab run " +
+                          (*dir_ / "whatif.yaml").string() + " --work-dir " + dir_->string() +
+                          " --keep-logs");
+    log_ = new std::string((*dir_ / "whatif_e2e" / "requests.jsonl").string());
+    lab_output_ = new std::string(lab.out);
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*dir_, ec);
+    delete dir_;
+    delete log_;
+    delete lab_output_;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(*log_)) << "lab run wrote no log:\n" << *lab_output_;
+  }
+  static std::string Bin() { return YOLOSCOPE_BINARY; }
+
+  static fs::path* dir_;
+  static std::string* log_;
+  static std::string* lab_output_;
+};
+
+fs::path* WhatIfCliTest::dir_ = nullptr;
+std::string* WhatIfCliTest::log_ = nullptr;
+std::string* WhatIfCliTest::lab_output_ = nullptr;
+
+TEST_F(WhatIfCliTest, WhatIfJsonComparesSettingsSideBySide) {
+  const Result r = ShOut(Bin() + " analyze " + *log_ +
+                         " --setting max_queue_delay_us=2000 --what-if max_batch=8"
+                         " --what-if instances=2 --what-if rate=x1.5 --format json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["schema"], "yoloscope.whatif.v1");
+  const auto& observed = j["log"]["observed"];
+  const auto& logged = j["logged"]["predicted"];
+  EXPECT_EQ(j["logged"]["setting"]["max_batch"], 4);  // from the log's largest batch
+  EXPECT_EQ(j["logged"]["setting"]["max_queue_delay_us"], 2000);
+  EXPECT_GT(j["curve"]["observed"].size(), 1u);
+  // The model reproduces the logged run (loosely: a shared 2-core machine).
+  EXPECT_EQ(logged["rejected"], 0);
+  EXPECT_NEAR(logged["throughput_per_s"].get<double>(), observed["throughput_per_s"].get<double>(),
+              0.1 * observed["throughput_per_s"].get<double>());
+  EXPECT_NEAR(logged["p50_ms"].get<double>(), observed["p50_ms"].get<double>(),
+              0.5 * observed["p50_ms"].get<double>());
+  ASSERT_EQ(j["what_if"].size(), 3u);
+  const auto& two = j["what_if"][1];
+  EXPECT_EQ(two["setting"]["instances"], 2);
+  EXPECT_TRUE(two["extrapolated"].get<bool>());
+  EXPECT_LE(two["predicted"]["p99_ms"].get<double>(), logged["p99_ms"].get<double>() * 1.05);
+  EXPECT_LT(two["predicted"]["device_busy_fraction"].get<double>(),
+            logged["device_busy_fraction"].get<double>());
+  const auto& faster = j["what_if"][2];
+  EXPECT_TRUE(faster["extrapolated"].get<bool>());
+  EXPECT_GT(faster["predicted"]["throughput_per_s"].get<double>(),
+            1.3 * logged["throughput_per_s"].get<double>());
+  EXPECT_GT(faster["predicted"]["mean_batch_size"].get<double>(),
+            logged["mean_batch_size"].get<double>());
+  EXPECT_TRUE(faster["change_vs_logged"].contains("p99_ms_pct"));
+}
+
+TEST_F(WhatIfCliTest, WhatIfTextNamesEachSettingAndItsAssumptions) {
+  const Result r = ShOut(Bin() + " analyze " + *log_ + " --what-if instances=2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("p99 ms"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("logged (pred.)"), std::string::npos);
+  EXPECT_NE(r.out.find("[1] instances=2  (extrapolated)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_queue_delay_us=10000 (serve default)"), std::string::npos) << r.out;
+  // A warm-up left out: fewer requests measured, all still replayed.
+  const Result skip = ShOut(Bin() + " analyze " + *log_ + " --what-if instances=2 --skip-s 1 --format json");
+  ASSERT_EQ(skip.code, 0) << skip.out;
+  const auto j = nlohmann::json::parse(skip.out);
+  EXPECT_NEAR(j["log"]["skip_s"].get<double>(), 1.0, 1e-6);
+  EXPECT_LT(j["log"]["offered"].get<int64_t>(), j["log"]["replayed"].get<int64_t>());
+  EXPECT_EQ(j["logged"]["predicted"]["offered"], j["log"]["offered"]);
+}
+
+TEST_F(WhatIfCliTest, PlanRecommendsASettingThatMeetsAReachableGoal) {
+  const Result probe = ShOut(Bin() + " analyze " + *log_ + " --what-if rate=x1 --format json");
+  ASSERT_EQ(probe.code, 0);
+  const double p99 = nlohmann::json::parse(probe.out)["logged"]["predicted"]["p99_ms"];
+  const Result r = ShOut(Bin() + " plan " + *log_ + " --slo-p99 " + std::to_string(p99 * 1.5) +
+                         " --max-instances 2 --format json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["recommended"].is_null());
+  EXPECT_EQ(j["recommended"]["setting"]["instances"], 1);  // the cheapest
+  EXPECT_LE(j["recommended"]["predicted"]["p99_ms"].get<double>(), p99 * 1.5);
+  // An impossible goal: exit 3 and no recommendation.
+  const Result none = ShOut(Bin() + " plan " + *log_ + " --slo-p99 0.01 --max-instances 2");
+  EXPECT_EQ(none.code, 3) << none.out;
+  EXPECT_NE(none.out.find("no setting meets the goal"), std::string::npos) << none.out;
+}
+
+TEST_F(WhatIfCliTest, LogWithoutBatchDataSaysWhatItNeeds) {
+  const fs::path p = *dir_ / "nobatch.jsonl";
+  std::ofstream out(p);
+  for (int i = 0; i < 30; ++i) {
+    out << R"({"event":"request","schema":"yoloscope.v1","ts":)" << 1767225600000000LL + i * 10000
+        << R"(,"total_ms":12.5,"status":"ok"})" << "\n";
+  }
+  out.close();
+  const Result r = Sh(Bin() + " analyze " + p.string() + " --what-if max_batch=8");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("cannot predict: needs per-batch device times"), std::string::npos) << r.out;
+  const Result plan = Sh(Bin() + " plan " + p.string() + " --slo-p99 100");
+  EXPECT_EQ(plan.code, 2) << plan.out;
+  EXPECT_NE(plan.out.find("cannot predict"), std::string::npos) << plan.out;
+}
+
+}  // namespace
+}  // namespace yoloscope
