@@ -4,7 +4,9 @@
 // the same file. The log comes from bench/loggen (an independent generator
 // with an injected incident).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -237,6 +239,44 @@ TEST_F(ClickHouseFleetTest, FaultsGiveClearErrors) {
   o.paths = {"clickhouse://127.0.0.1:0/x"};
   auto bad = AnalyzeCommand(o).Analyze();
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+}
+
+// The commands through the real binary: output, exit codes, messages.
+TEST_F(ClickHouseFleetTest, DbCommandsThroughTheBinary) {
+  const fs::path out = fs::temp_directory_path() / ("ys_fleet_cli_" + std::to_string(getpid()));
+  auto run = [&](const std::string& args) {
+    const std::string cmd =
+        std::string(YOLOSCOPE_BINARY) + " " + args + " > " + out.string() + " 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::make_pair(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, text);
+  };
+  const std::string uri = server_->uri_text("cli_db");
+  auto [init_rc, init_out] = run("db init " + uri);
+  EXPECT_EQ(init_rc, 0) << init_out;
+  const std::string n = std::to_string(Lines(*log_));
+  auto [load_rc, load_out] = run("db load " + uri + " " + log_->string() + " --replica cli");
+  EXPECT_EQ(load_rc, 0) << load_out;
+  EXPECT_NE(load_out.find(n + " lines: " + n + " rows inserted, 0 already present"),
+            std::string::npos)
+      << load_out;
+  auto [again_rc, again_out] = run("db load " + uri + " " + log_->string() + " --replica cli");
+  EXPECT_EQ(again_rc, 0) << again_out;
+  EXPECT_NE(again_out.find("0 rows inserted, " + n + " already present"), std::string::npos)
+      << again_out;
+  auto [an_rc, an_out] = run("analyze --format json " + uri);
+  EXPECT_EQ(an_rc, 0) << an_out.substr(0, 500);
+  EXPECT_NE(an_out.find("queue_saturation"), std::string::npos);
+  auto [bad_rc, bad_out] = run("db init clickhouse://127.0.0.1:99999/x");
+  EXPECT_EQ(bad_rc, 2) << bad_out;
+  EXPECT_NE(bad_out.find("port must be 1..65535"), std::string::npos) << bad_out;
+  auto [sink_rc, sink_out] =
+      run("serve --backend sim --model " + std::string(YOLOSCOPE_SOURCE_DIR) +
+          "/bench/server/fast-sim.yaml --no-log --log-sink " + uri + " --port 0 --grpc-port -1");
+  EXPECT_EQ(sink_rc, 2) << sink_out;
+  EXPECT_NE(sink_out.find("the log is the sink's spool"), std::string::npos) << sink_out;
+  fs::remove(out);
 }
 
 // Two clickhouse-server processes as the two shards of cluster `fleet`, three
