@@ -113,6 +113,7 @@ struct Summary {
   std::optional<double> mean_batch_size, mean_queue_len, p90_queue_len;
   std::optional<int64_t> max_queue_len, max_batch_size;
   std::vector<GroupSummary> by_gpu, by_model;
+  std::vector<GroupSummary> by_replica;  // fleet: "host/replica" (from the fleet tables)
   std::vector<CountEntry> errors_by_status;
   std::vector<BatchSizeEntry> batch_sizes;
 };

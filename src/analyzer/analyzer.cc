@@ -176,6 +176,12 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     s->by_model.push_back(std::move(out));
   }
   if (s->by_model.size() == 1 && s->by_model[0].name == "(unknown)") s->by_model.clear();
+  for (const auto& [key, g] : agg.by_replica()) {
+    GroupSummary out;
+    out.name = key;
+    FillGroup(g, &out);
+    s->by_replica.push_back(std::move(out));
+  }
   for (const auto& [status, n] : agg.errors_by_status()) s->errors_by_status.push_back({status, n});
   std::stable_sort(s->errors_by_status.begin(), s->errors_by_status.end(),
                    [](const CountEntry& a, const CountEntry& b) { return a.count > b.count; });
@@ -369,7 +375,7 @@ AnalysisReport Analyzer::Analyze(const LogAggregator& agg, const InputSummary& i
         }
         // A group's own first/last arrival includes the strays: its rate
         // is over the log's span instead.
-        for (auto* groups : {&sm.by_gpu, &sm.by_model}) {
+        for (auto* groups : {&sm.by_gpu, &sm.by_model, &sm.by_replica}) {
           for (GroupSummary& g : *groups) {
             g.throughput_rps.reset();
             if (*sm.span_s > 0) g.throughput_rps = static_cast<double>(g.requests) / *sm.span_s;

@@ -111,6 +111,15 @@ std::string Engine(const ClickHouseUri& uri, const std::string& table) {
 
 }  // namespace
 
+// The record as written, with the row's origin added as its last two keys
+// ("host", "replica"; JSON-escaped), so that `analyze` can break the fleet
+// down by replica. A record that does not end in '}' is returned as is.
+constexpr const char* kRecordWithOrigin =
+    "if(substring(record, length(record), 1) = '}', concat(substring(record, 1, length(record) - "
+    "1), ',\"host\":\"', replaceAll(replaceAll(host, '\\\\', '\\\\\\\\'), '\"', "
+    "'\\\\\"'), '\",\"replica\":\"', replaceAll(replaceAll(replica, '\\\\', "
+    "'\\\\\\\\'), '\"', '\\\\\"'), '\"}'), record)";
+
 const std::vector<std::string>& ClickHouseSchema::Tables() {
   static const std::vector<std::string> kTables = {"requests", "batches", "gpu", "other"};
   return kTables;
@@ -329,7 +338,8 @@ StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) 
   std::string sql = "SELECT record FROM (";
   for (size_t i = 0; i < Tables().size(); ++i) {
     if (i > 0) sql += " UNION ALL ";
-    sql += "SELECT ts_us, record FROM " + uri.database + "." + Tables()[i] + where;
+    sql += "SELECT ts_us, " + std::string(kRecordWithOrigin) + " AS record FROM " + uri.database +
+           "." + Tables()[i] + where;
   }
   sql += ") ORDER BY ts_us FORMAT TabSeparatedRaw";
   return sql;

@@ -27,6 +27,9 @@ struct LogRecord {
   bool ts_monotonic = false;
 
   // Identity.
+  // Fleet origin (`host`, `replica`): set on records read back from the
+  // ClickHouse fleet tables (docs/fleet.md); empty for a single server's log.
+  std::string_view host, replica;
   std::string_view request_id, model, backend, device, status, error;
   std::optional<int64_t> gpu_id, batch_id, instance;
 

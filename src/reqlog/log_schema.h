@@ -29,6 +29,9 @@ inline constexpr std::string_view kDroppedRecords = "dropped_records";  // only 
 // Identity.
 inline constexpr std::string_view kRequestId = "request_id";
 inline constexpr std::string_view kModel = "model";
+// Fleet origin, added by the fleet tables (docs/fleet.md), not by serve.
+inline constexpr std::string_view kHost = "host";
+inline constexpr std::string_view kReplica = "replica";
 inline constexpr std::string_view kBackend = "backend";
 inline constexpr std::string_view kDevice = "device";
 inline constexpr std::string_view kGpuId = "gpu_id";

@@ -308,7 +308,8 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
     DbLoadConfig load;
     load.uri = shard1.uri_text("fleet");
     load.files = {log.string()};
-    load.host = "edge-" + std::to_string(i + 1);
+    // The third host's name needs escaping in JSON (a quote, a backslash).
+    load.host = i == 2 ? std::string("edge-3 \"b\\") : "edge-" + std::to_string(i + 1);
     load.replica = "r" + std::to_string(i + 1);
     load.block_rows = 2500;
     auto r = RunDbLoad(load);
@@ -341,6 +342,17 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
   for (size_t i = 0; i < from_files.stages.size(); ++i) {
     EXPECT_EQ(from_cluster.stages[i].count, from_files.stages[i].count);
     EXPECT_DOUBLE_EQ(from_cluster.stages[i].p99_ms, from_files.stages[i].p99_ms);
+  }
+  // The breakdown by replica: each one's requests are its file's.
+  ASSERT_EQ(from_cluster.summary.by_replica.size(), 3u);
+  EXPECT_TRUE(from_files.summary.by_replica.empty());  // a plain log has no origin
+  for (size_t i = 0; i < 3; ++i) {
+    const std::string name =
+        (i == 2 ? std::string("edge-3 \"b\\") : "edge-" + std::to_string(i + 1)) + "/r" +
+        std::to_string(i + 1);
+    const GroupSummary& g = from_cluster.summary.by_replica[i];
+    EXPECT_EQ(g.name, name);
+    EXPECT_EQ(g.requests, Analyze(files[i]).summary.requests) << name;
   }
   // One replica: the where= condition on the origin columns.
   const AnalysisReport r2 = Analyze(shard1.uri_text("fleet", "where=replica+%3D+%27r2%27"));

@@ -631,7 +631,28 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     last_model_.assign(r.model);
     last_model_stats_ = m = &it->second;
   }
-  for (GroupStats* grp : {&g, m}) {
+  // Fleet origin (only records read back from the fleet tables carry it).
+  GroupStats* rep = nullptr;
+  if (!r.host.empty() || !r.replica.empty()) {
+    if (last_replica_stats_ == nullptr ||
+        last_replica_key_.size() != r.host.size() + 1 + r.replica.size() ||
+        std::string_view(last_replica_key_).substr(0, r.host.size()) != r.host ||
+        std::string_view(last_replica_key_).substr(r.host.size() + 1) != r.replica) {
+      last_replica_key_.assign(r.host);
+      last_replica_key_ += '/';
+      last_replica_key_ += r.replica;
+      auto it = by_replica_.find(last_replica_key_);
+      if (it == by_replica_.end()) {
+        it = static_cast<int>(by_replica_.size()) >= config_.max_models
+                 ? by_replica_.try_emplace("(other)").first
+                 : by_replica_.try_emplace(last_replica_key_).first;
+      }
+      last_replica_stats_ = &it->second;
+    }
+    rep = last_replica_stats_;
+  }
+  for (GroupStats* grp : {&g, m, rep}) {
+    if (grp == nullptr) continue;
     ++grp->requests;
     if (is_error) ++grp->errors;
     if (r.ts_us) grp->ts_us.Add(static_cast<double>(*r.ts_us));
@@ -943,6 +964,14 @@ void LogAggregator::Merge(const LogAggregator& o) {
       by_model_["(other)"].Merge(g);
     }
   }
+  for (const auto& [key, g] : o.by_replica_) {
+    if (by_replica_.count(key) || static_cast<int>(by_replica_.size()) < config_.max_models) {
+      by_replica_[key].Merge(g);
+    } else {
+      by_replica_["(other)"].Merge(g);
+    }
+  }
+  last_replica_stats_ = nullptr;
   last_model_stats_ = nullptr;
   last_gpu_stats_ = nullptr;
   MergeVec(&batch_size_requests_, o.batch_size_requests_);

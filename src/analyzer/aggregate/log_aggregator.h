@@ -291,6 +291,8 @@ class LogAggregator : public RecordSink {
   // by gpu_id (-1 = CPU, -2 = unknown) and by model ("" = unknown, "(other)").
   const std::map<int64_t, GroupStats>& by_gpu() const { return by_gpu_; }
   const std::map<std::string, GroupStats>& by_model() const { return by_model_; }
+  // By fleet origin "host/replica" (records from the fleet tables only).
+  const std::map<std::string, GroupStats>& by_replica() const { return by_replica_; }
 
   // Exact distributions: index = value (the last slot collects larger ones).
   // batch_size_requests[b]: requests served in a batch of b; batch_size_batches:
@@ -364,6 +366,9 @@ class LogAggregator : public RecordSink {
   std::map<std::string, int64_t> errors_by_status_;
   std::map<int64_t, GroupStats> by_gpu_;
   std::map<std::string, GroupStats> by_model_;
+  std::map<std::string, GroupStats> by_replica_;
+  GroupStats* last_replica_stats_ = nullptr;
+  std::string last_replica_key_;
   std::vector<int64_t> batch_size_requests_, batch_size_batches_, queue_len_;
   RunningStat queue_len_stat_;
   LatencyHistogram queue_len_hist_;

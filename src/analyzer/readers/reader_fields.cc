@@ -25,6 +25,8 @@ constexpr ReaderField kFields[] = {
     Int(ls::kDroppedRecords, &LogRecord::dropped_records),
     Str(ls::kRequestId, &LogRecord::request_id),
     Str(ls::kModel, &LogRecord::model),
+    Str(ls::kHost, &LogRecord::host),
+    Str(ls::kReplica, &LogRecord::replica),
     Str(ls::kBackend, &LogRecord::backend),
     Str(ls::kDevice, &LogRecord::device),
     Int(ls::kGpuId, &LogRecord::gpu_id),

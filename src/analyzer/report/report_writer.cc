@@ -321,6 +321,8 @@ std::string ReportWriter::Json(const AnalysisReport& r, int indent) {
   for (const GroupSummary& g : s.by_gpu) sum["by_gpu"].push_back(GroupJson(g));
   sum["by_model"] = ::yoloscope::Json::array();
   for (const GroupSummary& g : s.by_model) sum["by_model"].push_back(GroupJson(g));
+  sum["by_replica"] = ::yoloscope::Json::array();
+  for (const GroupSummary& g : s.by_replica) sum["by_replica"].push_back(GroupJson(g));
   sum["errors_by_status"] = ::yoloscope::Json::array();
   for (const CountEntry& e : s.errors_by_status) {
     sum["errors_by_status"].push_back({{"status", e.key}, {"count", e.count}});
@@ -511,6 +513,7 @@ std::string ReportWriter::Text(const AnalysisReport& r, const TextReportOptions&
   if (s.by_gpu.size() > 1 || (s.by_gpu.size() == 1 && s.by_gpu[0].requests > 0))
     groups("gpu", s.by_gpu);
   if (s.by_model.size() > 1) groups("model", s.by_model);
+  if (!s.by_replica.empty()) groups("replica", s.by_replica);
   if (!s.errors_by_status.empty()) {
     std::string t = "  errors by status:";
     for (size_t i = 0; i < s.errors_by_status.size() && i < 5; ++i) {
@@ -679,6 +682,7 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
   };
   groups("By GPU", s.by_gpu);
   groups("By model", s.by_model);
+  groups("By replica", s.by_replica);
   if (!r.stages.empty()) {
     line("## Where the time goes");
     line("");
