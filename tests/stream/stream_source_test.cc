@@ -140,6 +140,25 @@ TEST_F(StreamSourceTest, DropOldestKeepsTheNewestFramesAndCountsTheRest) {
   EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
 }
 
+TEST_F(StreamSourceTest, RealtimeFileIsDeliveredAtItsFrameRate) {
+  const std::string video = (dir_ / "clip.mp4").string();
+  ASSERT_TRUE(testing::MakeTestVideo(video, 1, 25));
+  StreamConfig c;
+  c.name = "camera_like";
+  c.uri = video;
+  c.realtime = true;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  auto frames = Drain(source->get());
+  ASSERT_EQ(frames.size(), 25u);
+  // Frame 24 is presented 960 ms after frame 0, and captured about then.
+  const double span_ms =
+      static_cast<double>(frames.back().capture_ns - frames.front().capture_ns) / 1e6;
+  EXPECT_GT(span_ms, 900.0);
+  EXPECT_LT(span_ms, 1500.0);
+}
+
 TEST_F(StreamSourceTest, StopCountsQueuedFramesAsDropped) {
   const std::string video = (dir_ / "clip.mp4").string();
   ASSERT_TRUE(testing::MakeTestVideo(video, 2, 25));
