@@ -1,5 +1,7 @@
-// `yoloscope detect --stream`: the real binary on an ffmpeg-made video and a
-// simulated model (no model file needed): one JSON line per frame.
+// The stream flags of the real binary: `yoloscope detect --stream` on an
+// ffmpeg-made video and a simulated model (no model file needed) prints one
+// JSON line per frame; `serve --stream NAME=URI` goes through the one
+// config validation (--print-config shows the result).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -99,6 +101,41 @@ TEST_F(DetectStreamTest, MissingVideoFailsClearly) {
   EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
   // Neither images nor a stream: a usage error.
   EXPECT_EQ(Detect("").exit_code, 2);
+}
+
+TEST_F(DetectStreamTest, ServeStreamFlagsReachTheConfig) {
+  auto run = [&](const std::string& args, std::string* out) {
+    const std::string cmd = std::string(YOLOSCOPE_BINARY) + " serve --backend sim --model '" +
+                            model_ + "' " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p != nullptr && (n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+    const int status = p ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  ASSERT_EQ(run("--stream door=rtsp://u:pw@10.0.0.5/live --stream belt=/data/belt.mp4 "
+                "--stream-fps 5 --print-config",
+                &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("name: door"), std::string::npos) << out;
+  EXPECT_NE(out.find("uri: rtsp://***@10.0.0.5/live"), std::string::npos) << out;
+  EXPECT_EQ(out.find("pw@"), std::string::npos) << out;
+  EXPECT_NE(out.find("name: belt"), std::string::npos) << out;
+  EXPECT_NE(out.find("drop_policy: block"), std::string::npos) << out;  // a file
+  EXPECT_NE(out.find("drop_policy: drop_oldest"), std::string::npos) << out;
+  EXPECT_NE(out.find("fps: 5"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(run("--stream nouri --print-config", &out), 2);
+  EXPECT_NE(out.find("--stream expects NAME=URI"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(run("--stream a=x.mp4 --stream a=y.mp4 --print-config", &out), 2);
+  EXPECT_NE(out.find("used twice"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(run("--stream a=x.mp4 --stream-fps -1 --print-config", &out), 2);
+  EXPECT_NE(out.find("fps must be in 0..1000"), std::string::npos) << out;
 }
 
 }  // namespace
