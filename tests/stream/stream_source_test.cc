@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "testing/serve_child.h"
 #include "testing/test_videos.h"
 
 namespace yoloscope {
@@ -252,6 +253,36 @@ TEST_F(StreamSourceTest, UnreachableLiveSourceRetriesWithBackoffThenGivesUp) {
   ASSERT_EQ(states.size(), 3u);
   EXPECT_EQ(states[0], StreamState::kReconnecting);
   EXPECT_EQ(states[2], StreamState::kFailed);
+}
+
+TEST_F(StreamSourceTest, HttpMjpegSourceIsRead) {
+  const std::string video = (dir_ / "cam.mp4").string();
+  ASSERT_TRUE(testing::MakeTestVideo(video, 4, 25));
+  const int port = testing::FreePort(SOCK_STREAM);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.mjpg";
+  // ffmpeg as an MJPEG-over-HTTP camera (multipart/x-mixed-replace), in real time.
+  testing::ServeChild camera({"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", video,
+                              "-c:v", "mjpeg", "-q:v", "5", "-f", "mpjpeg", "-listen", "1", url});
+  StreamConfig c;
+  c.name = "mjpeg";
+  c.uri = url;
+  c.reconnect_min_ms = 100;  // until the camera listens
+  c.reconnect_max_ms = 200;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  std::vector<VideoFrame> frames;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (frames.size() < 25 && std::chrono::steady_clock::now() < deadline) {
+    if (auto f = (*source)->Next(milliseconds(100))) frames.push_back(std::move(*f));
+  }
+  (*source)->Stop();
+  ASSERT_EQ(frames.size(), 25u) << (*source)->Stats().error;
+  for (size_t i = 1; i < frames.size(); ++i) EXPECT_GT(frames[i].index, frames[i - 1].index);
+  EXPECT_EQ(frames.back().rgb.width, 320);
+  EXPECT_EQ(frames.back().rgb.height, 240);
+  const StreamSourceStats st = (*source)->Stats();
+  EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
 }
 
 TEST(StreamConfigTest, ParsesValidatesAndRedacts) {
