@@ -800,6 +800,7 @@ void InferenceService::LogRejected(const RejectedRequest& rejected) {
   job->req.arrival_wall_us = rejected.arrival_wall_us;
   job->req.receive_ns = rejected.receive_ns;
   job->input_bytes = rejected.input_bytes;
+  job->req.frame = rejected.frame;
   im.in_flight.fetch_add(1);
   const OutcomeInfo& info = DescribeOutcome(rejected.outcome);
   const int http_status = rejected.http_status < 0 ? info.http_status : rejected.http_status;

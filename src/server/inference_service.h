@@ -183,6 +183,7 @@ struct RejectedRequest {
   int http_status = -1;
   std::string log_status;  // "" = DescribeOutcome(outcome).log_status
   std::string message;
+  std::optional<StreamFrameInfo> frame;  // a video frame refused before the pipeline
 };
 
 class InferenceService {
