@@ -191,6 +191,7 @@ bool StreamSource::ReadConnection(VideoReader* reader, int connection) {
   const int64_t start_ns = clock_->NowNs();
   std::optional<double> due_ms;  // the next sampling time (fps > 0)
   std::optional<double> first_pts;
+  std::optional<double> last_pts;  // the last usable pts of this connection
   int64_t frames_here = 0;
   while (!stop_.load()) {
     VideoFrame frame;
@@ -228,16 +229,29 @@ bool StreamSource::ReadConnection(VideoReader* reader, int connection) {
     }
     ++frames_here;
     frame.index = next_index_++;
-    frame.pts_ms = pts;
     frame.decode_ms = static_cast<double>(t1 - t0) / 1e6;
     frame.connection = connection;
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.frames_read;
     }
-    // Sampling by presentation time (the capture time when there is none).
-    const double t_ms = pts ? *pts : static_cast<double>(t1 - start_ns) / 1e6;
+    // A pts is usable when it advances: raw streams (.h264, .mjpeg) report
+    // none, or 0 for every frame. Without one, a file's frames are timed by
+    // their position and frame rate, a live source's by their capture.
+    // A jump back of over a second is a new timeline (a wrapped MPEG-TS
+    // clock, a camera that restarted its clock), not a stalled one.
+    if (pts && last_pts && *pts < *last_pts - 1000.0) last_pts.reset();
+    if (pts && last_pts && *pts <= *last_pts) pts.reset();
+    if (pts) last_pts = pts;
+    frame.pts_ms = pts;
+    const double t_ms = pts                     ? *pts
+                        : !live && reader->fps() > 0
+                            ? static_cast<double>(frames_here - 1) * 1000.0 / reader->fps()
+                            : static_cast<double>(t1 - start_ns) / 1e6;
     if (period_ms > 0) {
+      // Time went far back (new timeline, or a switch between pts and
+      // capture time): sample afresh from here.
+      if (due_ms && t_ms < *due_ms - period_ms - 1000.0) due_ms.reset();
       if (due_ms && t_ms + 0.5 < *due_ms) {
         std::lock_guard<std::mutex> lock(mu_);
         ++stats_.frames_skipped;

@@ -17,7 +17,9 @@ struct VideoFrame {
   // life (across reconnects), including frames later skipped or dropped.
   int64_t index = 0;
   // Presentation time from the container/stream, milliseconds; empty when
-  // the source gives none.
+  // the source gives none or one that does not advance (raw .h264/.mjpeg
+  // streams); such frames are sampled by position / fps (files) or capture
+  // time (live sources).
   std::optional<double> pts_ms;
   // When the frame became available as pixels: Clock::NowNs and wall time
   // (Unix microseconds). Frame latency is measured from here.

@@ -112,6 +112,28 @@ TEST_F(StreamSourceTest, TargetFpsSamplesByPresentationTime) {
   EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
 }
 
+TEST_F(StreamSourceTest, RawStreamWithoutTimestampsIsSampledByFrameRate) {
+  // A raw H.264 elementary stream: no container timestamps.
+  const std::string video = (dir_ / "raw.h264").string();
+  ASSERT_TRUE(testing::MakeTestVideo(video, 2, 25, 160, 120,
+                                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -f h264"));
+  StreamConfig c;
+  c.name = "raw";
+  c.uri = video;
+  c.target_fps = 5;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  auto frames = Drain(source->get());
+  ASSERT_EQ(frames.size(), 10u) << (*source)->Stats().error;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].index, static_cast<int64_t>(5 * i));
+  }
+  const StreamSourceStats st = (*source)->Stats();
+  EXPECT_EQ(st.frames_read, 50);
+  EXPECT_EQ(st.frames_skipped, 40);
+}
+
 TEST_F(StreamSourceTest, DropOldestKeepsTheNewestFramesAndCountsTheRest) {
   const std::string video = (dir_ / "clip.mp4").string();
   ASSERT_TRUE(testing::MakeTestVideo(video, 2, 25));
