@@ -70,7 +70,6 @@ std::vector<std::string> ExpandInputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
-
 // Every frame (or every due frame at `fps`) of `uri` through `detector`:
 // one JSON line per frame. Exit 0 when the stream was read to its end, 1
 // when it failed (the reason on stderr).
@@ -180,8 +179,9 @@ int DetectMain(int argc, char** argv) {
   app.add_option("--stream", stream_uri,
                  "a video instead of images: a file, rtsp://, udp://, http://, /dev/videoN; one "
                  "JSON line per frame (docs/streams.md)");
-  app.add_option("--fps", stream_fps, "--stream: frames per second, sampled by presentation "
-                                      "time (default 0 = every frame)")
+  app.add_option("--fps", stream_fps,
+                 "--stream: frames per second, sampled by presentation "
+                 "time (default 0 = every frame)")
       ->check(CLI::Range(0.0, 1000.0));
   app.add_option("--max-frames", max_frames, "--stream: stop after this many frames (0 = all)");
   app.add_option("images", inputs, "image files or folders");

@@ -123,11 +123,10 @@ void Reset(Record* record, Members... members) {
 
 template <>
 inline void ResetKeepingCapacity(RequestLogRecord* r) {
-  log_records_internal::Reset(r, &RequestLogRecord::request_id, &RequestLogRecord::protocol,
-                              &RequestLogRecord::client_id, &RequestLogRecord::stream,
-                              &RequestLogRecord::model,
-                              &RequestLogRecord::backend, &RequestLogRecord::device,
-                              &RequestLogRecord::status, &RequestLogRecord::error);
+  log_records_internal::Reset(
+      r, &RequestLogRecord::request_id, &RequestLogRecord::protocol, &RequestLogRecord::client_id,
+      &RequestLogRecord::stream, &RequestLogRecord::model, &RequestLogRecord::backend,
+      &RequestLogRecord::device, &RequestLogRecord::status, &RequestLogRecord::error);
 }
 
 template <>

@@ -57,7 +57,8 @@ inline constexpr std::string_view kState = "state";
 inline constexpr std::string_view kCodec = "codec";
 inline constexpr std::string_view kSourceFps = "source_fps";
 inline constexpr std::string_view kTargetFps = "target_fps";
-inline constexpr std::string_view kFps = "fps";  // frames processed per second since the last record
+inline constexpr std::string_view kFps =
+    "fps";  // frames processed per second since the last record
 inline constexpr std::string_view kFramesRead = "frames_read";
 inline constexpr std::string_view kFramesProcessed = "frames_processed";
 inline constexpr std::string_view kFramesFailed = "frames_failed";

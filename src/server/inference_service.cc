@@ -728,7 +728,8 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
     rec.decode_ms = r.timing.decode_ms;
     rec.preprocess_ms = r.timing.preprocess_ms;
   } else if (job.req.frame) {
-    rec.decode_ms = job.req.frame->decode_ms;  // decoded by the stream, refused before preprocessing
+    rec.decode_ms =
+        job.req.frame->decode_ms;  // decoded by the stream, refused before preprocessing
   }
   if (r.status.ok()) {
     rec.postprocess_ms = r.timing.postprocess_ms;

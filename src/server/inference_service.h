@@ -113,9 +113,9 @@ struct InferenceRequest {
   // letterboxed; its decode time comes from `frame`.
   std::optional<Image> pixels;
   std::optional<StreamFrameInfo> frame;  // set for a video frame
-  int64_t receive_ns = 0;             // Clock::NowNs when the request arrived
-  int64_t arrival_wall_us = 0;        // Clock::WallNowUs at arrival (the log's ts)
-  std::optional<float> conf, iou;     // overrides of the service's postprocess config
+  int64_t receive_ns = 0;                // Clock::NowNs when the request arrived
+  int64_t arrival_wall_us = 0;           // Clock::WallNowUs at arrival (the log's ts)
+  std::optional<float> conf, iou;        // overrides of the service's postprocess config
   std::optional<int> max_det;
   bool high_priority = false;
   int64_t timeout_us = 0;  // 0 = the batcher's default_timeout_us

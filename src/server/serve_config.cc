@@ -61,7 +61,8 @@ Status ReadStream(const YAML::Node& node, const std::string& source, size_t inde
       st = Read(v, source, full, &text);
       if (st.ok()) {
         auto p = ParseFrameDropPolicy(text);
-        if (!p.ok()) return InvalidArgumentError(Where(v, source) + full + ": " + p.status().message());
+        if (!p.ok())
+          return InvalidArgumentError(Where(v, source) + full + ": " + p.status().message());
         c.drop_policy = *p;
       }
     } else if (field == "max_in_flight") {

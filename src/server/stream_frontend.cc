@@ -19,22 +19,22 @@ struct StreamFrontend::Stream {
 
   std::mutex mu;
   std::condition_variable cv;
-  int in_flight = 0;      // Guarded by mu: submitted, not yet answered.
-  bool stopping = false;  // Guarded by mu.
+  int in_flight = 0;           // Guarded by mu: submitted, not yet answered.
+  bool stopping = false;       // Guarded by mu.
   bool final_written = false;  // Guarded by mu: the stream's last record is out.
 
   std::atomic<int64_t> processed{0}, failed{0};
 
   // For `fps` in the stream records.
   std::mutex record_mu;
-  int64_t last_record_ns = 0;         // Guarded by record_mu.
+  int64_t last_record_ns = 0;            // Guarded by record_mu.
   int64_t processed_at_last_record = 0;  // Guarded by record_mu.
 
   // Metrics (resolved once); the counters that mirror the source's counts
   // are advanced by difference in SyncMetrics.
   std::mutex metrics_mu;
-  Counter *c_processed = nullptr, *c_failed = nullptr, *c_dropped = nullptr,
-          *c_skipped = nullptr, *c_read = nullptr, *c_reconnects = nullptr;
+  Counter *c_processed = nullptr, *c_failed = nullptr, *c_dropped = nullptr, *c_skipped = nullptr,
+          *c_read = nullptr, *c_reconnects = nullptr;
   Gauge *g_up = nullptr, *g_queued = nullptr;
   Histogram* h_latency = nullptr;
 };

@@ -35,8 +35,9 @@ const Library& Load() {
     lib.has_backend = reinterpret_cast<HasBackendFn>(
         dlsym(dl, "_ZN2cv16videoio_registry10hasBackendENS_16VideoCaptureAPIsE"));
     if (lib.construct == nullptr || lib.has_backend == nullptr) {
-      lib.error = "OpenCV's video I/O library lacks cv::VideoCapture's constructor or "
-                  "cv::videoio_registry::hasBackend";
+      lib.error =
+          "OpenCV's video I/O library lacks cv::VideoCapture's constructor or "
+          "cv::videoio_registry::hasBackend";
     }
   });
   return lib;

@@ -88,7 +88,7 @@ std::string RedactStreamUri(std::string_view uri) {
   const size_t path_start = uri.find('/', host_start);
   const std::string_view authority =
       uri.substr(host_start, path_start == std::string_view::npos ? std::string_view::npos
-                                                                   : path_start - host_start);
+                                                                  : path_start - host_start);
   const size_t at = authority.rfind('@');
   if (at == std::string_view::npos) return std::string(uri);
   std::string out(uri.substr(0, host_start));
@@ -100,8 +100,9 @@ std::string RedactStreamUri(std::string_view uri) {
 StatusOr<StreamConfig> ParseStreamFlag(std::string_view text) {
   const size_t eq = text.find('=');
   if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size()) {
-    return InvalidArgumentError("--stream expects NAME=URI (e.g. cam1=rtsp://10.0.0.5/live), got '" +
-                                RedactStreamUri(text) + "'");
+    return InvalidArgumentError(
+        "--stream expects NAME=URI (e.g. cam1=rtsp://10.0.0.5/live), got '" +
+        RedactStreamUri(text) + "'");
   }
   StreamConfig c;
   c.name = std::string(text.substr(0, eq));

@@ -61,9 +61,7 @@ bool StreamSource::finished() const { return reader_done_.load() && queue_.size(
 
 void StreamSource::Stop() {
   const bool first = !stop_.exchange(true);
-  {
-    std::lock_guard<std::mutex> lock(wait_mu_);
-  }
+  { std::lock_guard<std::mutex> lock(wait_mu_); }
   wait_cv_.notify_all();
   queue_.Close();  // unblocks a reader waiting for room (block policy)
   if (thread_.joinable()) thread_.join();
@@ -244,7 +242,7 @@ bool StreamSource::ReadConnection(VideoReader* reader, int connection) {
     if (pts && last_pts && *pts <= *last_pts) pts.reset();
     if (pts) last_pts = pts;
     frame.pts_ms = pts;
-    const double t_ms = pts                     ? *pts
+    const double t_ms = pts ? *pts
                         : !live && reader->fps() > 0
                             ? static_cast<double>(frames_here - 1) * 1000.0 / reader->fps()
                             : static_cast<double>(t1 - start_ns) / 1e6;

@@ -84,8 +84,8 @@ StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string& uri,
   try {
     if (!backend_available) {
       return FailedPreconditionError(std::string("cannot open video ") + shown + ": this OpenCV " +
-                                     "build has no " +
-                                     (api == cv::CAP_V4L2 ? "V4L2" : "FFmpeg") + " video backend");
+                                     "build has no " + (api == cv::CAP_V4L2 ? "V4L2" : "FFmpeg") +
+                                     " video backend");
     }
     std::vector<int> params;
     if (api == cv::CAP_FFMPEG) {

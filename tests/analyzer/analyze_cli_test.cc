@@ -247,19 +247,20 @@ TEST_F(AnalyzeCliTest, PerStreamSummary) {
     // cam1: 11 frames over 1 s (10 fps), 100 ms capture-to-result; cam2: 3.
     for (int i = 0; i <= 10; ++i) {
       out << R"({"event":"request","schema":"yoloscope.v1","ts":"2026-01-01T00:00:0)"
-          << (i == 10 ? "1.000000" : "0." + std::to_string(i) + "00000")
-          << R"(Z","request_id":"f)" << i
-          << R"(","protocol":"stream","stream":"cam1","frame_index":)" << i * 2
+          << (i == 10 ? "1.000000" : "0." + std::to_string(i) + "00000") << R"(Z","request_id":"f)"
+          << i << R"(","protocol":"stream","stream":"cam1","frame_index":)" << i * 2
           << R"(,"pts_ms":)" << i * 80
           << R"(,"model":"m","backend":"sim","device":"sim:0","gpu_id":0,"batch_id":)" << i
           << R"(,"batch_size":2,"queue_ms":60,"decode_ms":2,"preprocess_ms":1,"inference_ms":30,)"
-          << R"("postprocess_ms":1,"total_ms":100,"status":"ok"})" << "\n";
+          << R"("postprocess_ms":1,"total_ms":100,"status":"ok"})"
+          << "\n";
     }
     for (int i = 0; i < 3; ++i) {
       out << R"({"event":"request","schema":"yoloscope.v1","ts":"2026-01-01T00:00:00.)" << i
           << R"(50000Z","request_id":"g)" << i
-          << R"(","protocol":"stream","stream":"cam2","frame_index":)" << i
-          << R"(,"batch_id":)" << i << R"(,"batch_size":2,"total_ms":40,"status":"ok"})" << "\n";
+          << R"(","protocol":"stream","stream":"cam2","frame_index":)" << i << R"(,"batch_id":)"
+          << i << R"(,"batch_size":2,"total_ms":40,"status":"ok"})"
+          << "\n";
     }
     // An older and a newer stream record: the newer one counts.
     out << R"({"event":"stream","schema":"yoloscope.v1","ts":"2026-01-01T00:00:00.500000Z","stream":"cam1","state":"running","source_fps":25,"target_fps":0,"frames_read":12,"frames_processed":5,"frames_failed":0,"frames_dropped":6,"frames_skipped":0,"frames_queued":1,"frames_in_flight":0,"reconnects":0})"

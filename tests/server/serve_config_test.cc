@@ -193,7 +193,8 @@ streams:
   Status st = LoadServeConfigYaml("streams:\n  - name: a\n    uri: x.mp4\n    colour: red\n",
                                   "cfg.yaml", &e);
   EXPECT_EQ(st.message(), "cfg.yaml:4: unknown key 'streams[0].colour'");
-  st = LoadServeConfigYaml("streams:\n  - name: a\n    uri: x.mp4\n    fps: fast\n", "cfg.yaml", &e);
+  st =
+      LoadServeConfigYaml("streams:\n  - name: a\n    uri: x.mp4\n    fps: fast\n", "cfg.yaml", &e);
   EXPECT_NE(st.message().find("cfg.yaml:4: streams[0].fps: expected a number"), std::string::npos)
       << st.message();
   st = LoadServeConfigYaml("streams:\n  - uri: x.mp4\n", "cfg.yaml", &e);

@@ -136,7 +136,8 @@ TEST_F(StreamServeTest, FileStreamGivesOneRecordPerFrame) {
   s.uri = Video("clip.mp4", 2);
   config_.streams = {s};
   Start();
-  ASSERT_TRUE(WaitFor([&] { return Frames("clip", "processed") + Frames("clip", "failed") >= 50; }));
+  ASSERT_TRUE(
+      WaitFor([&] { return Frames("clip", "processed") + Frames("clip", "failed") >= 50; }));
   // HTTP keeps answering beside the stream.
   auto client = TestHttpClient::Connect(server_->port());
   ASSERT_TRUE(client.ok());
@@ -209,9 +210,11 @@ TEST_F(StreamServeTest, LiveSourceFasterThanTheModelDropsAndCountsFrames) {
   Start();
   testing::ServeChild sender(testing::UdpSenderArgs(video, port));
   EXPECT_EQ(sender.Wait(), 0) << sender.Stderr();
-  ASSERT_TRUE(WaitFor([&] { return Metric("yoloscope_stream_up{stream=\"cam\"}") == 0 &&
-                                   Frames("cam", "processed") > 0; },
-                      milliseconds(30'000)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Metric("yoloscope_stream_up{stream=\"cam\"}") == 0 && Frames("cam", "processed") > 0;
+      },
+      milliseconds(30'000)));
   const auto records = StopAndReadLog();
   const auto frames = Select(records, "request", "cam");
   const auto stats = Select(records, "stream", "cam");
@@ -308,7 +311,9 @@ TEST_F(StreamServeTest, BadSourcesAreReportedWhileHttpKeepsServing) {
   // The server answers HTTP throughout: a real image through /v1/detect.
   const std::string jpeg = (dir_ / "frame.jpg").string();
   ASSERT_EQ(std::system(("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=320x240 "
-                         "-frames:v 1 '" + jpeg + "'").c_str()),
+                         "-frames:v 1 '" +
+                         jpeg + "'")
+                            .c_str()),
             0);
   std::ifstream in(jpeg, std::ios::binary);
   const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -352,7 +357,9 @@ TEST_F(StreamServeTest, FourStreamsShareBatchesWithEachOtherAndHttp) {
   config_.streams = streams;
   const std::string jpeg = (dir_ / "frame.jpg").string();
   ASSERT_EQ(std::system(("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=320x240 "
-                         "-frames:v 1 '" + jpeg + "'").c_str()),
+                         "-frames:v 1 '" +
+                         jpeg + "'")
+                            .c_str()),
             0);
   std::ifstream in(jpeg, std::ios::binary);
   const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

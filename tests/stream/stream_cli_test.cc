@@ -47,8 +47,8 @@ class DetectStreamTest : public ::testing::Test {
   DetectRun Detect(const std::string& args) {
     DetectRun run;
     const std::string err = (dir_ / "stderr.txt").string();
-    const std::string cmd =
-        std::string(YOLOSCOPE_BINARY) + " detect --model '" + model_ + "' " + args + " 2>'" + err + "'";
+    const std::string cmd = std::string(YOLOSCOPE_BINARY) + " detect --model '" + model_ + "' " +
+                            args + " 2>'" + err + "'";
     FILE* p = popen(cmd.c_str(), "r");
     if (p == nullptr) return run;
     std::string out;

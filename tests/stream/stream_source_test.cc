@@ -35,7 +35,8 @@ class StreamSourceTest : public ::testing::Test {
   }
 
   // Takes frames until the source finishes (bounded by `limit`).
-  static std::vector<VideoFrame> Drain(StreamSource* source, milliseconds per_frame = milliseconds(0),
+  static std::vector<VideoFrame> Drain(StreamSource* source,
+                                       milliseconds per_frame = milliseconds(0),
                                        milliseconds limit = milliseconds(30'000)) {
     std::vector<VideoFrame> frames;
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -60,7 +61,8 @@ TEST_F(StreamSourceTest, FileDeliversEveryFrameInOrder) {
   c.uri = video;
   c.queue_size = 2;  // smaller than the file: the reader must wait, not drop
   std::vector<StreamEvent> events;
-  auto source = StreamSource::Create(c, &clock_, [&](const StreamEvent& e) { events.push_back(e); });
+  auto source =
+      StreamSource::Create(c, &clock_, [&](const StreamEvent& e) { events.push_back(e); });
   ASSERT_TRUE(source.ok()) << source.status().ToString();
   EXPECT_EQ((*source)->drop_policy(), FrameDropPolicy::kBlock);
   (*source)->Start();

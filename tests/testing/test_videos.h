@@ -22,12 +22,13 @@ inline bool HaveFfmpeg() { return std::system("ffmpeg -version >/dev/null 2>&1")
 // keyframe per second). True when ffmpeg succeeded.
 inline bool MakeTestVideo(const std::string& path, double seconds, int fps, int width = 320,
                           int height = 240,
-                          const std::string& codec_args = "-c:v libx264 -preset ultrafast "
-                                                          "-pix_fmt yuv420p -g 25") {
-  const std::string cmd = "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=" +
-                          std::to_string(width) + "x" + std::to_string(height) +
-                          ":rate=" + std::to_string(fps) + " -t " + std::to_string(seconds) + " " +
-                          codec_args + " '" + path + "'";
+                          const std::string& codec_args =
+                              "-c:v libx264 -preset ultrafast "
+                              "-pix_fmt yuv420p -g 25") {
+  const std::string cmd =
+      "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=" + std::to_string(width) + "x" +
+      std::to_string(height) + ":rate=" + std::to_string(fps) + " -t " + std::to_string(seconds) +
+      " " + codec_args + " '" + path + "'";
   return std::system(cmd.c_str()) == 0 && std::filesystem::exists(path);
 }
 
@@ -52,8 +53,19 @@ inline int FreePort(int type = SOCK_DGRAM) {
 // argv of an ffmpeg that sends `video` in real time (-re) as MPEG-TS to
 // udp://127.0.0.1:`port`, looping it `loops` extra times (-1 = forever).
 inline std::vector<std::string> UdpSenderArgs(const std::string& video, int port, int loops = 0) {
-  return {"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-stream_loop",
-          std::to_string(loops), "-i", video, "-c", "copy", "-f", "mpegts",
+  return {"ffmpeg",
+          "-nostdin",
+          "-loglevel",
+          "error",
+          "-re",
+          "-stream_loop",
+          std::to_string(loops),
+          "-i",
+          video,
+          "-c",
+          "copy",
+          "-f",
+          "mpegts",
           "udp://127.0.0.1:" + std::to_string(port) + "?pkt_size=1316"};
 }
 

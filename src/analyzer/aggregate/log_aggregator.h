@@ -138,7 +138,7 @@ struct GroupStats {
 struct StreamStats {
   int64_t frames = 0;  // request records carrying the stream's name
   int64_t errors = 0;
-  RunningStat ts_us;   // capture times of its frames
+  RunningStat ts_us;                                    // capture times of its frames
   LatencyHistogram total{LatencyHistogram::kFineBits};  // capture to result, served frames
   RunningStat decode_ms, queue_ms, inference_ms, batch_size;
   // From the stream record with the latest ts (none: INT64_MIN).
