@@ -22,6 +22,7 @@ packages=(
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # KServe v2 over gRPC (serve, bench)
   clickhouse-server  # the fleet database's tests run a real server as a child process (tests/fleet)
   prometheus prometheus-alertmanager wrk jq time python3-pandas  # jq, pandas: analyze benchmark baselines
+  ffmpeg   # makes and serves the test videos of the stream tests (tests/stream, tests/server)
   darknet  # ships the sample photos (/usr/share/darknet/data/*.jpg)
   chromium  # headless browser for the report / live page tests (tests/report)
   nodejs    # runs npm (web/: uPlot for the report) and playwright-core (browser tests)

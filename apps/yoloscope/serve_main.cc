@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <limits>
 #include <tuple>
+#include <vector>
 
 #include "server/inference_server.h"
 
@@ -95,6 +96,13 @@ int ServeMain(int argc, char** argv) {
       app.add_option("--max-connections-per-ip", max_connections_per_ip,
                      "open connections from one client address (default 0 = no limit)");
   app.add_option("--auth-token", token, "require 'Authorization: Bearer TOKEN'");
+  std::vector<std::string> stream_flags;
+  double stream_fps = 0;
+  app.add_option("--stream", stream_flags,
+                 "NAME=URI: a video stream into the same batcher (repeatable; a file, rtsp://, "
+                 "udp://, rtp://, http://, /dev/videoN; docs/streams.md)");
+  auto* o_stream_fps = app.add_option(
+      "--stream-fps", stream_fps, "target fps of the --stream streams (default 0 = every frame)");
   app.add_flag("--no-warmup", no_warmup, "skip warm-up over every batch size");
   app.add_flag("--print-config", print_config, "print the effective config (validated) and exit");
   try {
@@ -183,6 +191,16 @@ int ServeMain(int argc, char** argv) {
   }
   if (!token.empty()) cfg.http.auth_token = token;
   if (no_warmup) s.warmup = false;
+  // --stream adds to the streams of the config file and environment.
+  for (const std::string& flag : stream_flags) {
+    auto stream = ParseStreamFlag(flag);
+    if (!stream.ok()) {
+      std::fprintf(stderr, "yoloscope serve: %s\n", stream.status().message().c_str());
+      return 2;
+    }
+    if (given(o_stream_fps)) stream->target_fps = stream_fps;
+    cfg.streams.push_back(std::move(stream).value());
+  }
 
   // One validation for every source, before printing or serving.
   Status valid = ValidateServeConfig(cfg);

@@ -81,6 +81,20 @@ struct GroupSummary {
   std::optional<double> mean_batch_size, max_mem_used_mb, mem_total_mb, mean_gpu_util;
 };
 
+// One video stream (docs/streams.md): its frames' `request` records and its
+// latest `stream` record.
+struct StreamSummary {
+  std::string name;
+  int64_t frames = 0;  // request records of the stream
+  int64_t errors = 0;
+  std::optional<double> fps;  // achieved: frames over the span of their capture times
+  std::optional<double> target_fps, source_fps;
+  std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
+  std::optional<double> drop_fraction;                   // dropped / read
+  std::optional<double> latency_p50_ms, latency_p99_ms;  // capture to result, served frames
+  std::optional<double> decode_mean_ms, queue_mean_ms, inference_mean_ms, mean_batch_size;
+};
+
 struct CountEntry {
   std::string key;
   int64_t count = 0;
@@ -114,6 +128,7 @@ struct Summary {
   std::optional<int64_t> max_queue_len, max_batch_size;
   std::vector<GroupSummary> by_gpu, by_model;
   std::vector<GroupSummary> by_replica;  // fleet: "host/replica" (from the fleet tables)
+  std::vector<StreamSummary> by_stream;  // empty when the log has no video streams
   std::vector<CountEntry> errors_by_status;
   std::vector<BatchSizeEntry> batch_sizes;
 };

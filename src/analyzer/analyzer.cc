@@ -182,6 +182,33 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     FillGroup(g, &out);
     s->by_replica.push_back(std::move(out));
   }
+  for (const auto& [name, st] : agg.by_stream()) {
+    StreamSummary out;
+    out.name = name;
+    out.frames = st.frames;
+    out.errors = st.errors;
+    if (st.ts_us.n >= 2 && st.ts_us.max > st.ts_us.min) {
+      out.fps = static_cast<double>(st.ts_us.n - 1) / ((st.ts_us.max - st.ts_us.min) / 1e6);
+    }
+    out.target_fps = st.target_fps;
+    out.source_fps = st.source_fps;
+    out.frames_read = st.frames_read;
+    out.frames_dropped = st.frames_dropped;
+    out.frames_skipped = st.frames_skipped;
+    if (st.frames_read && *st.frames_read > 0 && st.frames_dropped) {
+      out.drop_fraction =
+          static_cast<double>(*st.frames_dropped) / static_cast<double>(*st.frames_read);
+    }
+    if (!st.total.empty()) {
+      out.latency_p50_ms = st.total.Quantile(0.5);
+      out.latency_p99_ms = st.total.Quantile(0.99);
+    }
+    if (!st.decode_ms.empty()) out.decode_mean_ms = st.decode_ms.mean();
+    if (!st.queue_ms.empty()) out.queue_mean_ms = st.queue_ms.mean();
+    if (!st.inference_ms.empty()) out.inference_mean_ms = st.inference_ms.mean();
+    if (!st.batch_size.empty()) out.mean_batch_size = st.batch_size.mean();
+    s->by_stream.push_back(std::move(out));
+  }
   for (const auto& [status, n] : agg.errors_by_status()) s->errors_by_status.push_back({status, n});
   std::stable_sort(s->errors_by_status.begin(), s->errors_by_status.end(),
                    [](const CountEntry& a, const CountEntry& b) { return a.count > b.count; });

@@ -24,5 +24,6 @@ bool WriteOne(Record* record, AsyncLogWriter* log) {
 bool WriteRecord(RequestLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 bool WriteRecord(BatchLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 bool WriteRecord(GpuLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
+bool WriteRecord(StreamLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 
 }  // namespace yoloscope

@@ -18,5 +18,6 @@ namespace yoloscope {
 bool WriteRecord(RequestLogRecord* record, AsyncLogWriter* log);
 bool WriteRecord(BatchLogRecord* record, AsyncLogWriter* log);
 bool WriteRecord(GpuLogRecord* record, AsyncLogWriter* log);
+bool WriteRecord(StreamLogRecord* record, AsyncLogWriter* log);
 
 }  // namespace yoloscope

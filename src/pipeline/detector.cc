@@ -63,6 +63,29 @@ StatusOr<ImageResult> Detector::Detect(std::string_view encoded) {
   return std::move(results[0]);
 }
 
+StatusOr<ImageResult> Detector::DetectPixels(const Image& rgb) {
+  Scratch& s = *scratch_;
+  const ModelInfo& info = backend_->info();
+  const size_t slot_floats = static_cast<size_t>(3) * info.input_w * info.input_h;
+  ImageResult result;
+  result.width = rgb.width;
+  result.height = rgb.height;
+  auto t0 = SteadyClock::now();
+  auto transform = s.letterbox.ToTensor(rgb, s.batch.data(), slot_floats);
+  if (!transform.ok()) return transform.status();
+  result.times.preprocess_ms = MsBetween(t0, SteadyClock::now());
+  BatchTiming timing;
+  YS_RETURN_IF_ERROR(
+      backend_->Run(s.batch.data(), 1, info.input_h, info.input_w, &s.output, &timing));
+  auto t1 = SteadyClock::now();
+  YS_RETURN_IF_ERROR(s.yolo.Decode(s.output.data.data(), s.output.shape, 0, layout_, *transform,
+                                   config_.postprocess, &result.detections));
+  result.times.postprocess_ms = MsBetween(t1, SteadyClock::now());
+  result.times.inference_ms = timing.inference_ms;
+  result.batch_size = 1;
+  return result;
+}
+
 std::vector<StatusOr<ImageResult>> Detector::DetectBatch(
     const std::vector<std::string_view>& encoded) {
   std::vector<StatusOr<ImageResult>> results;

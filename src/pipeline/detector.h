@@ -55,6 +55,10 @@ class Detector {
   // Runs one encoded image (JPEG/PNG/BMP/WebP bytes) through the pipeline.
   StatusOr<ImageResult> Detect(std::string_view encoded);
 
+  // Runs one already decoded RGB picture (e.g. a video frame): letterbox,
+  // backend, decode + NMS (times.decode_ms stays 0).
+  StatusOr<ImageResult> DetectPixels(const Image& rgb);
+
   // Runs several images as one batch (up to the backend's max batch; larger
   // inputs are split). Images that fail to decode get their own error and do
   // not fail the others.

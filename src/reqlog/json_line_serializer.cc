@@ -338,6 +338,9 @@ void AppendJsonLine(const RequestLogRecord& r, std::string* out) {
   w.NonEmptyString(ls::kRequestId, r.request_id);
   w.NonEmptyString(ls::kProtocol, r.protocol);
   w.NonEmptyString(ls::kClientId, r.client_id);
+  w.NonEmptyString(ls::kStream, r.stream);
+  w.Int(ls::kFrameIndex, r.frame_index);
+  w.Ms(ls::kPtsMs, r.pts_ms);
   w.NonEmptyString(ls::kModel, r.model);
   w.NonEmptyString(ls::kBackend, r.backend);
   w.NonEmptyString(ls::kDevice, r.device);
@@ -404,6 +407,30 @@ void AppendJsonLine(const GpuLogRecord& r, std::string* out) {
   w.Gauge(ls::kPcieTxMbs, r.pcie_tx_mbs);
   w.Gauge(ls::kPcieRxMbs, r.pcie_rx_mbs);
   if (r.throttle_reasons) w.String(ls::kThrottleReasons, *r.throttle_reasons);
+  w.Dropped(r.dropped_records);
+  w.Finish();
+}
+
+void AppendJsonLine(const StreamLogRecord& r, std::string* out) {
+  ObjectWriter w(ls::kEventStream, r.ts_us, out);
+  w.NonEmptyString(ls::kStream, r.stream);
+  w.NonEmptyString(ls::kUri, r.uri);
+  w.NonEmptyString(ls::kState, r.state);
+  w.NonEmptyString(ls::kCodec, r.codec);
+  w.Int(ls::kInputW, r.input_w);
+  w.Int(ls::kInputH, r.input_h);
+  w.Number(ls::kSourceFps, r.source_fps, 3);
+  w.Number(ls::kTargetFps, r.target_fps, 3);
+  w.Number(ls::kFps, r.fps, 3);
+  w.Int(ls::kFramesRead, r.frames_read);
+  w.Int(ls::kFramesProcessed, r.frames_processed);
+  w.Int(ls::kFramesFailed, r.frames_failed);
+  w.Int(ls::kFramesDropped, r.frames_dropped);
+  w.Int(ls::kFramesSkipped, r.frames_skipped);
+  w.Int(ls::kFramesQueued, r.frames_queued);
+  w.Int(ls::kFramesInFlight, r.frames_in_flight);
+  w.Int(ls::kReconnects, r.reconnects);
+  w.NonEmptyString(ls::kError, r.error);
   w.Dropped(r.dropped_records);
   w.Finish();
 }

@@ -17,7 +17,7 @@
 
 namespace yoloscope {
 
-enum class RecordKind { kRequest, kBatch, kGpu, kAlert, kOther };
+enum class RecordKind { kRequest, kBatch, kGpu, kAlert, kStream, kOther };
 
 struct LogRecord {
   RecordKind kind = RecordKind::kRequest;
@@ -32,6 +32,14 @@ struct LogRecord {
   std::string_view host, replica;
   std::string_view request_id, model, backend, device, status, error;
   std::optional<int64_t> gpu_id, batch_id, instance;
+
+  // Video streams (docs/streams.md): a frame's stream, index and
+  // presentation time on its request record; a `stream` record's counters.
+  std::string_view stream;
+  std::optional<int64_t> frame_index;
+  std::optional<double> pts_ms;
+  std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
+  std::optional<double> target_fps, source_fps;
 
   // Request shape and queueing.
   std::optional<int64_t> input_w, input_h, input_bytes, batch_size, queue_len, detections;

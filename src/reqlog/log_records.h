@@ -1,5 +1,6 @@
 // Writer-side records of the request-log schema `yoloscope.v1`
-// (docs/log-schema.md): RequestLogRecord, BatchLogRecord and GpuLogRecord.
+// (docs/log-schema.md): RequestLogRecord, BatchLogRecord, GpuLogRecord and
+// StreamLogRecord.
 // `serve` fills one per request / executed batch / telemetry sample and hands
 // it to AppendJsonLine (json_line_serializer.h).
 //
@@ -28,6 +29,12 @@ struct RequestLogRecord {
   std::string request_id;
   std::string protocol;   // "http" (/v1/detect), "kserve_http", "kserve_grpc"; omitted when empty.
   std::string client_id;  // the client's own id (KServe `id`); omitted when empty.
+  // A video frame's stream, index and presentation time (ms); omitted for
+  // requests. For a frame, ts_us is its capture time and total_ms runs from
+  // capture to result.
+  std::string stream;
+  std::optional<int64_t> frame_index;
+  std::optional<double> pts_ms;
   std::string model;
   std::string backend;
   std::string device;             // "cpu", "cuda:0", ...
@@ -59,6 +66,23 @@ struct BatchLogRecord {
       mem_inactive_split_mb;
   std::optional<int64_t> alloc_retries;
   std::optional<bool> oom;
+  int64_t dropped_records = 0;
+};
+
+// One video stream's state and counters (`"event":"stream"`), cumulative
+// since the stream started: frames_read == frames_processed + frames_failed
+// + frames_dropped + frames_skipped + frames_queued + frames_in_flight.
+struct StreamLogRecord {
+  int64_t ts_us = 0;
+  std::string stream;
+  std::string uri;    // credentials redacted
+  std::string state;  // connecting, running, reconnecting, ended, failed, stopped
+  std::string codec;  // omitted when empty
+  std::optional<int64_t> input_w, input_h;
+  std::optional<double> source_fps, target_fps, fps;
+  std::optional<int64_t> frames_read, frames_processed, frames_failed, frames_dropped,
+      frames_skipped, frames_queued, frames_in_flight, reconnects;
+  std::string error;  // the last failure; omitted when empty
   int64_t dropped_records = 0;
 };
 
@@ -99,10 +123,17 @@ void Reset(Record* record, Members... members) {
 
 template <>
 inline void ResetKeepingCapacity(RequestLogRecord* r) {
-  log_records_internal::Reset(r, &RequestLogRecord::request_id, &RequestLogRecord::protocol,
-                              &RequestLogRecord::client_id, &RequestLogRecord::model,
-                              &RequestLogRecord::backend, &RequestLogRecord::device,
-                              &RequestLogRecord::status, &RequestLogRecord::error);
+  log_records_internal::Reset(
+      r, &RequestLogRecord::request_id, &RequestLogRecord::protocol, &RequestLogRecord::client_id,
+      &RequestLogRecord::stream, &RequestLogRecord::model, &RequestLogRecord::backend,
+      &RequestLogRecord::device, &RequestLogRecord::status, &RequestLogRecord::error);
+}
+
+template <>
+inline void ResetKeepingCapacity(StreamLogRecord* r) {
+  log_records_internal::Reset(r, &StreamLogRecord::stream, &StreamLogRecord::uri,
+                              &StreamLogRecord::state, &StreamLogRecord::codec,
+                              &StreamLogRecord::error);
 }
 
 template <>

@@ -19,6 +19,9 @@ inline constexpr std::string_view kEventRequest = "request";
 inline constexpr std::string_view kEventBatch = "batch";
 inline constexpr std::string_view kEventGpu = "gpu";
 inline constexpr std::string_view kEventAlert = "alert";
+// A video stream's counters (docs/streams.md): periodic, at state changes
+// and at its end.
+inline constexpr std::string_view kEventStream = "stream";
 
 // Envelope (every record).
 inline constexpr std::string_view kEvent = "event";
@@ -43,6 +46,30 @@ inline constexpr std::string_view kError = "error";
 // client's own request id (KServe `id`), when it gave one.
 inline constexpr std::string_view kProtocol = "protocol";
 inline constexpr std::string_view kClientId = "client_id";
+// Video frames (request records made by a stream): the stream's name, the
+// frame's position among the frames read from it, and its presentation
+// time in the stream (ms).
+inline constexpr std::string_view kStream = "stream";
+inline constexpr std::string_view kFrameIndex = "frame_index";
+inline constexpr std::string_view kPtsMs = "pts_ms";
+
+// Stream records (`event: "stream"`): the source, its state and counters
+// since the stream started.
+inline constexpr std::string_view kUri = "uri";  // credentials redacted
+inline constexpr std::string_view kState = "state";
+inline constexpr std::string_view kCodec = "codec";
+inline constexpr std::string_view kSourceFps = "source_fps";
+inline constexpr std::string_view kTargetFps = "target_fps";
+inline constexpr std::string_view kFps =
+    "fps";  // frames processed per second since the last record
+inline constexpr std::string_view kFramesRead = "frames_read";
+inline constexpr std::string_view kFramesProcessed = "frames_processed";
+inline constexpr std::string_view kFramesFailed = "frames_failed";
+inline constexpr std::string_view kFramesDropped = "frames_dropped";
+inline constexpr std::string_view kFramesSkipped = "frames_skipped";
+inline constexpr std::string_view kFramesQueued = "frames_queued";
+inline constexpr std::string_view kFramesInFlight = "frames_in_flight";
+inline constexpr std::string_view kReconnects = "reconnects";
 
 // Request shape and queueing.
 inline constexpr std::string_view kInputW = "input_w";

@@ -17,6 +17,7 @@
 #include "common/status.h"
 #include "http/router.h"
 #include "server/inference_core.h"
+#include "server/metrics_registry.h"
 #include "server/serve_config.h"
 
 namespace yoloscope {
@@ -26,6 +27,7 @@ struct FrontendContext {
   http::Router* router = nullptr;  // HTTP front ends add their routes here
   const ServeConfig* config = nullptr;
   Clock* clock = nullptr;
+  MetricsRegistry* metrics = nullptr;  // front ends with their own series (streams)
 };
 
 class Frontend {

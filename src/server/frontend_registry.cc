@@ -2,6 +2,7 @@
 
 #include "server/detect_http_frontend.h"
 #include "server/kserve_http_frontend.h"
+#include "server/stream_frontend.h"
 #ifdef YOLOSCOPE_HAVE_GRPC
 #include "server/kserve_grpc_frontend.h"
 #endif
@@ -14,6 +15,8 @@ const std::vector<FrontendEntry>& FrontendRegistry() {
        &DetectHttpFrontend::Create},
       {"kserve_http", "KServe v2 over HTTP: /v2/... (Triton's HTTP clients)",
        [](const ServeConfig&) { return true; }, &KServeHttpFrontend::Create},
+      {"streams", "video streams (--stream NAME=URI, YAML streams:) into the same batcher",
+       [](const ServeConfig& c) { return !c.streams.empty(); }, &StreamFrontend::Create},
 #ifdef YOLOSCOPE_HAVE_GRPC
       {"kserve_grpc", "KServe v2 over gRPC (inference.GRPCInferenceService)",
        [](const ServeConfig& c) { return c.grpc.enabled; }, &KServeGrpcFrontend::Create},

@@ -84,6 +84,11 @@ std::optional<CoreError> InferenceCore::AuditRefusal() const {
 
 void InferenceCore::Refuse(const CallInfo& call, std::string_view client_id, const CoreError& error,
                            int http_status) const {
+  service_->LogRejected(Rejection(call, client_id, error, http_status));
+}
+
+RejectedRequest InferenceCore::Rejection(const CallInfo& call, std::string_view client_id,
+                                         const CoreError& error, int http_status) const {
   RejectedRequest r;
   r.request_id = call.request_id;
   r.protocol = call.protocol;
@@ -95,7 +100,7 @@ void InferenceCore::Refuse(const CallInfo& call, std::string_view client_id, con
   r.http_status = http_status;
   r.log_status = error.log_status;
   r.message = error.message;
-  service_->LogRejected(r);
+  return r;
 }
 
 std::optional<CoreError> InferenceCore::ToPipeline(KServeInferRequest& request,
@@ -328,7 +333,9 @@ void InferenceCore::Detect(InferenceRequest request, const CallInfo& call, Compl
   request.receive_ns = call.receive_ns;
   request.arrival_wall_us = ArrivalWallUs(call.receive_ns);
   if (auto e = AuditRefusal()) {
-    Refuse(call, request.client_id, *e);
+    RejectedRequest rejected = Rejection(call, request.client_id, *e, -1);
+    rejected.frame = request.frame;  // a refused video frame still names its stream
+    service_->LogRejected(rejected);
     InferenceResult r;
     r.status = UnavailableError(e->message);
     r.outcome = e->outcome;

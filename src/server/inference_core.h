@@ -112,6 +112,9 @@ class InferenceCore {
   AsyncLogWriter* log() const { return log_; }
 
  private:
+  // The record of a request refused before the pipeline.
+  RejectedRequest Rejection(const CallInfo& call, std::string_view client_id,
+                            const CoreError& error, int http_status) const;
   // Audit policy: the refusal, if the log cannot take this request's record.
   std::optional<CoreError> AuditRefusal() const;
   // Validates `request`'s inputs and turns them into pipeline requests.

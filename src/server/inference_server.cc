@@ -278,6 +278,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
   fc.router = &im.router;
   fc.config = &im.config;
   fc.clock = im.clock;
+  fc.metrics = &im.metrics;
   for (const FrontendEntry& entry : FrontendRegistry()) {
     if (!entry.enabled(im.config)) continue;
     auto frontend = entry.create(fc);

@@ -473,6 +473,22 @@ void InferenceService::Impl::PreprocessLoop() {
       job->height = info.input_h;
       job->transform = LetterboxTransform{1.f, 1.f, 0.f, 0.f, info.input_w, info.input_h};
       job->pre_end_ns = clock->NowNs();
+    } else if (job->req.pixels) {
+      // A decoded video frame: the stream source measured its decode.
+      job->decode_ms = job->req.frame ? job->req.frame->decode_ms : 0;
+      job->width = job->req.pixels->width;
+      job->height = job->req.pixels->height;
+      job->tensor = pool->Get();
+      auto transform = letterbox.ToTensor(*job->req.pixels, job->tensor.data(), slot);
+      job->pre_end_ns = clock->NowNs();
+      job->preprocess_ms = NsToMs(job->pre_end_ns - job->pre_start_ns);
+      job->req.pixels.reset();  // the frame is no longer needed
+      if (!transform.ok()) {
+        pool->Put(std::move(job->tensor));
+        Finish(std::move(job), transform.status(), Outcome::kBadImage);
+        continue;
+      }
+      job->transform = *transform;
     } else {
       auto decoded = decoder.Decode(reinterpret_cast<const uint8_t*>(job->req.image.data()),
                                     job->req.image.size(), opts, &image);
@@ -673,6 +689,11 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   rec.ts_us = job.req.arrival_wall_us;
   rec.request_id.assign(r.request_id);
   rec.protocol.assign(job.req.protocol);
+  if (job.req.frame) {
+    rec.stream.assign(job.req.frame->stream);
+    rec.frame_index = job.req.frame->frame_index;
+    rec.pts_ms = job.req.frame->pts_ms;
+  }
   rec.client_id.assign(job.req.client_id);
   rec.model.assign(model_name);
   rec.backend.assign(backend_name);
@@ -706,6 +727,9 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   if (job.pre_start_ns) {
     rec.decode_ms = r.timing.decode_ms;
     rec.preprocess_ms = r.timing.preprocess_ms;
+  } else if (job.req.frame) {
+    rec.decode_ms =
+        job.req.frame->decode_ms;  // decoded by the stream, refused before preprocessing
   }
   if (r.status.ok()) {
     rec.postprocess_ms = r.timing.postprocess_ms;
@@ -777,6 +801,7 @@ void InferenceService::LogRejected(const RejectedRequest& rejected) {
   job->req.arrival_wall_us = rejected.arrival_wall_us;
   job->req.receive_ns = rejected.receive_ns;
   job->input_bytes = rejected.input_bytes;
+  job->req.frame = rejected.frame;
   im.in_flight.fetch_add(1);
   const OutcomeInfo& info = DescribeOutcome(rejected.outcome);
   const int http_status = rejected.http_status < 0 ? info.http_status : rejected.http_status;

@@ -42,6 +42,7 @@
 #include "batching/batcher_config.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "image/image.h"
 #include "logging/async_log_writer.h"
 #include "model/detection.h"
 #include "model/yolo_decoder.h"
@@ -90,17 +91,31 @@ struct TensorInput {
   std::vector<float> chw;  // 3 x H x W, RGB in [0, 1], H and W = the model's input
 };
 
+// Where a video frame came from (a request made by a stream, not a
+// client): logged on its `request` record (docs/streams.md).
+struct StreamFrameInfo {
+  std::string stream;            // the stream's name
+  int64_t frame_index = 0;       // position among the frames read from the stream
+  std::optional<double> pts_ms;  // presentation time in the stream, ms
+  double decode_ms = 0;          // reading + decoding the frame (the stream source's time)
+};
+
 struct InferenceRequest {
   std::string request_id;
-  // How it arrived: a static string ("http", "kserve_http", "kserve_grpc")
+  // How it arrived: a static string ("http", "kserve_http", "kserve_grpc",
+  // "stream")
   // for the record's `protocol`; empty = unknown.
   std::string_view protocol;
   std::string client_id;              // the client's own id (KServe `id`), logged as client_id
   std::string image;                  // encoded image bytes (ignored when tensor is set)
   std::optional<TensorInput> tensor;  // pre-processed input instead of an image
-  int64_t receive_ns = 0;             // Clock::NowNs when the request arrived
-  int64_t arrival_wall_us = 0;        // Clock::WallNowUs at arrival (the log's ts)
-  std::optional<float> conf, iou;     // overrides of the service's postprocess config
+  // An already decoded RGB picture (a video frame) instead of `image`: only
+  // letterboxed; its decode time comes from `frame`.
+  std::optional<Image> pixels;
+  std::optional<StreamFrameInfo> frame;  // set for a video frame
+  int64_t receive_ns = 0;                // Clock::NowNs when the request arrived
+  int64_t arrival_wall_us = 0;           // Clock::WallNowUs at arrival (the log's ts)
+  std::optional<float> conf, iou;        // overrides of the service's postprocess config
   std::optional<int> max_det;
   bool high_priority = false;
   int64_t timeout_us = 0;  // 0 = the batcher's default_timeout_us
@@ -168,6 +183,7 @@ struct RejectedRequest {
   int http_status = -1;
   std::string log_status;  // "" = DescribeOutcome(outcome).log_status
   std::string message;
+  std::optional<StreamFrameInfo> frame;  // a video frame refused before the pipeline
 };
 
 class InferenceService {

@@ -32,6 +32,69 @@ Status Read(const YAML::Node& node, const std::string& source, const std::string
 
 using Setter = std::function<Status(const YAML::Node&, const std::string& source)>;
 
+std::string Where(const YAML::Node& node, const std::string& source) {
+  return source + ":" + std::to_string(node.Mark().line + 1) + ": ";
+}
+
+// One `streams:` entry: a mapping of StreamConfig's keys.
+Status ReadStream(const YAML::Node& node, const std::string& source, size_t index,
+                  StreamConfig* out) {
+  const std::string key = "streams[" + std::to_string(index) + "]";
+  if (!node.IsMap()) {
+    return InvalidArgumentError(Where(node, source) + key +
+                                ": expected a mapping with name and uri");
+  }
+  StreamConfig c;
+  for (const auto& kv : node) {
+    const std::string field = kv.first.as<std::string>();
+    const std::string full = key + "." + field;
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (field == "name") {
+      st = Read(v, source, full, &c.name);
+    } else if (field == "uri") {
+      st = Read(v, source, full, &c.uri);
+    } else if (field == "fps") {
+      st = Read(v, source, full, &c.target_fps);
+    } else if (field == "queue_size") {
+      st = Read(v, source, full, &c.queue_size);
+    } else if (field == "drop_policy") {
+      std::string text;
+      st = Read(v, source, full, &text);
+      if (st.ok()) {
+        auto p = ParseFrameDropPolicy(text);
+        if (!p.ok())
+          return InvalidArgumentError(Where(v, source) + full + ": " + p.status().message());
+        c.drop_policy = *p;
+      }
+    } else if (field == "max_in_flight") {
+      st = Read(v, source, full, &c.max_in_flight);
+    } else if (field == "priority") {
+      st = Read(v, source, full, &c.priority);
+    } else if (field == "reconnect_min_ms") {
+      st = Read(v, source, full, &c.reconnect_min_ms);
+    } else if (field == "reconnect_max_ms") {
+      st = Read(v, source, full, &c.reconnect_max_ms);
+    } else if (field == "max_reconnects") {
+      st = Read(v, source, full, &c.max_reconnects);
+    } else if (field == "open_timeout_ms") {
+      st = Read(v, source, full, &c.open_timeout_ms);
+    } else if (field == "read_timeout_ms") {
+      st = Read(v, source, full, &c.read_timeout_ms);
+    } else if (field == "realtime") {
+      st = Read(v, source, full, &c.realtime);
+    } else {
+      return InvalidArgumentError(Where(kv.first, source) + "unknown key '" + full + "'");
+    }
+    YS_RETURN_IF_ERROR(st);
+  }
+  if (c.name.empty() || c.uri.empty()) {
+    return InvalidArgumentError(Where(node, source) + key + ": needs both name and uri");
+  }
+  *out = std::move(c);
+  return Status::Ok();
+}
+
 std::map<std::string, Setter> Setters(ServeConfig* c) {
   auto& s = c->service;
   auto& b = s.batcher;
@@ -147,6 +210,20 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   };
   m["shutdown_grace_ms"] = i32(&c->shutdown_grace_ms, "shutdown_grace_ms");
   m["heap_trim_interval_ms"] = i32(&c->heap_trim_interval_ms, "heap_trim_interval_ms");
+  m["stream_stats_period_ms"] = i64(&c->stream_stats_period_ms, "stream_stats_period_ms");
+  m["streams"] = [c](const YAML::Node& n, const std::string& src) {
+    if (n.IsNull()) {
+      c->streams.clear();
+      return Status::Ok();
+    }
+    if (!n.IsSequence()) {
+      return InvalidArgumentError(Where(n, src) + "streams: expected a list of {name, uri, ...}");
+    }
+    std::vector<StreamConfig> streams(n.size());
+    for (size_t i = 0; i < n.size(); ++i) YS_RETURN_IF_ERROR(ReadStream(n[i], src, i, &streams[i]));
+    c->streams = std::move(streams);
+    return Status::Ok();
+  };
   m["alerts"] = [c](const YAML::Node& n, const std::string& src) {
     return ApplyAlertingConfigYaml(n, src, &c->alerts);
   };
@@ -281,6 +358,27 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::EndMap;
   e << YAML::Key << "shutdown_grace_ms" << YAML::Value << c.shutdown_grace_ms;
   e << YAML::Key << "heap_trim_interval_ms" << YAML::Value << c.heap_trim_interval_ms;
+  e << YAML::Key << "stream_stats_period_ms" << YAML::Value << c.stream_stats_period_ms;
+  e << YAML::Key << "streams" << YAML::Value << YAML::BeginSeq;
+  for (const StreamConfig& st : c.streams) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << st.name;
+    e << YAML::Key << "uri" << YAML::Value << RedactStreamUri(st.uri);
+    e << YAML::Key << "fps" << YAML::Value << st.target_fps;
+    e << YAML::Key << "queue_size" << YAML::Value << st.queue_size;
+    e << YAML::Key << "drop_policy" << YAML::Value
+      << std::string(FrameDropPolicyName(EffectiveDropPolicy(st)));
+    e << YAML::Key << "max_in_flight" << YAML::Value << st.max_in_flight;
+    e << YAML::Key << "priority" << YAML::Value << st.priority;
+    e << YAML::Key << "reconnect_min_ms" << YAML::Value << st.reconnect_min_ms;
+    e << YAML::Key << "reconnect_max_ms" << YAML::Value << st.reconnect_max_ms;
+    e << YAML::Key << "max_reconnects" << YAML::Value << st.max_reconnects;
+    e << YAML::Key << "open_timeout_ms" << YAML::Value << st.open_timeout_ms;
+    e << YAML::Key << "read_timeout_ms" << YAML::Value << st.read_timeout_ms;
+    e << YAML::Key << "realtime" << YAML::Value << st.realtime;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
   e << YAML::Key << "alerts" << YAML::Value;
   EmitAlertingConfigYaml(c.alerts, &e);
   e << YAML::EndMap;
@@ -414,6 +512,9 @@ Status ValidateServeConfig(const ServeConfig& c) {
   YS_RETURN_IF_ERROR(CheckRange("shutdown_grace_ms", nullptr, c.shutdown_grace_ms, 0, kIntMax));
   YS_RETURN_IF_ERROR(
       CheckRange("heap_trim_interval_ms", nullptr, c.heap_trim_interval_ms, 0, kIntMax));
+  YS_RETURN_IF_ERROR(CheckRange<int64_t>("stream_stats_period_ms", nullptr,
+                                         c.stream_stats_period_ms, 0, 86'400'000));
+  YS_RETURN_IF_ERROR(ValidateStreamConfigs(c.streams));
   Status batcher = ValidateBatcherConfig(b);
   if (!batcher.ok()) return InvalidArgumentError("batching: " + batcher.message());
   Status post = s.postprocess.Validate();

@@ -7,11 +7,13 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "alerts/alerting_config.h"
 #include "common/status.h"
 #include "http/http_server.h"
 #include "server/inference_service.h"
+#include "stream/stream_config.h"
 #include "telemetry/telemetry_factory.h"
 
 namespace yoloscope {
@@ -57,7 +59,13 @@ struct ServeConfig {
   // Every heap_trim_interval_ms the allocator's free pages go back to the
   // kernel (server/heap_trimmer.h); 0 turns it off.
   int heap_trim_interval_ms = 10'000;
-  AlertingConfig alerts;  // `alerts:` (docs/alerts.md); off unless alerts.enabled
+  AlertingConfig alerts;           // `alerts:` (docs/alerts.md); off unless alerts.enabled
+  // Video streams read into the same batcher (`streams:`, --stream
+  // NAME=URI; docs/streams.md). Empty = none.
+  std::vector<StreamConfig> streams;
+  // A `stream` record per stream this often (ms); 0 = only at state
+  // changes and at the end.
+  int64_t stream_stats_period_ms = 10'000;
 };
 
 // Applies the keys present in the YAML file at `path` onto `*config`

@@ -237,5 +237,68 @@ TEST_F(AnalyzeCliTest, WindowOption) {
   EXPECT_DOUBLE_EQ(j["time_series"]["window_s"].get<double>(), 10.0);
 }
 
+// Issue 19: frames of video streams (request records with `stream`) and
+// the streams' `stream` records give a per-stream summary: achieved fps,
+// drops, frame latency.
+TEST_F(AnalyzeCliTest, PerStreamSummary) {
+  const fs::path log = dir_ / "streams.jsonl";
+  {
+    std::ofstream out(log);
+    // cam1: 11 frames over 1 s (10 fps), 100 ms capture-to-result; cam2: 3.
+    for (int i = 0; i <= 10; ++i) {
+      out << R"({"event":"request","schema":"yoloscope.v1","ts":"2026-01-01T00:00:0)"
+          << (i == 10 ? "1.000000" : "0." + std::to_string(i) + "00000") << R"(Z","request_id":"f)"
+          << i << R"(","protocol":"stream","stream":"cam1","frame_index":)" << i * 2
+          << R"(,"pts_ms":)" << i * 80
+          << R"(,"model":"m","backend":"sim","device":"sim:0","gpu_id":0,"batch_id":)" << i
+          << R"(,"batch_size":2,"queue_ms":60,"decode_ms":2,"preprocess_ms":1,"inference_ms":30,)"
+          << R"("postprocess_ms":1,"total_ms":100,"status":"ok"})"
+          << "\n";
+    }
+    for (int i = 0; i < 3; ++i) {
+      out << R"({"event":"request","schema":"yoloscope.v1","ts":"2026-01-01T00:00:00.)" << i
+          << R"(50000Z","request_id":"g)" << i
+          << R"(","protocol":"stream","stream":"cam2","frame_index":)" << i << R"(,"batch_id":)"
+          << i << R"(,"batch_size":2,"total_ms":40,"status":"ok"})"
+          << "\n";
+    }
+    // An older and a newer stream record: the newer one counts.
+    out << R"({"event":"stream","schema":"yoloscope.v1","ts":"2026-01-01T00:00:00.500000Z","stream":"cam1","state":"running","source_fps":25,"target_fps":0,"frames_read":12,"frames_processed":5,"frames_failed":0,"frames_dropped":6,"frames_skipped":0,"frames_queued":1,"frames_in_flight":0,"reconnects":0})"
+        << "\n";
+    out << R"({"event":"stream","schema":"yoloscope.v1","ts":"2026-01-01T00:00:01.100000Z","stream":"cam1","state":"stopped","source_fps":25,"target_fps":0,"frames_read":25,"frames_processed":11,"frames_failed":0,"frames_dropped":14,"frames_skipped":0,"frames_queued":0,"frames_in_flight":0,"reconnects":0})"
+        << "\n";
+  }
+  const RunResult r = Run("--format json " + log.string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["summary"]["requests"], 14);
+  const auto& streams = j["summary"]["by_stream"];
+  ASSERT_EQ(streams.size(), 2u) << j["summary"].dump();
+  const auto& cam1 = streams[0];
+  EXPECT_EQ(cam1["name"], "cam1");
+  EXPECT_EQ(cam1["frames"], 11);
+  EXPECT_NEAR(cam1["fps"].get<double>(), 10.0, 0.01);
+  EXPECT_EQ(cam1["source_fps"], 25);
+  EXPECT_EQ(cam1["frames_read"], 25);
+  EXPECT_EQ(cam1["frames_dropped"], 14);
+  EXPECT_NEAR(cam1["drop_fraction"].get<double>(), 0.56, 1e-3);
+  EXPECT_NEAR(cam1["latency_p50_ms"].get<double>(), 100.0, 1.0);
+  EXPECT_NEAR(cam1["queue_mean_ms"].get<double>(), 60.0, 1e-6);
+  EXPECT_NEAR(cam1["decode_mean_ms"].get<double>(), 2.0, 1e-6);
+  const auto& cam2 = streams[1];
+  EXPECT_EQ(cam2["name"], "cam2");
+  EXPECT_EQ(cam2["frames"], 3);
+  EXPECT_TRUE(cam2["frames_read"].is_null());  // no stream record: unknown, not 0
+  // The text report has a line per stream.
+  const RunResult text = Run(log.string());
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("stream    cam1"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("dropped 14 of 25 (56%)"), std::string::npos) << text.out;
+  // A log without streams has no by_stream.
+  const RunResult plain = Run("--format json " + Fixture("healthy.jsonl"));
+  ASSERT_EQ(plain.exit_code, 0);
+  EXPECT_FALSE(nlohmann::json::parse(plain.out)["summary"].contains("by_stream"));
+}
+
 }  // namespace
 }  // namespace yoloscope

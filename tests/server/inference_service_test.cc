@@ -14,6 +14,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -274,6 +275,69 @@ TEST_F(InferenceServiceTest, RequestWithoutAResponseIsLoggedButNotCountedAsAnswe
 // Issue 14: the images of one client request are admitted together or not
 // at all; a refused group is answered queue_full image by image (one record
 // each, all with the same status), and nothing of it runs.
+// Issue 19: a decoded video frame (pixels, no encoded image) is letterboxed
+// and logged with its stream, index, pts and the stream's decode time; a
+// frame refused before the pipeline still names its stream.
+TEST_F(InferenceServiceTest, VideoFrameIsLetterboxedAndLoggedWithItsStream) {
+  Create(/*with_log=*/true);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<InferenceResult> result;
+  InferenceRequest req;
+  req.request_id = "frame-1";
+  req.protocol = "stream";
+  Image frame;
+  frame.Resize(160, 120);
+  std::fill(frame.data.begin(), frame.data.end(), uint8_t{90});
+  req.pixels = std::move(frame);
+  req.frame = StreamFrameInfo{"cam7", 41, 1640.0, 3.25};
+  req.receive_ns = clock_.NowNs();
+  req.arrival_wall_us = clock_.WallNowUs();
+  service_->Submit(std::move(req), [&](InferenceResult&& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = std::move(r);
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return result.has_value(); }));
+  }
+  EXPECT_TRUE(result->status.ok()) << result->status.ToString();
+  EXPECT_EQ(result->width, 160);
+  EXPECT_EQ(result->height, 120);
+  EXPECT_DOUBLE_EQ(result->timing.decode_ms, 3.25);
+
+  RejectedRequest refused;
+  refused.request_id = "frame-2";
+  refused.protocol = "stream";
+  refused.outcome = Outcome::kUnavailable;
+  refused.log_status = "log_unavailable";
+  refused.message = "the request log cannot be written";
+  refused.frame = StreamFrameInfo{"cam7", 42, 1680.0, 2.5};
+  service_->LogRejected(refused);
+
+  const auto records = StopAndReadLog();
+  std::vector<Json> frames;
+  for (const Json& r : records) {
+    if (r.value("event", "") == "request") frames.push_back(r);
+  }
+  ASSERT_EQ(frames.size(), 2u);
+  const Json& ok = frames[0].at("request_id") == "frame-1" ? frames[0] : frames[1];
+  const Json& no = frames[0].at("request_id") == "frame-1" ? frames[1] : frames[0];
+  EXPECT_EQ(ok.at("protocol"), "stream");
+  EXPECT_EQ(ok.at("stream"), "cam7");
+  EXPECT_EQ(ok.at("frame_index"), 41);
+  EXPECT_EQ(ok.at("pts_ms"), 1640);
+  EXPECT_EQ(ok.at("decode_ms"), 3.25);
+  EXPECT_TRUE(ok.contains("preprocess_ms"));
+  EXPECT_TRUE(ok.contains("batch_id"));
+  EXPECT_FALSE(ok.contains("input_bytes"));
+  EXPECT_EQ(ok.at("input_w"), 160);
+  EXPECT_EQ(no.at("stream"), "cam7");
+  EXPECT_EQ(no.at("frame_index"), 42);
+  EXPECT_EQ(no.at("status"), "log_unavailable");
+}
+
 TEST_F(InferenceServiceTest, SubmitAllAdmitsAllImagesOrNone) {
   config_.batcher.max_queue_size = 3;
   config_.batcher.max_queue_delay_us = 0;

@@ -138,3 +138,99 @@ TEST(ServeConfigTest, EnvironmentSetsAnyKeyWithTheYamlTypeChecks) {
 
 }  // namespace
 }  // namespace yoloscope
+
+namespace yoloscope {
+namespace {
+
+// Issue 19: `streams:` in YAML and the environment, one validation.
+TEST(ServeConfigTest, StreamsListLoadsValidatesAndPrints) {
+  ServeConfig c;
+  c.service.backend.model_path = "m.onnx";
+  ASSERT_TRUE(LoadServeConfigYaml(R"(
+stream_stats_period_ms: 1000
+streams:
+  - name: door
+    uri: rtsp://admin:secret@10.0.0.5/live
+    fps: 5
+    queue_size: 2
+    drop_policy: drop_oldest
+    max_in_flight: 1
+    priority: high
+    reconnect_min_ms: 100
+    reconnect_max_ms: 800
+    max_reconnects: 3
+    open_timeout_ms: 2000
+    read_timeout_ms: 1000
+  - name: file
+    uri: /data/clip.mp4
+    realtime: true
+)",
+                                  "cfg.yaml", &c)
+                  .ok());
+  ASSERT_EQ(c.streams.size(), 2u);
+  EXPECT_EQ(c.stream_stats_period_ms, 1000);
+  const StreamConfig& d = c.streams[0];
+  EXPECT_EQ(d.name, "door");
+  EXPECT_EQ(d.target_fps, 5);
+  EXPECT_EQ(d.queue_size, 2);
+  EXPECT_EQ(d.drop_policy, FrameDropPolicy::kDropOldest);
+  EXPECT_EQ(d.max_in_flight, 1);
+  EXPECT_EQ(d.priority, "high");
+  EXPECT_EQ(d.reconnect_max_ms, 800);
+  EXPECT_EQ(d.max_reconnects, 3);
+  EXPECT_EQ(d.read_timeout_ms, 1000);
+  EXPECT_TRUE(c.streams[1].realtime);
+  EXPECT_EQ(c.streams[1].queue_size, 4);  // default
+  EXPECT_TRUE(ValidateServeConfig(c).ok());
+  // Printed with the credentials redacted, and loads back.
+  const std::string yaml = ServeConfigToYaml(c);
+  EXPECT_EQ(yaml.find("secret"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("rtsp://***@10.0.0.5/live"), std::string::npos) << yaml;
+  ServeConfig back;
+  ASSERT_TRUE(LoadServeConfigYaml(yaml, "printed", &back).ok());
+  ASSERT_EQ(back.streams.size(), 2u);
+  EXPECT_EQ(back.streams[0].priority, "high");
+  EXPECT_EQ(back.streams[1].drop_policy, FrameDropPolicy::kBlock);
+
+  // Errors name file, line and key.
+  ServeConfig e;
+  Status st = LoadServeConfigYaml("streams:\n  - name: a\n    uri: x.mp4\n    colour: red\n",
+                                  "cfg.yaml", &e);
+  EXPECT_EQ(st.message(), "cfg.yaml:4: unknown key 'streams[0].colour'");
+  st =
+      LoadServeConfigYaml("streams:\n  - name: a\n    uri: x.mp4\n    fps: fast\n", "cfg.yaml", &e);
+  EXPECT_NE(st.message().find("cfg.yaml:4: streams[0].fps: expected a number"), std::string::npos)
+      << st.message();
+  st = LoadServeConfigYaml("streams:\n  - uri: x.mp4\n", "cfg.yaml", &e);
+  EXPECT_NE(st.message().find("needs both name and uri"), std::string::npos) << st.message();
+  st = LoadServeConfigYaml("streams: cam\n", "cfg.yaml", &e);
+  EXPECT_NE(st.message().find("expected a list"), std::string::npos) << st.message();
+
+  // The one validation: ranges and unique names.
+  ServeConfig v = c;
+  v.streams[1].name = "door";
+  EXPECT_NE(ValidateServeConfig(v).message().find("used twice"), std::string::npos);
+  v = c;
+  v.streams[0].target_fps = -1;
+  EXPECT_NE(ValidateServeConfig(v).message().find("streams[0] (door): fps must be in 0..1000"),
+            std::string::npos)
+      << ValidateServeConfig(v).message();
+
+  // The environment, as for every key.
+  ServeConfig env;
+  env.service.backend.model_path = "m.onnx";
+  std::map<std::string, std::string> vars = {
+      {"YOLOSCOPE_STREAMS", "[{name: a, uri: /data/a.mp4, fps: 2}]"}};
+  ASSERT_TRUE(ApplyServeConfigEnv(
+                  [&](const char* name) -> const char* {
+                    auto it = vars.find(name);
+                    return it == vars.end() ? nullptr : it->second.c_str();
+                  },
+                  &env)
+                  .ok());
+  ASSERT_EQ(env.streams.size(), 1u);
+  EXPECT_EQ(env.streams[0].target_fps, 2);
+}
+
+}  // namespace
+}  // namespace yoloscope

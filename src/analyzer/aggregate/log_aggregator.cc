@@ -191,6 +191,36 @@ void GroupStats::Merge(const GroupStats& o) {
   gpu_util.Merge(o.gpu_util);
 }
 
+void StreamStats::AddCounters(const LogRecord& r) {
+  const int64_t ts = r.ts_us.value_or(INT64_MIN + 1);
+  if (ts < counters_ts_us) return;  // an older record than the one kept
+  counters_ts_us = ts;
+  frames_read = r.frames_read;
+  frames_dropped = r.frames_dropped;
+  frames_skipped = r.frames_skipped;
+  target_fps = r.target_fps;
+  source_fps = r.source_fps;
+}
+
+void StreamStats::Merge(const StreamStats& o) {
+  frames += o.frames;
+  errors += o.errors;
+  ts_us.Merge(o.ts_us);
+  total.Merge(o.total);
+  decode_ms.Merge(o.decode_ms);
+  queue_ms.Merge(o.queue_ms);
+  inference_ms.Merge(o.inference_ms);
+  batch_size.Merge(o.batch_size);
+  if (o.counters_ts_us > counters_ts_us) {
+    counters_ts_us = o.counters_ts_us;
+    frames_read = o.frames_read;
+    frames_dropped = o.frames_dropped;
+    frames_skipped = o.frames_skipped;
+    target_fps = o.target_fps;
+    source_fps = o.source_fps;
+  }
+}
+
 void WorkStats::Merge(const WorkStats& o) {
   if (model.empty()) model = o.model;
   inference.Merge(o.inference);
@@ -501,11 +531,25 @@ void LogAggregator::OnRecord(const LogRecord& r) {
       AddDeviceState(r, gpu, bucket);
       AddGpuSample(r, gpu, bucket);
       break;
+    case RecordKind::kStream:
+      ++stream_records_;
+      ++other_records_;
+      if (!r.stream.empty()) Stream(r.stream).AddCounters(r);
+      break;
     case RecordKind::kAlert:
     case RecordKind::kOther:
       ++other_records_;
       break;
   }
+}
+
+StreamStats& LogAggregator::Stream(std::string_view name) {
+  auto it = by_stream_.find(std::string(name));
+  if (it != by_stream_.end()) return it->second;
+  if (static_cast<int>(by_stream_.size()) >= config_.max_models) {
+    return by_stream_.try_emplace("(other)").first->second;
+  }
+  return by_stream_.try_emplace(std::string(name)).first->second;
 }
 
 void LogAggregator::AddDeviceState(const LogRecord& r, int64_t gpu, TimeBucket* bucket) {
@@ -609,6 +653,21 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
       errors_by_status_.emplace(std::string(key), 1);
     } else {
       ++errors_by_status_["(other)"];
+    }
+  }
+
+  // Video frames, per stream.
+  if (!r.stream.empty()) {
+    StreamStats& st = Stream(r.stream);
+    ++st.frames;
+    if (is_error) ++st.errors;
+    if (r.ts_us) st.ts_us.Add(static_cast<double>(*r.ts_us));
+    if (!is_error) {
+      if (!std::isnan(total)) st.total.Record(total);
+      if (has(LogStage::kDecode)) st.decode_ms.Add(val(LogStage::kDecode));
+      if (has(LogStage::kQueue)) st.queue_ms.Add(val(LogStage::kQueue));
+      if (!std::isnan(inference)) st.inference_ms.Add(inference);
+      if (r.batch_size) st.batch_size.Add(static_cast<double>(*r.batch_size));
     }
   }
 
@@ -957,6 +1016,8 @@ void LogAggregator::Merge(const LogAggregator& o) {
     }
   }
   for (const auto& [gpu, g] : o.by_gpu_) by_gpu_[gpu].Merge(g);
+  for (const auto& [name, st] : o.by_stream_) Stream(name).Merge(st);
+  stream_records_ += o.stream_records_;
   for (const auto& [model, g] : o.by_model_) {
     if (by_model_.count(model) || static_cast<int>(by_model_.size()) < config_.max_models) {
       by_model_[model].Merge(g);

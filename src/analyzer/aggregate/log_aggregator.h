@@ -22,6 +22,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -130,6 +131,23 @@ struct GroupStats {
   RunningStat inverse_batch_size;
 
   void Merge(const GroupStats& o);
+};
+
+// One video stream (docs/streams.md): its frames' request records, and the
+// latest of its `stream` records (whose counts are cumulative).
+struct StreamStats {
+  int64_t frames = 0;  // request records carrying the stream's name
+  int64_t errors = 0;
+  RunningStat ts_us;                                    // capture times of its frames
+  LatencyHistogram total{LatencyHistogram::kFineBits};  // capture to result, served frames
+  RunningStat decode_ms, queue_ms, inference_ms, batch_size;
+  // From the stream record with the latest ts (none: INT64_MIN).
+  int64_t counters_ts_us = INT64_MIN;
+  std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
+  std::optional<double> target_fps, source_fps;
+
+  void AddCounters(const LogRecord& r);
+  void Merge(const StreamStats& o);
 };
 
 // Everything known about one equal-work key.
@@ -293,6 +311,10 @@ class LogAggregator : public RecordSink {
   const std::map<std::string, GroupStats>& by_model() const { return by_model_; }
   // By fleet origin "host/replica" (records from the fleet tables only).
   const std::map<std::string, GroupStats>& by_replica() const { return by_replica_; }
+  // By video stream name (request records with `stream`, and `stream`
+  // records); at most max_models streams, the rest under "(other)".
+  const std::map<std::string, StreamStats>& by_stream() const { return by_stream_; }
+  int64_t stream_records() const { return stream_records_; }
 
   // Exact distributions: index = value (the last slot collects larger ones).
   // batch_size_requests[b]: requests served in a batch of b; batch_size_batches:
@@ -340,6 +362,7 @@ class LogAggregator : public RecordSink {
   void AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
   void AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
   void AddGpuSample(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
+  StreamStats& Stream(std::string_view name);
   WorkStats& Work(const WorkKey& key, std::string_view model);
   WorkStats& FindOrAddWork(const WorkKey& key, std::string_view model);
   void AddToCell(TimeBucket* bucket, const WorkKey& key, WorkStats* w, double inference,
@@ -369,6 +392,8 @@ class LogAggregator : public RecordSink {
   std::map<std::string, GroupStats> by_replica_;
   GroupStats* last_replica_stats_ = nullptr;
   std::string last_replica_key_;
+  std::map<std::string, StreamStats> by_stream_;
+  int64_t stream_records_ = 0;
   std::vector<int64_t> batch_size_requests_, batch_size_batches_, queue_len_;
   RunningStat queue_len_stat_;
   LatencyHistogram queue_len_hist_;

@@ -270,6 +270,8 @@ JsonlParser::Outcome JsonlParser::Parse(std::string_view line, size_t capacity, 
           record->kind = RecordKind::kGpu;
         } else if (s == ls::kEventAlert) {
           record->kind = RecordKind::kAlert;
+        } else if (s == ls::kEventStream) {
+          record->kind = RecordKind::kStream;
         } else {
           record->kind = RecordKind::kOther;
         }

@@ -79,6 +79,7 @@ struct ThreadState {
       case RecordKind::kAlert:
         ++stats.alerts;
         break;
+      case RecordKind::kStream:  // a video stream's counters (read by the aggregator)
       case RecordKind::kOther:
         ++stats.other_records;
         break;

@@ -63,6 +63,14 @@ constexpr ReaderField kFields[] = {
     Dbl(ls::kPcieTxMbs, FieldUnit::kMbPerSec, &LogRecord::pcie_tx_mbs),
     Dbl(ls::kPcieRxMbs, FieldUnit::kMbPerSec, &LogRecord::pcie_rx_mbs),
     Str(ls::kThrottleReasons, &LogRecord::throttle_reasons),
+    Str(ls::kStream, &LogRecord::stream),
+    Int(ls::kFrameIndex, &LogRecord::frame_index),
+    Dbl(ls::kPtsMs, FieldUnit::kMs, &LogRecord::pts_ms),
+    Int(ls::kFramesRead, &LogRecord::frames_read),
+    Int(ls::kFramesDropped, &LogRecord::frames_dropped),
+    Int(ls::kFramesSkipped, &LogRecord::frames_skipped),
+    Dbl(ls::kTargetFps, FieldUnit::kNone, &LogRecord::target_fps),
+    Dbl(ls::kSourceFps, FieldUnit::kNone, &LogRecord::source_fps),
 };
 
 }  // namespace

@@ -53,6 +53,27 @@ Json GroupJson(const GroupSummary& g) {
   return j;
 }
 
+Json StreamJson(const StreamSummary& st) {
+  Json j;
+  j["name"] = st.name;
+  j["frames"] = st.frames;
+  j["errors"] = st.errors;
+  j["fps"] = R(st.fps);
+  j["target_fps"] = R(st.target_fps);
+  j["source_fps"] = R(st.source_fps);
+  j["frames_read"] = Opt(st.frames_read);
+  j["frames_dropped"] = Opt(st.frames_dropped);
+  j["frames_skipped"] = Opt(st.frames_skipped);
+  j["drop_fraction"] = R(st.drop_fraction);
+  j["latency_p50_ms"] = R(st.latency_p50_ms);
+  j["latency_p99_ms"] = R(st.latency_p99_ms);
+  j["decode_mean_ms"] = R(st.decode_mean_ms);
+  j["queue_mean_ms"] = R(st.queue_mean_ms);
+  j["inference_mean_ms"] = R(st.inference_mean_ms);
+  j["mean_batch_size"] = R(st.mean_batch_size);
+  return j;
+}
+
 Json RangeJson(const AnalysisReport& r, const TimeRange& t) {
   Json j;
   j["start"] = TimeJson(r, t.start_us);
@@ -88,6 +109,26 @@ std::string Count(int64_t n) {
     s += digits[i];
   }
   return s;
+}
+
+// "12.5 fps (target 10, source 25)"-style text of a stream's rates.
+std::string StreamRates(const StreamSummary& st) {
+  std::string t = st.fps ? FormatNumber(*st.fps) + " fps" : std::string("- fps");
+  std::string paren;
+  if (st.target_fps && *st.target_fps > 0) paren += "target " + FormatNumber(*st.target_fps);
+  if (st.source_fps) {
+    if (!paren.empty()) paren += ", ";
+    paren += "source " + FormatNumber(*st.source_fps);
+  }
+  if (!paren.empty()) t += " (" + paren + ")";
+  return t;
+}
+
+std::string StreamDrops(const StreamSummary& st) {
+  if (!st.frames_read) return "-";
+  std::string t = Count(st.frames_dropped.value_or(0)) + " of " + Count(*st.frames_read);
+  if (st.drop_fraction) t += " (" + FormatPercent(*st.drop_fraction) + ")";
+  return t;
 }
 
 std::string RangeText(const AnalysisReport& r, const TimeRange& t) {
@@ -323,6 +364,10 @@ std::string ReportWriter::Json(const AnalysisReport& r, int indent) {
   for (const GroupSummary& g : s.by_model) sum["by_model"].push_back(GroupJson(g));
   sum["by_replica"] = ::yoloscope::Json::array();
   for (const GroupSummary& g : s.by_replica) sum["by_replica"].push_back(GroupJson(g));
+  if (!s.by_stream.empty()) {  // only for logs with video streams
+    sum["by_stream"] = ::yoloscope::Json::array();
+    for (const StreamSummary& st : s.by_stream) sum["by_stream"].push_back(StreamJson(st));
+  }
   sum["errors_by_status"] = ::yoloscope::Json::array();
   for (const CountEntry& e : s.errors_by_status) {
     sum["errors_by_status"].push_back({{"status", e.key}, {"count", e.count}});
@@ -514,6 +559,16 @@ std::string ReportWriter::Text(const AnalysisReport& r, const TextReportOptions&
     groups("gpu", s.by_gpu);
   if (s.by_model.size() > 1) groups("model", s.by_model);
   if (!s.by_replica.empty()) groups("replica", s.by_replica);
+  for (const StreamSummary& st : s.by_stream) {
+    std::string t = fmt::format("  stream    {:<18} {:>10} frames  {}", st.name, Count(st.frames),
+                                StreamRates(st));
+    if (st.frames_read) t += "  dropped " + StreamDrops(st);
+    if (st.latency_p50_ms)
+      t += fmt::format("  latency p50 {} p99 {}", FormatMs(*st.latency_p50_ms),
+                       FormatMs(st.latency_p99_ms.value_or(0)));
+    if (st.errors) t += fmt::format("  errors {}", Count(st.errors));
+    line(t);
+  }
   if (!s.errors_by_status.empty()) {
     std::string t = "  errors by status:";
     for (size_t i = 0; i < s.errors_by_status.size() && i < 5; ++i) {
@@ -683,6 +738,20 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
   groups("By GPU", s.by_gpu);
   groups("By model", s.by_model);
   groups("By replica", s.by_replica);
+  if (!s.by_stream.empty()) {
+    line("### By video stream");
+    line("");
+    line("| stream | frames | fps | dropped | latency p50 | p99 | decode | queue | inference |");
+    line("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    auto ms = [](const std::optional<double>& v) { return v ? FormatMs(*v) : std::string("-"); };
+    for (const StreamSummary& st : s.by_stream) {
+      line(fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |", MdCell(st.name),
+                       Count(st.frames), StreamRates(st), StreamDrops(st), ms(st.latency_p50_ms),
+                       ms(st.latency_p99_ms), ms(st.decode_mean_ms), ms(st.queue_mean_ms),
+                       ms(st.inference_mean_ms)));
+    }
+    line("");
+  }
   if (!r.stages.empty()) {
     line("## Where the time goes");
     line("");
