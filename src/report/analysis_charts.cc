@@ -446,8 +446,7 @@ void AddWhatIf(const Json& analysis, ChartSet* set) {
   AddSeries(&lat, "p50", "ms", SeriesStyle::kBars, column("p50_ms", 1), 0, "#4e79a7");
   AddSeries(&thr, "throughput", "req/s", SeriesStyle::kBars, column("throughput_per_s", 1), 0,
             "#59a14f");
-  AddSeries(&thr, "rejected", "%", SeriesStyle::kBars, column("rejection_rate", 100), 1,
-            "#e15759");
+  AddSeries(&thr, "rejected", "%", SeriesStyle::kBars, column("rejection_rate", 100), 1, "#e15759");
   lat.note = "observed: the log itself; (pred.): the what-if model (docs/what-if.md).";
   set->Add(std::move(lat));
   set->Add(std::move(thr));

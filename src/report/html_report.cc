@@ -163,8 +163,7 @@ void AppendHeader(const Json& analysis, const std::string& title, std::string* h
 void AppendNav(const Json& analysis, std::string* h) {
   const size_t n = JsonFields::Array(analysis, "findings").size();
   *h += "<nav class=\"ys-nav\"><a href=\"#summary\">Summary</a><a href=\"#findings\">Findings (" +
-        std::to_string(n) +
-        ")</a>" +
+        std::to_string(n) + ")</a>" +
         std::string(JsonFields::Object(analysis, "what_if").empty()
                         ? ""
                         : "<a href=\"#what-if\">What-if</a>") +

@@ -94,8 +94,8 @@ bool FindingFixes::Linkable(std::string_view kind) {
 std::vector<std::string> FindingFixes::Candidates(const Finding& f, const WhatIfSetting& logged) {
   std::vector<std::string> out;
   if (f.kind == "underbatching") {
-    const int batch = static_cast<int>(
-        std::clamp(MetricOf(f, "suggested_max_batch").value_or(8.0), 2.0, 64.0));
+    const int batch =
+        static_cast<int>(std::clamp(MetricOf(f, "suggested_max_batch").value_or(8.0), 2.0, 64.0));
     const int64_t window_us = std::llround(
         std::clamp(MetricOf(f, "suggested_max_wait_ms").value_or(2.0), 0.0, 1000.0) * 1000);
     if (batch > logged.max_batch_size) {
@@ -108,9 +108,8 @@ std::vector<std::string> FindingFixes::Candidates(const Finding& f, const WhatIf
     }
   } else if (f.kind == "batch_window_too_long") {
     const auto wait_ms = MetricOf(f, "suggested_max_wait_ms");
-    const int64_t window_us =
-        wait_ms ? std::llround(std::clamp(*wait_ms, 0.0, 1000.0) * 1000)
-                : logged.max_queue_delay_us / 4;
+    const int64_t window_us = wait_ms ? std::llround(std::clamp(*wait_ms, 0.0, 1000.0) * 1000)
+                                      : logged.max_queue_delay_us / 4;
     out.push_back(fmt::format("max_queue_delay_us={}", window_us));
   } else if (f.kind == "queue_saturation") {
     out.push_back(fmt::format("instances={}", logged.instances + 1));
@@ -133,8 +132,8 @@ void FindingFixes::Attach(const WhatIfEngine& engine, const Prediction& logged,
       PredictedFix::Candidate c;
       c.what_if = spec;
       auto setting = ApplyWhatIf(spec, logged.setting);
-      StatusOr<Prediction> p = setting.ok() ? engine.Predict(*setting)
-                                            : StatusOr<Prediction>(setting.status());
+      StatusOr<Prediction> p =
+          setting.ok() ? engine.Predict(*setting) : StatusOr<Prediction>(setting.status());
       if (p.ok()) {
         c.p99_ms = p->result.p99_ms;
         c.rejection_rate = p->result.rejection_rate;
@@ -191,8 +190,7 @@ void WhatIfAnalyzeExtension::Annotate(AnalysisReport* report) {
   if (!engine_) {
     // stdin was consumed by the diagnosis: it cannot be read again.
     if (std::find(options_.paths.begin(), options_.paths.end(), "-") != options_.paths.end()) {
-      FindingFixes::AttachCannotPredict("needs the log in a file (it was read from stdin)",
-                                        report);
+      FindingFixes::AttachCannotPredict("needs the log in a file (it was read from stdin)", report);
       return;
     }
     WhatIfOptions o = options_;

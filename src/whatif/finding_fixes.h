@@ -48,8 +48,7 @@ class FindingFixes {
 
   // Predicts the candidates of every linkable finding of `report` and sets
   // its predicted_fix. `logged` is the logged setting's prediction.
-  static void Attach(const WhatIfEngine& engine, const Prediction& logged,
-                     AnalysisReport* report);
+  static void Attach(const WhatIfEngine& engine, const Prediction& logged, AnalysisReport* report);
 
   // Sets predicted_fix.cannot_predict = `why` on every linkable finding.
   static void AttachCannotPredict(const std::string& why, AnalysisReport* report);

@@ -265,9 +265,10 @@ TEST(HtmlReportTest, WhatIfPanelComparesTheSettingsAndFindingsShowTheirFix) {
   const size_t at = html->find("<section id=\"what-if\">");
   ASSERT_NE(at, std::string::npos);
   const std::string panel = html->substr(at, html->find("</section>", at) - at);
-  for (const char* s : {"[1] max_batch=8", "[2] instances=3", "logged (pred.)", "1.20 s", "140 ms (-87%)",
-                        "3.50 (+250%)", "cannot predict: needs more", "(extrapolated); a guess",
-                        "max_batch=1 (from the log: largest batch)", "n/a"}) {
+  for (const char* s :
+       {"[1] max_batch=8", "[2] instances=3", "logged (pred.)", "1.20 s", "140 ms (-87%)",
+        "3.50 (+250%)", "cannot predict: needs more", "(extrapolated); a guess",
+        "max_batch=1 (from the log: largest batch)", "n/a"}) {
     EXPECT_NE(panel.find(s), std::string::npos) << s << "\n" << panel;
   }
   const Json data = Json::parse(EmbeddedData(*html));
@@ -277,7 +278,8 @@ TEST(HtmlReportTest, WhatIfPanelComparesTheSettingsAndFindingsShowTheirFix) {
   }
   ASSERT_NE(latency, nullptr);
   // observed, logged and the one what-if that could be predicted.
-  EXPECT_EQ((*latency)["x_labels"], Json::parse(R"j(["observed", "logged (pred.)", "[1] max_batch=8"])j"));
+  EXPECT_EQ((*latency)["x_labels"],
+            Json::parse(R"j(["observed", "logged (pred.)", "[1] max_batch=8"])j"));
   EXPECT_EQ((*latency)["series"][0]["label"], "p99");
   EXPECT_EQ((*latency)["series"][0]["values"], Json::parse("[1200, 1100, 140]"));
   // The what-if charts are in the panel, not in the general chart grid.

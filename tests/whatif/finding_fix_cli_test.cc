@@ -4,6 +4,7 @@
 // at a time under Poisson arrivals near its capacity (underbatching and
 // queue_saturation findings), a few batches of two among them so that the
 // batch-latency curve has a slope -- or, for the degenerate case, none.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +18,6 @@
 #include <random>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "report/report_assets.h"
 
@@ -46,8 +45,8 @@ Result ShOut(const std::string& cmd) {  // stdout only
 }
 
 std::string TimeOf(int64_t us) {  // us < 1 hour
-  return fmt::format("2026-01-01T00:{:02d}:{:02d}.{:06d}Z", us / 60'000'000,
-                     (us / 1'000'000) % 60, us % 1'000'000);
+  return fmt::format("2026-01-01T00:{:02d}:{:02d}.{:06d}Z", us / 60'000'000, (us / 1'000'000) % 60,
+                     us % 1'000'000);
 }
 
 // `n` requests at `rate`/s (Poisson) into one FIFO instance: 1 ms of decode
@@ -112,8 +111,7 @@ std::string UnderbatchedLog(double rate, int n, int pair_every) {
 class FindingFixCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("ys_finding_fix_" + std::to_string(getpid())));
+    dir_ = new fs::path(fs::temp_directory_path() / ("ys_finding_fix_" + std::to_string(getpid())));
     fs::create_directories(*dir_);
     std::ofstream(*dir_ / "pairs.jsonl") << UnderbatchedLog(170, 700, 8);
     std::ofstream(*dir_ / "ones.jsonl") << UnderbatchedLog(170, 700, 0);
@@ -194,8 +192,7 @@ TEST_F(FindingFixCliTest, FindingsCarryAFixWhoseNumbersAreThoseOfWhatIf) {
   const std::string summary = ub["predicted_fix"]["summary"];
   const Result text = ShOut(Bin() + " analyze " + log + " --color never");
   ASSERT_EQ(text.code, 0);
-  EXPECT_NE(text.out.find("predicted: " + summary.substr(0, summary.find(" ("))),
-            std::string::npos)
+  EXPECT_NE(text.out.find("predicted: " + summary.substr(0, summary.find(" ("))), std::string::npos)
       << text.out;
   const Result md = ShOut(Bin() + " analyze " + log + " --format markdown");
   ASSERT_EQ(md.code, 0);
@@ -248,9 +245,9 @@ TEST_F(FindingFixCliTest, HtmlWithWhatIfHasAPanelComparingTheSettings) {
   if (!ReportAssets::HaveCharts()) GTEST_SKIP() << ReportAssets::MissingMessage();
   const std::string log = Log("pairs.jsonl");
   const fs::path html_path = *dir_ / "report.html";
-  const Result r = ShOut(Bin() + " analyze " + log +
-                         " --what-if max_batch=4 --what-if instances=2 --html " +
-                         html_path.string() + " --format json");
+  const Result r =
+      ShOut(Bin() + " analyze " + log + " --what-if max_batch=4 --what-if instances=2 --html " +
+            html_path.string() + " --format json");
   ASSERT_EQ(r.code, 0) << r.out;
   const Json wi = Json::parse(r.out);  // stdout: the what-if report, as without --html
   ASSERT_EQ(wi["schema"], "yoloscope.whatif.v1");
