@@ -1,4 +1,5 @@
-// `yoloscope analyze`: flags -> AnalyzeOptions -> AnalyzeCommand::Run; with
+// `yoloscope analyze`: flags -> AnalyzeOptions -> AnalyzeCommand::Run, with
+// ys_whatif's extension attaching predicted fixes to findings; with
 // --what-if, flags -> WhatIfOptions -> WhatIfCommand::Run (docs/what-if.md).
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -6,6 +7,7 @@
 #include <vector>
 
 #include "analyzer/analyze_command.h"
+#include "whatif/finding_fixes.h"
 #include "whatif/what_if_command.h"
 
 namespace yoloscope {
@@ -53,12 +55,18 @@ int AnalyzeMain(int argc, char** argv) {
                  "'max_batch=8,max_queue_delay_us=2000,instances=2,rate=x1.5' (repeatable; "
                  "docs/what-if.md)");
   app.add_option("--setting", logged_setting,
-                 "with --what-if: the logged setting where the log does not record it, e.g. "
+                 "the logged setting where the log does not record it (for --what-if and the "
+                 "findings' predicted fixes), e.g. "
                  "'max_queue_delay_us=2000,queue_size=64'");
-  app.add_option("--model", model, "with --what-if: which model of the log");
+  app.add_option("--model", model,
+                 "with --what-if (and the findings' predicted fixes): which model of the log");
+  bool no_predict = false;
+  app.add_flag("--no-predict", no_predict,
+               "do not predict the fix of underbatching / batch window / queue findings");
   double skip_s = 0;
   app.add_option("--skip-s", skip_s,
-                 "with --what-if: leave the first S seconds (warm-up) out of every number");
+                 "with --what-if (and predicted fixes): leave the first S seconds (warm-up) "
+                 "out of every number");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,19 +81,22 @@ int AnalyzeMain(int argc, char** argv) {
     }
     o.column_map[m.substr(0, eq)] = m.substr(eq + 1);
   }
+  WhatIfOptions w;
+  w.paths = o.paths;
+  w.input_format = o.input_format;
+  w.column_map = o.column_map;
+  w.threads = o.threads;
+  w.format = o.format;
+  w.model = model;
+  w.logged_setting = logged_setting;
+  w.what_ifs = what_ifs;
+  w.skip_s = skip_s;
   if (!what_ifs.empty()) {
-    WhatIfOptions w;
-    w.paths = o.paths;
-    w.input_format = o.input_format;
-    w.column_map = o.column_map;
-    w.threads = o.threads;
-    w.format = o.format;
-    w.model = model;
-    w.logged_setting = logged_setting;
-    w.what_ifs = what_ifs;
-    w.skip_s = skip_s;
+    w.html_path = o.html_path;
+    w.analyze = o;
     return WhatIfCommand(std::move(w)).Run(stdout, stderr);
   }
+  if (!no_predict && !o.follow) o.extension = std::make_shared<WhatIfAnalyzeExtension>(w);
   AnalyzeCommand command(std::move(o));
   return command.Run(stdout, stderr);
 }

@@ -41,6 +41,38 @@ struct TimeRange {
   int64_t end_us = 0;    // exclusive.
 };
 
+// Numbers of one serving setting, as the what-if model (src/whatif) gives
+// them; unknown values are empty (null in JSON).
+struct PredictedNumbers {
+  std::optional<double> p50_ms, p90_ms, p99_ms, throughput_per_s, rejection_rate,
+      device_busy_fraction, mean_batch_size;
+};
+
+// The predicted effect of a finding's fix (docs/what-if.md, "Findings with
+// a predicted fix"). Filled by ys_whatif through AnalyzeOptions::extension
+// -- the analyzer itself never predicts. Either `what_if` is set (the fix,
+// in --what-if syntax, and its prediction) or `cannot_predict` says what the
+// log lacks.
+struct PredictedFix {
+  std::string what_if;  // "max_batch=8,max_queue_delay_us=2000"
+  // One line for people: "max_batch=8,...: p99 1.2 s -> 140 ms (predicted; ...)".
+  std::string summary;
+  PredictedNumbers observed;   // the log itself
+  PredictedNumbers logged;     // the logged setting through the model
+  PredictedNumbers predicted;  // the fix through the model
+  bool extrapolated = false;
+  std::vector<std::string> assumptions;
+  // Every candidate fix simulated (the chosen one included): spec and its
+  // predicted p99 / rejection rate, or its "cannot predict" reason.
+  struct Candidate {
+    std::string what_if;
+    std::optional<double> p99_ms, rejection_rate;
+    std::string error;
+  };
+  std::vector<Candidate> candidates;
+  std::string cannot_predict;  // "cannot predict: needs ..." (the rest empty)
+};
+
 struct Finding {
   std::string kind;  // one of kFindingKinds.
   FindingSeverity severity = FindingSeverity::kInfo;
@@ -52,6 +84,7 @@ struct Finding {
   std::vector<std::string> evidence;                    // human-readable, with the numbers.
   std::vector<std::pair<std::string, double>> metrics;  // the same numbers, by name.
   std::string recommendation;
+  std::optional<PredictedFix> predicted_fix;  // empty: not attempted.
 };
 
 // A check that could not run, and what would enable it.

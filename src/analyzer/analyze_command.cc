@@ -200,7 +200,10 @@ StatusOr<AnalysisReport> AnalyzeCommand::Analyze() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   AnalyzerConfig ac;
   ac.window_s = options_.window_s;
-  return Analyzer(ac).Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
+  AnalysisReport report =
+      Analyzer(ac).Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
+  if (options_.extension) options_.extension->Annotate(&report);
+  return report;
 }
 
 namespace {
@@ -364,8 +367,9 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const AnalysisReport report =
+  AnalysisReport report =
       analyzer.Analyze(*aggs[0], ToInputSummary(options_.paths, stats, n, seconds));
+  if (options_.extension) options_.extension->Annotate(&report);
   std::vector<TimelineAlert> alerts;
   if (timeline) alerts = timeline->Finish();
   std::string text = Render(report, options_, color, /*compact_json=*/options_.follow);
@@ -382,13 +386,16 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
       text += "\n" + RenderAlertTimelineText(alerts);
     }
   }
-  std::fputs(text.c_str(), out);
-  std::fflush(out);
+  if (options_.print_report) {
+    std::fputs(text.c_str(), out);
+    std::fflush(out);
+  }
   if (!options_.html_path.empty()) {
     // The HTML report consumes the documented JSON document, not our structs.
     nlohmann::json doc =
         nlohmann::json::parse(ReportWriter::Json(report, -1), nullptr, /*allow_exceptions=*/false);
     if (timeline && doc.is_object()) doc["alerts"] = AlertTimelineToJson(alerts);
+    if (options_.extension && doc.is_object()) options_.extension->ExtendHtml(&doc);
     HtmlReportOptions html_options;
     html_options.generated_at = FormatRfc3339Micros(RealClock().WallNowUs());
     if (Status st = HtmlReport::WriteFile(doc, html_options, options_.html_path); !st.ok()) {

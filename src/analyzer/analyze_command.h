@@ -19,6 +19,8 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,21 @@
 #include "common/status.h"
 
 namespace yoloscope {
+
+// What a module above the analyzer adds to `analyze` (ys_analyzer cannot
+// depend on it): ys_whatif attaches predicted fixes to findings and the
+// what-if panel to the HTML report through this (src/whatif/finding_fixes.h).
+// Called once on the final report, never on --follow's snapshots.
+class AnalyzeExtension {
+ public:
+  virtual ~AnalyzeExtension() = default;
+  // May change `report` (e.g. fill Finding::predicted_fix) before it is
+  // rendered. Must not fail: what it cannot do it leaves out.
+  virtual void Annotate(AnalysisReport* report) { (void)report; }
+  // May add top-level members to the document the HTML report renders
+  // (docs/report.md), e.g. "what_if".
+  virtual void ExtendHtml(nlohmann::json* doc) { (void)doc; }
+};
 
 struct AnalyzeOptions {
   std::vector<std::string> paths;                 // "-" = stdin.
@@ -44,6 +61,10 @@ struct AnalyzeOptions {
   // Alert timeline over the log: the shipped default rules, or this rule file
   // (docs/alerts.md); "none" turns it off. Not computed with --follow.
   std::string alert_rules;  // --html: also write the self-contained HTML report here.
+  // false: write no report to `out` (only --html); `analyze --what-if
+  // --html`, whose stdout holds the what-if report.
+  bool print_report = true;
+  std::shared_ptr<AnalyzeExtension> extension;  // null: none.
 };
 
 class AnalyzeCommand {
@@ -62,7 +83,7 @@ class AnalyzeCommand {
   int Run(std::FILE* out, std::FILE* err);
 
   // Reads and analyzes without writing (tests, embedding). Errors are the
-  // ones that make Run exit 2.
+  // ones that make Run exit 2. The extension, if any, annotates the report.
   StatusOr<AnalysisReport> Analyze();
 
   // Exit code for a report under `fail_on` ("none", "warning", "critical").

@@ -404,6 +404,54 @@ void AddFindingBands(const Json& analysis, ChartSet* set) {
   }
 }
 
+// The what-if panel's charts, from the "what_if" member (schema
+// yoloscope.whatif.v1): one bar group per column -- the log itself, the
+// logged setting through the model, then each what-if that could be
+// predicted.
+void AddWhatIf(const Json& analysis, ChartSet* set) {
+  const Json& w = JsonFields::Object(analysis, "what_if");
+  if (w.empty()) return;
+  std::vector<std::string> labels;
+  std::vector<const Json*> columns;
+  const Json& observed = JsonFields::Object(JsonFields::Object(w, "log"), "observed");
+  labels.push_back("observed");
+  columns.push_back(&observed);
+  labels.push_back("logged (pred.)");
+  columns.push_back(&JsonFields::Object(JsonFields::Object(w, "logged"), "predicted"));
+  const Json& rows = JsonFields::Array(w, "what_if");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (JsonFields::Find(rows[i], "predicted") == nullptr) continue;
+    labels.push_back("[" + std::to_string(i + 1) + "] " + JsonFields::Text(rows[i], "label"));
+    columns.push_back(&JsonFields::Object(rows[i], "predicted"));
+  }
+  auto column = [&](const char* key, double scale) {
+    std::vector<double> v;
+    for (const Json* c : columns) v.push_back(JsonFields::Number(*c, key) * scale);
+    return v;
+  };
+  Chart lat = MakeAxisChart(kChartWhatIfLatency, "Latency by setting (served requests)", "bars",
+                            "setting", "ms");
+  Chart thr = MakeAxisChart(kChartWhatIfThroughput, "Throughput and rejections by setting", "bars",
+                            "setting", "req/s");
+  thr.y2_label = "rejected %";
+  for (size_t i = 0; i < labels.size(); ++i) {
+    lat.x.push_back(static_cast<double>(i));
+    thr.x.push_back(static_cast<double>(i));
+  }
+  lat.x_labels = labels;
+  thr.x_labels = labels;
+  // Widest first: p99 behind p90 behind p50.
+  AddSeries(&lat, "p99", "ms", SeriesStyle::kBars, column("p99_ms", 1), 0, "#e15759");
+  AddSeries(&lat, "p90", "ms", SeriesStyle::kBars, column("p90_ms", 1), 0, "#f28e2b");
+  AddSeries(&lat, "p50", "ms", SeriesStyle::kBars, column("p50_ms", 1), 0, "#4e79a7");
+  AddSeries(&thr, "throughput", "req/s", SeriesStyle::kBars, column("throughput_per_s", 1), 0,
+            "#59a14f");
+  AddSeries(&thr, "rejected", "%", SeriesStyle::kBars, column("rejection_rate", 100), 1, "#e15759");
+  lat.note = "observed: the log itself; (pred.): the what-if model (docs/what-if.md).";
+  set->Add(std::move(lat));
+  set->Add(std::move(thr));
+}
+
 }  // namespace
 
 const char* AnalysisCharts::ChartForFinding(std::string_view kind) {
@@ -480,6 +528,7 @@ ChartSet AnalysisCharts::Build(const Json& analysis) {
   AddWhereTimeGoes(analysis, &set);
   AddAlerts(analysis, end_s, &set);
   AddFindingBands(analysis, &set);
+  AddWhatIf(analysis, &set);
   return set;
 }
 

@@ -20,7 +20,11 @@
 //   stages[]                     where the time goes;
 //   alerts[]                     {rule, severity, fired_at, resolved_at, value}:
 //                                the alert timeline and bands on every time chart;
-//   findings[].time_ranges[]     one band per range, on the finding's chart.
+//   findings[].time_ranges[]     one band per range, on the finding's chart;
+//   what_if                      (`analyze --what-if ... --html`, schema
+//                                yoloscope.whatif.v1) p50/p90/p99 and
+//                                throughput / rejections per setting, as bars
+//                                (kChartWhatIfLatency, kChartWhatIfThroughput).
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -46,6 +46,9 @@ inline constexpr char kChartBatchSizes[] = "batch_sizes";
 inline constexpr char kChartInferenceVsBatch[] = "inference_vs_batch";
 inline constexpr char kChartWhereTimeGoes[] = "where_time_goes";
 inline constexpr char kChartAlerts[] = "alerts";
+// The what-if panel (`analyze --what-if ... --html`): settings side by side.
+inline constexpr char kChartWhatIfLatency[] = "what_if_latency";
+inline constexpr char kChartWhatIfThroughput[] = "what_if_throughput";
 
 enum class SeriesStyle { kLine, kArea, kDashed, kPoints, kBars, kStep };
 

@@ -163,8 +163,11 @@ void AppendHeader(const Json& analysis, const std::string& title, std::string* h
 void AppendNav(const Json& analysis, std::string* h) {
   const size_t n = JsonFields::Array(analysis, "findings").size();
   *h += "<nav class=\"ys-nav\"><a href=\"#summary\">Summary</a><a href=\"#findings\">Findings (" +
-        std::to_string(n) +
-        ")</a><a href=\"#alerts\">Alerts</a><a href=\"#charts\">Charts</a>"
+        std::to_string(n) + ")</a>" +
+        std::string(JsonFields::Object(analysis, "what_if").empty()
+                        ? ""
+                        : "<a href=\"#what-if\">What-if</a>") +
+        "<a href=\"#alerts\">Alerts</a><a href=\"#charts\">Charts</a>"
         "<a href=\"#stages\">Stages</a><a href=\"#skipped\">Checks not run</a>"
         "<a href=\"#input\">Input</a></nav>\n";
 }
@@ -304,6 +307,14 @@ void AppendFinding(const Json& f, size_t index, const ChartSet& charts, bool rel
     AppendEscapedHtml(rec, h);
     *h += "</p>\n";
   }
+  // The what-if model's prediction for the fix (docs/what-if.md); nothing
+  // when the log could not support one.
+  const std::string predicted = JsonFields::Text(JsonFields::Object(f, "predicted_fix"), "summary");
+  if (!predicted.empty()) {
+    *h += "<p class=\"ys-rec ys-predicted-fix\"><strong>Predicted fix.</strong> ";
+    AppendEscapedHtml(predicted, h);
+    *h += "</p>\n";
+  }
   const Json& metrics = JsonFields::Object(f, "metrics");
   if (!metrics.empty()) {
     *h += "<p class=\"ys-metrics\">";
@@ -373,13 +384,126 @@ void AppendAlerts(const Json& analysis, const ChartSet& charts, std::string* h) 
   *h += "</section>\n";
 }
 
+bool IsWhatIfChart(const Chart& c) {
+  return c.id == kChartWhatIfLatency || c.id == kChartWhatIfThroughput;
+}
+
+// The what-if panel: the settings of `analyze --what-if` side by side (the
+// "what_if" member, schema yoloscope.whatif.v1, docs/what-if.md), a table
+// and the latency / throughput bars. Absent without that member.
+void AppendWhatIf(const Json& analysis, const ChartSet& charts, std::string* h) {
+  const Json& w = JsonFields::Object(analysis, "what_if");
+  if (w.empty()) return;
+  *h += "<section id=\"what-if\"><h2>What-if</h2>\n<p class=\"ys-hint\">";
+  std::string intro = "The log's traffic replayed through a model of the serving pipeline";
+  const std::string model = JsonFields::Text(w, "model");
+  if (!model.empty()) intro += " (model " + model + ")";
+  intro +=
+      " under each setting. \"observed\" is the log itself; \"logged (pred.)\" is the logged "
+      "setting through the model; each what-if's change is against it.";
+  AppendEscapedHtml(intro, h);
+  *h += "</p>\n";
+  struct Column {
+    std::string label;
+    const Json* values;  // nullptr: cannot be predicted
+    std::string error;
+  };
+  std::vector<Column> cols;
+  cols.push_back({"observed", &JsonFields::Object(JsonFields::Object(w, "log"), "observed"), ""});
+  const Json& logged = JsonFields::Object(JsonFields::Object(w, "logged"), "predicted");
+  cols.push_back({"logged (pred.)", &logged, ""});
+  const Json& rows = JsonFields::Array(w, "what_if");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Json* p = JsonFields::Find(rows[i], "predicted");
+    cols.push_back({"[" + std::to_string(i + 1) + "] " + JsonFields::Text(rows[i], "label"), p,
+                    JsonFields::Text(rows[i], "error")});
+  }
+  struct Row {
+    const char* key;
+    const char* label;
+    bool percent;  // a fraction shown in %
+    bool ms;
+  };
+  static constexpr Row kRows[] = {
+      {"p50_ms", "p50", false, true},
+      {"p90_ms", "p90", false, true},
+      {"p99_ms", "p99", false, true},
+      {"throughput_per_s", "throughput req/s", false, false},
+      {"rejection_rate", "rejected", true, false},
+      {"device_busy_fraction", "device busy", true, false},
+      {"mean_batch_size", "mean batch size", false, false},
+      {"mean_queue_length", "mean queue length", false, false},
+  };
+  *h += "<table class=\"ys-table ys-num ys-what-if\"><thead><tr><th></th>";
+  for (const Column& c : cols) {
+    *h += "<th>";
+    AppendEscapedHtml(c.label, h);
+    *h += "</th>";
+  }
+  *h += "</tr></thead><tbody>";
+  for (const Row& r : kRows) {
+    *h += "<tr><td>";
+    AppendEscapedHtml(r.label, h);
+    *h += "</td>";
+    const double base = JsonFields::Number(logged, r.key);
+    for (size_t c = 0; c < cols.size(); ++c) {
+      *h += "<td>";
+      if (cols[c].values == nullptr) {
+        *h += "n/a</td>";
+        continue;
+      }
+      const double v = JsonFields::Number(*cols[c].values, r.key);
+      std::string text = r.percent ? FormatPercent(v) : (r.ms ? FormatMs(v) : FormatNumber(v));
+      // The change against the logged setting's prediction, for what-ifs.
+      if (c >= 2 && std::isfinite(v) && std::isfinite(base)) {
+        if (r.percent) {
+          const double d = (v - base) * 100;
+          if (std::fabs(d) >= 0.05) text += Printf(" (%+.1f pt)", d);
+        } else if (base > 0) {
+          const double rel = (v - base) / base * 100;
+          text += std::fabs(rel) < 0.5 ? std::string(" (=)") : Printf(" (%+.0f%%)", rel);
+        }
+      }
+      AppendEscapedHtml(text, h);
+      *h += "</td>";
+    }
+    *h += "</tr>";
+  }
+  *h += "</tbody></table>\n<ul class=\"ys-evidence\">";
+  for (const Json& src : JsonFields::Array(w, "logged_setting_sources")) {
+    *h += "<li>logged setting: ";
+    AppendEscapedHtml(ValueText(src), h);
+    *h += "</li>";
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::string line = "[" + std::to_string(i + 1) + "] " + JsonFields::Text(rows[i], "label");
+    const std::string error = JsonFields::Text(rows[i], "error");
+    if (!error.empty()) {
+      line += ": " + error;
+    } else if (JsonFields::Bool(rows[i], "extrapolated", false)) {
+      line += " (extrapolated)";
+    }
+    for (const Json& a : JsonFields::Array(rows[i], "assumptions")) {
+      if (a.is_string()) line += "; " + a.get<std::string>();
+    }
+    *h += "<li>";
+    AppendEscapedHtml(line, h);
+    *h += "</li>";
+  }
+  *h += "</ul>\n<div class=\"ys-grid\">\n";
+  for (const Chart& c : charts.charts()) {
+    if (IsWhatIfChart(c)) ReportPage::AppendChartCard(c, h);
+  }
+  *h += "</div></section>\n";
+}
+
 void AppendCharts(const ChartSet& charts, std::string* h) {
   *h +=
       "<section id=\"charts\"><h2>Charts</h2><p class=\"ys-hint\">Drag across a time chart "
       "to zoom; every time chart follows. Double-click to zoom out. Click a legend entry to "
       "hide a series. Times are UTC.</p>\n<div class=\"ys-grid\">\n";
   for (const Chart& c : charts.charts()) {
-    if (c.id != kChartAlerts) ReportPage::AppendChartCard(c, h);
+    if (c.id != kChartAlerts && !IsWhatIfChart(c)) ReportPage::AppendChartCard(c, h);
   }
   *h += "</div></section>\n";
 }
@@ -535,6 +659,7 @@ std::string RenderBody(const Json& analysis, const ChartSet& charts, const std::
   h += "<main>\n";
   AppendSummary(analysis, &h);
   AppendFindings(analysis, charts, relative, &h);
+  AppendWhatIf(analysis, charts, &h);
   AppendAlerts(analysis, charts, &h);
   AppendCharts(charts, &h);
   AppendStages(analysis, &h);

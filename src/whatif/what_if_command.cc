@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
+#include "whatif/finding_fixes.h"
 #include "whatif/profile_builder.h"
 
 namespace yoloscope {
@@ -94,16 +97,21 @@ int WhatIfCommand::Run(std::FILE* out, std::FILE* err) {
     std::fprintf(err, "yoloscope analyze --what-if: %s\n", st.message().c_str());
     return kExitUsage;
   };
-  auto engine = LoadEngine(options_);
-  if (!engine.ok()) return fail(engine.status());
-  auto in = PredictLogged(**engine, options_);
+  if (!options_.html_path.empty() &&
+      std::find(options_.paths.begin(), options_.paths.end(), "-") != options_.paths.end()) {
+    return fail(InvalidArgumentError("--html with --what-if needs the log in a file, not stdin"));
+  }
+  auto engine_or = LoadEngine(options_);
+  if (!engine_or.ok()) return fail(engine_or.status());
+  std::shared_ptr<const WhatIfEngine> engine(std::move(engine_or).value());
+  auto in = PredictLogged(*engine, options_);
   if (!in.ok()) return fail(in.status());
   for (const std::string& spec : options_.what_ifs) {
     auto setting = ApplyWhatIf(spec, in->logged.setting);
     if (!setting.ok()) return fail(setting.status());
     WhatIfRow row;
     row.spec = spec;
-    auto p = (*engine)->Predict(*setting);
+    auto p = engine->Predict(*setting);
     if (p.ok()) {
       row.prediction = std::move(p).value();
     } else {
@@ -114,6 +122,21 @@ int WhatIfCommand::Run(std::FILE* out, std::FILE* err) {
   const std::string text = options_.format == "json" ? WhatIfReport::Json(*in).dump(2) + "\n"
                                                      : WhatIfReport::Text(*in);
   std::fputs(text.c_str(), out);
+  std::fflush(out);
+  if (!options_.html_path.empty()) {
+    // The diagnosis with its predicted fixes and the what-if panel.
+    AnalyzeOptions a = options_.analyze;
+    a.paths = options_.paths;
+    a.input_format = options_.input_format;
+    a.column_map = options_.column_map;
+    a.html_path = options_.html_path;
+    a.follow = false;
+    a.format = "json";
+    a.print_report = false;
+    a.extension = std::make_shared<WhatIfAnalyzeExtension>(options_, engine, *in);
+    const int rc = AnalyzeCommand(std::move(a)).Run(out, err);
+    if (rc != AnalyzeCommand::kExitOk) return rc;
+  }
   return kExitOk;
 }
 

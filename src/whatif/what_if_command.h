@@ -2,7 +2,8 @@
 // call: reads the log into a PipelineProfile, resolves the logged setting
 // (from the log where it is recorded, else --setting, else serve's
 // defaults), predicts it and every what-if, and writes the side-by-side
-// report (text or JSON). analyze_main.cc only parses flags.
+// report (text or JSON). With `html_path`, also the diagnosis' HTML report
+// with a what-if panel (finding_fixes.h). analyze_main.cc only parses flags.
 //
 // Exit codes (Run): 0 report written (a what-if the log cannot predict is
 // shown with its reason); 2 unusable arguments or input, or a log from which
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/analyze_command.h"
 #include "common/status.h"
 #include "whatif/what_if_engine.h"
 #include "whatif/what_if_report.h"
@@ -37,6 +39,11 @@ struct WhatIfOptions {
   std::vector<std::string> what_ifs;  // --what-if, in order
   double skip_s = 0;                  // --skip-s: warm-up left out of every number
   uint64_t seed = 1;
+  // --html: also write the diagnosis' HTML report here (AnalyzeCommand with
+  // `analyze`'s options, nothing printed), its findings with their predicted
+  // fixes and a what-if panel comparing these settings. Needs a file, not stdin.
+  std::string html_path;
+  AnalyzeOptions analyze;  // paths, html_path and output are set by Run
 };
 
 class WhatIfCommand {

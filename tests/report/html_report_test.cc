@@ -232,3 +232,63 @@ TEST(HtmlReportTest, SummaryRoundsAsTheOtherFormatsAndShowsServedCapacity) {
 
 }  // namespace
 }  // namespace yoloscope
+
+namespace yoloscope {
+namespace {
+
+// `analyze --what-if ... --html`: the "what_if" member (yoloscope.whatif.v1)
+// becomes a panel -- a table and two bar charts -- and a finding's
+// predicted fix is shown under its recommendation.
+TEST(HtmlReportTest, WhatIfPanelComparesTheSettingsAndFindingsShowTheirFix) {
+  Json a = Json::parse(R"j({"schema": "yoloscope.analysis.v1", "summary": {"requests": 10},
+    "findings": [{"kind": "underbatching", "severity": "warning", "title": "t",
+                  "recommendation": "batch",
+                  "predicted_fix": {"what_if": "max_batch=8",
+                                    "summary": "max_batch=8: p99 1.2 s -> 140 ms (predicted)"}}]})j");
+  auto plain = HtmlReport::Render(a, Options());
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_NE(plain->find("max_batch=8: p99 1.2 s -&gt; 140 ms (predicted)"), std::string::npos);
+  EXPECT_EQ(plain->find("<section id=\"what-if\">"), std::string::npos);
+
+  a["what_if"] = Json::parse(R"j({"schema": "yoloscope.whatif.v1", "model": "m",
+    "log": {"observed": {"p50_ms": 10, "p90_ms": 20, "p99_ms": 1200, "throughput_per_s": 90,
+                         "rejection_rate": 0.05}},
+    "logged_setting_sources": ["max_batch=1 (from the log: largest batch)"],
+    "logged": {"predicted": {"p50_ms": 11, "p90_ms": 21, "p99_ms": 1100, "throughput_per_s": 91,
+                             "rejection_rate": 0.04, "mean_batch_size": 1}},
+    "what_if": [{"label": "max_batch=8", "extrapolated": true, "assumptions": ["a guess"],
+                 "predicted": {"p50_ms": 5, "p90_ms": 9, "p99_ms": 140, "throughput_per_s": 95,
+                               "rejection_rate": 0, "mean_batch_size": 3.5}},
+                {"label": "instances=3", "error": "cannot predict: needs more"}]})j");
+  auto html = HtmlReport::Render(a, Options());
+  ASSERT_TRUE(html.ok()) << html.status().message();
+  const size_t at = html->find("<section id=\"what-if\">");
+  ASSERT_NE(at, std::string::npos);
+  const std::string panel = html->substr(at, html->find("</section>", at) - at);
+  for (const char* s :
+       {"[1] max_batch=8", "[2] instances=3", "logged (pred.)", "1.20 s", "140 ms (-87%)",
+        "3.50 (+250%)", "cannot predict: needs more", "(extrapolated); a guess",
+        "max_batch=1 (from the log: largest batch)", "n/a"}) {
+    EXPECT_NE(panel.find(s), std::string::npos) << s << "\n" << panel;
+  }
+  const Json data = Json::parse(EmbeddedData(*html));
+  const Json* latency = nullptr;
+  for (const Json& c : data["charts"]["charts"]) {
+    if (c["id"] == "what_if_latency") latency = &c;
+  }
+  ASSERT_NE(latency, nullptr);
+  // observed, logged and the one what-if that could be predicted.
+  EXPECT_EQ((*latency)["x_labels"],
+            Json::parse(R"j(["observed", "logged (pred.)", "[1] max_batch=8"])j"));
+  EXPECT_EQ((*latency)["series"][0]["label"], "p99");
+  EXPECT_EQ((*latency)["series"][0]["values"], Json::parse("[1200, 1100, 140]"));
+  // The what-if charts are in the panel, not in the general chart grid.
+  const size_t grid = html->find("<section id=\"charts\">");
+  ASSERT_NE(grid, std::string::npos);
+  const std::string charts = html->substr(grid, html->find("</section>", grid) - grid);
+  EXPECT_EQ(charts.find("chart-what_if_latency"), std::string::npos);
+  EXPECT_NE(panel.find("chart-what_if_latency"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yoloscope

@@ -27,6 +27,43 @@ double Round(double v) {
 Json R(double v) { return Num(Round(v)); }
 Json R(const std::optional<double>& v) { return v ? R(*v) : Json(nullptr); }
 
+Json NumbersJson(const PredictedNumbers& n) {
+  Json j;
+  j["p50_ms"] = R(n.p50_ms);
+  j["p90_ms"] = R(n.p90_ms);
+  j["p99_ms"] = R(n.p99_ms);
+  j["throughput_per_s"] = R(n.throughput_per_s);
+  j["rejection_rate"] = R(n.rejection_rate);
+  j["device_busy_fraction"] = R(n.device_busy_fraction);
+  j["mean_batch_size"] = R(n.mean_batch_size);
+  return j;
+}
+
+Json PredictedFixJson(const PredictedFix& p) {
+  Json j;
+  if (!p.cannot_predict.empty()) {
+    j["cannot_predict"] = p.cannot_predict;
+    return j;
+  }
+  j["what_if"] = p.what_if;
+  j["summary"] = p.summary;
+  j["observed"] = NumbersJson(p.observed);
+  j["logged"] = NumbersJson(p.logged);
+  j["predicted"] = NumbersJson(p.predicted);
+  j["extrapolated"] = p.extrapolated;
+  j["assumptions"] = p.assumptions;
+  j["candidates"] = Json::array();
+  for (const PredictedFix::Candidate& c : p.candidates) {
+    Json o;
+    o["what_if"] = c.what_if;
+    o["p99_ms"] = R(c.p99_ms);
+    o["rejection_rate"] = R(c.rejection_rate);
+    if (!c.error.empty()) o["error"] = c.error;
+    j["candidates"].push_back(o);
+  }
+  return j;
+}
+
 std::string TimeText(const AnalysisReport& r, int64_t ts_us) {
   return r.input.ts_monotonic ? FormatOffset(ts_us, r.summary.first_ts_us.value_or(0))
                               : FormatTime(ts_us);
@@ -411,6 +448,7 @@ std::string ReportWriter::Json(const AnalysisReport& r, int indent) {
     for (const auto& [k, v] : f.metrics) m[k] = R(v);
     o["metrics"] = m;
     o["recommendation"] = f.recommendation;
+    if (f.predicted_fix) o["predicted_fix"] = PredictedFixJson(*f.predicted_fix);
     j["findings"].push_back(o);
   }
 
@@ -623,6 +661,9 @@ std::string ReportWriter::Text(const AnalysisReport& r, const TextReportOptions&
     }
     for (const std::string& e : f.evidence) line("    - " + e);
     line("    " + p.Bold("fix:") + " " + f.recommendation);
+    if (f.predicted_fix && !f.predicted_fix->summary.empty()) {
+      line("    " + p.Bold("predicted:") + " " + f.predicted_fix->summary);
+    }
     if (!f.request_ids.empty()) {
       line("    " + p.Dim(fmt::format("e.g. {}", fmt::join(f.request_ids, ", "))));
     }
@@ -788,6 +829,9 @@ std::string ReportWriter::Markdown(const AnalysisReport& r) {
     }
     for (const std::string& e : f.evidence) line("- " + e);
     line(fmt::format("- **Fix:** {}", f.recommendation));
+    if (f.predicted_fix && !f.predicted_fix->summary.empty()) {
+      line(fmt::format("- **Predicted fix:** {}", f.predicted_fix->summary));
+    }
     if (!f.request_ids.empty()) {
       std::vector<std::string> ids;
       for (const std::string& id : f.request_ids) ids.push_back("`" + id + "`");

@@ -166,3 +166,47 @@ TEST(ReportWriterTest, WindowsCarryStageMeansForTheStageChart) {
 
 }  // namespace
 }  // namespace yoloscope
+
+namespace yoloscope {
+namespace {
+
+// A finding's predicted fix (filled by ys_whatif) in every format; absent
+// when not attempted, only `cannot_predict` in JSON when the log cannot
+// support one (docs/what-if.md).
+TEST(ReportWriterTest, PredictedFixIsInEveryFormatAndCannotPredictOnlyInJson) {
+  AnalysisReport r = EventfulReport();
+  ASSERT_GE(r.findings.size(), 1u);
+  Finding& f = r.findings[0];
+  const std::string json_before = ReportWriter::Json(r);
+  EXPECT_FALSE(nlohmann::json::parse(json_before)["findings"][0].contains("predicted_fix"));
+
+  PredictedFix fix;
+  fix.what_if = "max_batch=8";
+  fix.summary = "max_batch=8: p99 1.2 s -> 140 ms (predicted)";
+  fix.logged.p99_ms = 1200;
+  fix.predicted.p99_ms = 140;
+  fix.candidates.push_back({"max_batch=8", 140.0, 0.0, ""});
+  f.predicted_fix = fix;
+  const auto j = nlohmann::json::parse(ReportWriter::Json(r))["findings"][0]["predicted_fix"];
+  EXPECT_EQ(j["what_if"], "max_batch=8");
+  EXPECT_EQ(j["summary"], fix.summary);
+  EXPECT_EQ(j["logged"]["p99_ms"], 1200);
+  EXPECT_EQ(j["predicted"]["p99_ms"], 140);
+  EXPECT_TRUE(j["predicted"]["p50_ms"].is_null());  // unknown, not 0
+  EXPECT_EQ(j["candidates"][0]["what_if"], "max_batch=8");
+  EXPECT_NE(ReportWriter::Text(r).find("predicted: " + fix.summary), std::string::npos);
+  EXPECT_NE(ReportWriter::Markdown(r).find("- **Predicted fix:** " + fix.summary),
+            std::string::npos);
+
+  PredictedFix none;
+  none.cannot_predict = "cannot predict: needs per-batch device times";
+  f.predicted_fix = none;
+  const auto n = nlohmann::json::parse(ReportWriter::Json(r))["findings"][0]["predicted_fix"];
+  EXPECT_EQ(n["cannot_predict"], none.cannot_predict);
+  EXPECT_FALSE(n.contains("summary"));
+  EXPECT_EQ(ReportWriter::Text(r).find("predicted:"), std::string::npos);
+  EXPECT_EQ(ReportWriter::Markdown(r).find("Predicted fix"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yoloscope
