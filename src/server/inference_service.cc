@@ -14,6 +14,7 @@
 #include "image/letterbox.h"
 #include "logging/record_writer.h"
 #include "reqlog/log_records.h"
+#include "server/tensor_pool.h"
 #include "server/work_queue.h"
 #include "telemetry/telemetry_source.h"
 
@@ -43,35 +44,6 @@ bool HasAllocator(const BatchTiming& t) {
   return t.oom || t.alloc_retries > 0 || t.memory.reserved_mb.has_value() ||
          t.memory.allocated_mb.has_value() || t.memory.alloc_retries.has_value();
 }
-
-// Reusable 3xHxW float buffers, so steady-state preprocessing allocates no
-// tensors (each is ~4.9 MB at 640x640).
-class TensorPool {
- public:
-  explicit TensorPool(size_t floats) : floats_(floats) {}
-  std::vector<float> Get() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!free_.empty()) {
-        std::vector<float> v = std::move(free_.back());
-        free_.pop_back();
-        return v;
-      }
-    }
-    return std::vector<float>(floats_);
-  }
-  void Put(std::vector<float>&& v) {
-    if (v.size() != floats_) return;
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.size() < kMaxPooled) free_.push_back(std::move(v));
-  }
-
- private:
-  static constexpr size_t kMaxPooled = 512;
-  const size_t floats_;
-  std::mutex mu_;
-  std::vector<std::vector<float>> free_;  // Guarded by mu_.
-};
 
 }  // namespace
 
@@ -246,7 +218,7 @@ StatusOr<std::unique_ptr<InferenceService>> InferenceService::Create(
     for (int b = 1; b <= im.config.batcher.max_batch_size; ++b) warmup_sizes.push_back(b);
   }
 
-  im.pool = std::make_unique<TensorPool>(slot);
+  im.pool = std::make_unique<TensorPool>(slot, clock);
   im.pre_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(
       static_cast<size_t>(im.config.batcher.max_queue_size));
   im.post_queue = std::make_unique<WorkQueue<Impl::JobPtr>>(SIZE_MAX);
