@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -19,6 +20,21 @@ template <typename T>
 Status Read(const YAML::Node& node, const std::string& source, const std::string& key, T* out) {
   try {
     *out = node.as<T>();
+    if constexpr (std::is_same_v<T, std::string>) {
+      // A control character in a host, path, token or URI is a mistake, most
+      // often a CRLF environment file ("path\r"); it also would not print
+      // back as the same YAML (found by the serve_config fuzzer).
+      for (char ch : *out) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u < 0x20 || u == 0x7f) {
+          char code[8];
+          std::snprintf(code, sizeof(code), "0x%02x", u);
+          return InvalidArgumentError(source + ":" + std::to_string(node.Mark().line + 1) + ": " +
+                                      key + ": contains a control character (" + code +
+                                      (u == '\r' ? ", a CRLF line ending?" : "") + ")");
+        }
+      }
+    }
     return Status::Ok();
   } catch (const YAML::Exception&) {
     return InvalidArgumentError(source + ":" + std::to_string(node.Mark().line + 1) + ": " + key +

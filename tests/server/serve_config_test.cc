@@ -128,6 +128,14 @@ TEST(ServeConfigTest, EnvironmentSetsAnyKeyWithTheYamlTypeChecks) {
   EXPECT_EQ(c.http.max_connections_per_ip, 8u);
   EXPECT_EQ(c.heap_trim_interval_ms, 0);
   EXPECT_EQ(c.service.instances, 1);  // untouched
+  // A CRLF environment file: the value's '\r' is refused, naming it.
+  env["YOLOSCOPE_LOG_PATH"] = "requests.jsonl\r";
+  Status crlf = ApplyServeConfigEnv(lookup, &c);
+  EXPECT_EQ(crlf.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(crlf.message().find("YOLOSCOPE_LOG_PATH"), std::string::npos) << crlf.message();
+  EXPECT_NE(crlf.message().find("control character (0x0d, a CRLF line ending?)"), std::string::npos)
+      << crlf.message();
+  env.erase("YOLOSCOPE_LOG_PATH");
   env["YOLOSCOPE_MODEL_INSTANCES"] = "many";
   Status s = ApplyServeConfigEnv(lookup, &c);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
