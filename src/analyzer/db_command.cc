@@ -16,21 +16,6 @@ namespace {
 
 constexpr size_t kMaxProblems = 10;
 
-uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string Hex(uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, v >>= 4) s[static_cast<size_t>(i)] = kHex[v & 15];
-  return s;
-}
-
 // Reads `source` line by line into `line` (each line followed by the
 // parser's padding); calls `fn(line_view, capacity, line_number)`.
 template <typename Fn>
@@ -93,8 +78,8 @@ StatusOr<DbLoadResult> RunDbLoad(const DbLoadConfig& config) {
     lc.origin.replica = replica;
     // Same host, replica and file (name and size): same block ids, so a
     // second load of it is recognised block by block.
-    lc.block_prefix = Hex(Fnv1a(host + '\x1f' + replica + '\x1f' + file + '\x1f' +
-                                std::to_string(source->file_size())));
+    lc.block_prefix = BlockIdHash(host + '\x1f' + replica + '\x1f' + file + '\x1f' +
+                                  std::to_string(source->file_size()));
     YS_ASSIGN_OR_RETURN(auto loader, ClickHouseLoader::Create(client.get(), lc));
     LogRecord record;
     Status st = ForEachLine(

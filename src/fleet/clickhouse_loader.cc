@@ -4,6 +4,18 @@
 
 namespace yoloscope {
 
+std::string BlockIdHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, h >>= 4) out[static_cast<size_t>(i)] = kHex[h & 15];
+  return out;
+}
+
 StatusOr<std::unique_ptr<ClickHouseLoader>> ClickHouseLoader::Create(
     const ClickHouseClient* client, const ClickHouseLoaderConfig& config) {
   if (client == nullptr) return InvalidArgumentError("ClickHouseLoader: no client");

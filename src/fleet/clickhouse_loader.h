@@ -43,6 +43,10 @@ struct ClickHouseLoaderStats {
   int64_t records_without_time = 0;  // no `ts`: no row (counted, not lost silently)
 };
 
+// FNV-1a of `s` as 16 hex digits: the stable part of block ids (same
+// origin, same id, in every process and run).
+std::string BlockIdHash(std::string_view s);
+
 class ClickHouseLoader {
  public:
   static StatusOr<std::unique_ptr<ClickHouseLoader>> Create(const ClickHouseClient* client,

@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "common/time_format.h"
+#include "reqlog/json_line_serializer.h"
 #include "reqlog/log_schema.h"
 
 namespace yoloscope {
@@ -28,39 +29,6 @@ constexpr const char* kBatchColumns =
 constexpr const char* kGpuColumns =
     "gpu_util Nullable(Float64), mem_used_mb Nullable(Float64), mem_total_mb Nullable(Float64), "
     "mem_other_processes_mb Nullable(Float64), sm_clock_mhz Nullable(Float64), ";
-
-void AppendJsonString(std::string_view s, std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 15]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 void Key(const char* name, std::string* out) {
   out->push_back(',');

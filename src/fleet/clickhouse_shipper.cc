@@ -10,16 +10,10 @@
 #include <fstream>
 #include <map>
 
+#include "fleet/clickhouse_loader.h"
+
 namespace yoloscope {
 namespace {
-
-uint64_t Fnv1a(std::string_view s, uint64_t h = 1469598103934665603ull) {
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // The table of a record line: "event" is the writer's first key.
 std::string_view TableOfLine(std::string_view line) {
@@ -149,10 +143,9 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
     ++lines;
   }
   if (lines == 0) return false;  // a line still being written
-  const std::string base =
-      std::to_string(Fnv1a(config_.origin.host + '\x1f' + config_.origin.replica + '\x1f' +
-                           std::to_string(ino_))) +
-      "-" + std::to_string(offset_);
+  const std::string base = BlockIdHash(config_.origin.host + '\x1f' + config_.origin.replica +
+                                       '\x1f' + std::to_string(ino_)) +
+                           "-" + std::to_string(offset_);
   std::map<std::string_view, std::string> rows;
   int64_t malformed = 0;
   int64_t row_count = 0;
