@@ -41,20 +41,7 @@ for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$ch_http/?query=SELECT+1" >
 sink="clickhouse://127.0.0.1:$ch_http/bench"
 "$yoloscope" db init "$sink" >/dev/null
 
-run_one() {  # run_one NAME: load the running server, print and record one line
-  local name="$1" cpu0 n0 cpu1 n1 rps
-  cpu0=$(server_cpu_s)
-  n0=$(server_completed)
-  "$yoloscope" bench --url "$url" --concurrency 64 --warmup-ms 1000 --window-ms 1000 --max-windows 5 \
-    --json "$out/$name.json" --images "$out/tiny" >"$out/$name.txt" 2>&1 || true
-  cpu1=$(server_cpu_s)
-  n1=$(server_completed)
-  rps=$(jq -r '.levels[0].summary.throughput_rps' "$out/$name.json")
-  awk -v a="$cpu0" -v b="$cpu1" -v m="$n0" -v n="$n1" -v r="$rps" -v name="$name" \
-    -v l="$(cut -d' ' -f1 /proc/loadavg)" \
-    'BEGIN {printf "%-14s %8.0f req/s %7.2f us CPU/request  load %s\n", name, r, 1e6 * (b - a) / (n - m), l}' |
-    tee -a "$out/sink_lines.txt"
-}
+run_one() { bench_run_one "$1" "$out/sink_lines.txt"; }
 
 machine_note
 rm -f "$out/sink_lines.txt"

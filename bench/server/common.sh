@@ -65,3 +65,23 @@ wrk_p50() {
 }
 # bench_json FILE JQ: a number from a `yoloscope bench --json` file (level 0).
 bench_json() { jq -r ".levels[0].$2" "$1"; }
+
+# bench_run_one NAME LINES_FILE: loads the running server with `yoloscope bench`
+# (keep-alive concurrency 64, the images of $out/tiny, 5 one-second windows
+# after 1 s of warm-up), prints one line (req/s, server CPU per completed
+# request, load average) and appends it to LINES_FILE.
+bench_run_one() {
+  local name="$1" lines="$2" cpu0 n0 cpu1 n1 rps
+  cpu0=$(server_cpu_s)
+  n0=$(server_completed)
+  "${client:-$yoloscope}" bench --url "http://127.0.0.1:$port" --concurrency 64 --warmup-ms 1000 \
+    --window-ms 1000 --max-windows 5 --json "$out/$name.json" --images "$out/tiny" \
+    >"$out/$name.txt" 2>&1 || true
+  cpu1=$(server_cpu_s)
+  n1=$(server_completed)
+  rps=$(jq -r '.levels[0].summary.throughput_rps' "$out/$name.json")
+  awk -v a="$cpu0" -v b="$cpu1" -v m="$n0" -v n="$n1" -v r="$rps" -v name="$name" \
+    -v l="$(cut -d' ' -f1 /proc/loadavg)" \
+    'BEGIN {printf "%-14s %8.0f req/s %7.2f us CPU/request  load %s\n", name, r, 1e6 * (b - a) / (n - m), l}' |
+    tee -a "$lines"
+}
