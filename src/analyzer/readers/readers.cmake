@@ -4,10 +4,7 @@
 # ${YS_ANALYZER_READER_DEPS}.
 find_package(simdjson REQUIRED)
 find_package(ZLIB REQUIRED)
-find_package(PkgConfig REQUIRED)
-if(NOT TARGET PkgConfig::YS_ZSTD)
-  pkg_check_modules(YS_ZSTD REQUIRED IMPORTED_TARGET GLOBAL libzstd)
-endif()
+find_package(Zstd REQUIRED)  # cmake/FindZstd.cmake
 
 set(YS_ANALYZER_READER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/clickhouse_source.cc
@@ -28,4 +25,4 @@ set(YS_ANALYZER_READER_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/triton_trace_parser.cc)
 
 set(YS_ANALYZER_READER_DEPS
-  ys_common ys_reqlog ys_fleet simdjson::simdjson ZLIB::ZLIB PkgConfig::YS_ZSTD Threads::Threads)
+  ys_common ys_reqlog ys_fleet simdjson::simdjson ZLIB::ZLIB Zstd::Zstd Threads::Threads)
