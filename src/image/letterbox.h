@@ -23,8 +23,8 @@
 // its largest image). ComputeGeometry and MakeTransform are static and pure.
 // cv::resize may use OpenCV's worker threads; the process decides that with
 // cv::setNumThreads. Builds without OpenCV (YOLOSCOPE_USE_OPENCV=OFF) resize
-// with PlainImageOps::ResizeBilinear on the calling thread (within 1 level
-// of cv::resize per channel).
+// with PlainImageOps::ResizeBilinear on the calling thread (the same bytes
+// as cv::resize, more slowly).
 #pragma once
 
 #include <array>

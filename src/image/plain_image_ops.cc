@@ -9,38 +9,70 @@
 namespace yoloscope {
 namespace {
 
-// Interpolation weights are fixed point with this many fraction bits: both
-// passes then run on integers, and 11 bits keep the product of a horizontal
-// and a vertical weight times 255 inside int32 (255 * 2^22 < 2^31).
+// The resize reproduces cv::resize(INTER_LINEAR)'s integer arithmetic on
+// 8-bit images, not just bilinear interpolation: Ultralytics letterboxes with
+// cv2.resize and the parity tests compare its letterboxed pixels exactly, so
+// a build without OpenCV must give the same bytes, not merely close ones.
+// That arithmetic: positions in float, weights rounded to 11-bit fixed
+// point, a horizontal pass into int, a vertical pass that drops 4 bits of
+// each row before multiplying and keeps the high 16 bits of each product,
+// and a 2x2 box average when both axes shrink by exactly 2.
 constexpr int kWeightBits = 11;
 constexpr int kWeightOne = 1 << kWeightBits;
 
 // Where destination pixel `d` samples the source axis of length `src_len`:
-// the left/top neighbour and the weight of the right/bottom one.
+// the left/top neighbour and the two weights.
 struct Tap {
   int index;
-  int weight;  // of index + 1, in [0, kWeightOne)
+  int w0;  // of index
+  int w1;  // of index + 1
 };
 
-std::vector<Tap> MakeTaps(int src_len, int dst_len) {
+// Horizontal taps past an edge are moved onto the edge pixel with all the
+// weight (w1 = 0). Vertical ones keep their fractional weights and only the
+// row index is clamped, so beyond the first or last row both weights fall
+// on that row: OpenCV treats the axes differently there, and the rounding
+// of the vertical pass depends on the split.
+std::vector<Tap> MakeTaps(int src_len, int dst_len, bool clamp_weights) {
   std::vector<Tap> taps(static_cast<size_t>(dst_len));
-  const double scale = static_cast<double>(src_len) / dst_len;
+  // 1 / (dst / src) rather than src / dst: the two can differ in the last
+  // bit, and OpenCV derives the scale from the inverse ratio.
+  const double scale = 1.0 / (static_cast<double>(dst_len) / src_len);
   for (int d = 0; d < dst_len; ++d) {
-    // Centre-aligned as OpenCV and PIL do, so neither edge is favoured.
-    const double pos = (d + 0.5) * scale - 0.5;
-    int index = static_cast<int>(std::floor(pos));
-    double frac = pos - index;
-    if (index < 0) {
+    // Centre-aligned: source position of the destination pixel's centre.
+    float frac = static_cast<float>((d + 0.5) * scale - 0.5);
+    int index = static_cast<int>(std::floor(frac));
+    frac -= static_cast<float>(index);
+    if (clamp_weights && index < 0) {
       index = 0;
       frac = 0;
     }
-    if (index >= src_len - 1) {
+    if (clamp_weights && index >= src_len - 1) {
       index = src_len - 1;
       frac = 0;
     }
-    taps[d] = {index, static_cast<int>(std::lround(frac * kWeightOne))};
+    // Each weight rounded on its own (half to even); they may sum to
+    // kWeightOne +- 1.
+    taps[d] = {index, static_cast<int>(std::nearbyint((1.f - frac) * kWeightOne)),
+               static_cast<int>(std::nearbyint(frac * kWeightOne))};
   }
   return taps;
+}
+
+// Both axes shrink by exactly 2: each output pixel is its 2x2 block's
+// rounded mean (what OpenCV does instead of bilinear in that case).
+void HalveExactly(const uint8_t* src, size_t src_stride, uint8_t* dst, int dst_w, int dst_h,
+                  size_t dst_stride) {
+  for (int y = 0; y < dst_h; ++y) {
+    const uint8_t* r0 = src + static_cast<size_t>(2 * y) * src_stride;
+    const uint8_t* r1 = r0 + src_stride;
+    uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
+    for (int x = 0; x < dst_w; ++x, r0 += 6, r1 += 6, out += 3) {
+      for (int c = 0; c < 3; ++c) {
+        out[c] = static_cast<uint8_t>((r0[c] + r0[c + 3] + r1[c] + r1[c + 3] + 2) >> 2);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -53,8 +85,12 @@ Status PlainImageOps::ResizeBilinear(const uint8_t* src, int src_w, int src_h, s
                                 std::to_string(src_h) + " to " + std::to_string(dst_w) + "x" +
                                 std::to_string(dst_h) + ": bad sizes, strides or buffers");
   }
-  const std::vector<Tap> xs = MakeTaps(src_w, dst_w);
-  const std::vector<Tap> ys = MakeTaps(src_h, dst_h);
+  if (src_w == 2 * dst_w && src_h == 2 * dst_h) {
+    HalveExactly(src, src_stride, dst, dst_w, dst_h, dst_stride);
+    return Status::Ok();
+  }
+  const std::vector<Tap> xs = MakeTaps(src_w, dst_w, /*clamp_weights=*/true);
+  const std::vector<Tap> ys = MakeTaps(src_h, dst_h, /*clamp_weights=*/false);
   // Separable: each needed source row is interpolated horizontally once
   // (into `rows`, two slots keyed by source row), then pairs of those rows
   // vertically. Consecutive output rows mostly share their source rows.
@@ -67,9 +103,8 @@ Status PlainImageOps::ResizeBilinear(const uint8_t* src, int src_w, int src_h, s
     for (int x = 0; x < dst_w; ++x) {
       const Tap t = xs[x];
       const uint8_t* p0 = s + static_cast<size_t>(t.index) * 3;
-      const uint8_t* p1 = t.weight != 0 ? p0 + 3 : p0;  // weight 0 at the right edge
-      const int w0 = kWeightOne - t.weight;
-      for (int c = 0; c < 3; ++c) out[3 * x + c] = p0[c] * w0 + p1[c] * t.weight;
+      const uint8_t* p1 = t.w1 != 0 ? p0 + 3 : p0;  // w1 is 0 at the right edge
+      for (int c = 0; c < 3; ++c) out[3 * x + c] = p0[c] * t.w0 + p1[c] * t.w1;
     }
     cached[slot] = sy;
   };
@@ -80,20 +115,20 @@ Status PlainImageOps::ResizeBilinear(const uint8_t* src, int src_w, int src_h, s
     horizontal(sy, slot);
     return slot;
   };
-  constexpr int kShift = 2 * kWeightBits;
-  constexpr int32_t kHalf = 1 << (kShift - 1);
   for (int y = 0; y < dst_h; ++y) {
     const Tap t = ys[y];
-    const int slot0 = slot_of(t.index, -1);
-    const int slot1 = t.weight != 0 ? slot_of(t.index + 1, slot0) : slot0;
+    const int row0 = std::clamp(t.index, 0, src_h - 1);
+    const int row1 = std::clamp(t.index + 1, 0, src_h - 1);
+    const int slot0 = slot_of(row0, -1);
+    const int slot1 = row1 != row0 ? slot_of(row1, slot0) : slot0;
     const int32_t* r0 = rows.data() + slot0 * row_len;
     const int32_t* r1 = rows.data() + slot1 * row_len;
-    const int32_t w1 = t.weight;
-    const int32_t w0 = kWeightOne - w1;
+    const int32_t w0 = t.w0;
+    const int32_t w1 = t.w1;
     uint8_t* out = dst + static_cast<size_t>(y) * dst_stride;
     for (size_t i = 0; i < row_len; ++i) {
-      // Convex weights: the result is within [0, 255] before the shift.
-      out[i] = static_cast<uint8_t>((r0[i] * w0 + r1[i] * w1 + kHalf) >> kShift);
+      const int32_t v = (((w0 * (r0[i] >> 4)) >> 16) + ((w1 * (r1[i] >> 4)) >> 16) + 2) >> 2;
+      out[i] = static_cast<uint8_t>(std::clamp(v, 0, 255));
     }
   }
   return Status::Ok();

@@ -3,7 +3,8 @@
 // orientation and CMYK -> RGB. They are compiled into every build so the
 // tests can hold them against OpenCV, which the default build keeps using
 // (its SIMD resize is several times faster):
-//   ResizeBilinear        cv::resize(INTER_LINEAR) within 1 level per channel
+//   ResizeBilinear        cv::resize(INTER_LINEAR) exactly (its fixed-point
+//                         arithmetic, so letterboxes match Ultralytics' bytes)
 //   ApplyExifOrientation  cv::flip / cv::transpose exactly
 //   CmykToRgb             OpenCV's CMYK JPEG conversion exactly
 // All images are 8-bit interleaved; RGB means 3 channels.
@@ -23,10 +24,12 @@ class PlainImageOps {
  public:
   // Resizes the src_w x src_h 3-channel image at `src` (rows src_stride
   // bytes apart) to dst_w x dst_h at `dst` (rows dst_stride bytes apart;
-  // `dst` may be a window of a larger image). Pixel centres are aligned as
-  // cv::resize does (src x = (dst x + 0.5) * src_w / dst_w - 0.5, clamped
-  // at the edges). The buffers must not overlap. kInvalidArgument for
-  // non-positive sizes, null pointers or strides shorter than a row.
+  // `dst` may be a window of a larger image), giving the bytes
+  // cv::resize(INTER_LINEAR) gives: pixel centres aligned (src x =
+  // (dst x + 0.5) * src_w / dst_w - 0.5, clamped at the edges), its
+  // fixed-point rounding, and a 2x2 mean when both axes halve exactly. The
+  // buffers must not overlap. kInvalidArgument for non-positive sizes, null
+  // pointers or strides shorter than a row.
   static Status ResizeBilinear(const uint8_t* src, int src_w, int src_h, size_t src_stride,
                                uint8_t* dst, int dst_w, int dst_h, size_t dst_stride);
   // The same for whole images: `dst` (not `src`) is resized to dst_w x dst_h.
