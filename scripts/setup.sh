@@ -17,7 +17,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates ccache
   libgtest-dev libgmock-dev libbenchmark-dev
   libopencv-dev libtorch-dev python3-torch python3-onnx python3-numpy libopenblas0-pthread
-  libturbojpeg0-dev libwebp-dev zlib1g-dev libzstd-dev
+  libturbojpeg0-dev libpng-dev libwebp-dev zlib1g-dev libzstd-dev
   libsimdjson-dev libboost-dev nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
   libgrpc++-dev protobuf-compiler protobuf-compiler-grpc  # KServe v2 over gRPC (serve, bench)
   clickhouse-server  # the fleet database's tests run a real server as a child process (tests/fleet)

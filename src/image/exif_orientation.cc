@@ -1,10 +1,22 @@
 #include "image/exif_orientation.h"
 
-#include <opencv2/core.hpp>
 #include <string>
+
+#if YOLOSCOPE_HAVE_OPENCV
+#include <opencv2/core.hpp>
+#else
+#include "image/plain_image_ops.h"
+#endif
 
 namespace yoloscope {
 
+#if !YOLOSCOPE_HAVE_OPENCV
+// Without OpenCV the plain copy loop does it (the same pixels; the tests of
+// the default build compare the two).
+Status ApplyExifOrientation(const Image& src, int orientation, Image* dst) {
+  return PlainImageOps::ApplyExifOrientation(src, orientation, dst);
+}
+#else
 Status ApplyExifOrientation(const Image& src, int orientation, Image* dst) {
   if (orientation < 1 || orientation > 8) {
     return InvalidArgumentError("EXIF orientation " + std::to_string(orientation) +
@@ -60,5 +72,6 @@ Status ApplyExifOrientation(const Image& src, int orientation, Image* dst) {
   }
   return Status::Ok();
 }
+#endif
 
 }  // namespace yoloscope

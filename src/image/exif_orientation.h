@@ -13,7 +13,8 @@ namespace yoloscope {
 // Writes the upright version of `src` into `dst` (resized; its capacity is
 // reused). `src` and `dst` must be different objects. Orientation 1 copies.
 // Errors: kInvalidArgument for an orientation outside 1-8, for src == dst
-// or for a src that is not 3-channel; kInternal if OpenCV throws.
+// or for a src that is not 3-channel; kInternal if OpenCV throws. Builds
+// without OpenCV use PlainImageOps::ApplyExifOrientation (same pixels).
 Status ApplyExifOrientation(const Image& src, int orientation, Image* dst);
 
 }  // namespace yoloscope

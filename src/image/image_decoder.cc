@@ -5,16 +5,22 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>  // the IMREAD_* flags
-#include <opencv2/imgproc.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 
-#include "image/lazy_imgcodecs.h"
 #include "image/exif_orientation.h"
 #include "image/image_probe.h"
+#include "image/plain_image_ops.h"
+#include "image/png_decoder.h"
+
+#if YOLOSCOPE_HAVE_OPENCV
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>  // the IMREAD_* flags
+#include <opencv2/imgproc.hpp>
+
+#include "image/lazy_imgcodecs.h"
+#endif
 
 namespace yoloscope {
 namespace {
@@ -49,13 +55,15 @@ ImageDecoder::~ImageDecoder() {
 
 ImageDecoder::ImageDecoder(ImageDecoder&& other) noexcept
     : tj_handle_(std::exchange(other.tj_handle_, nullptr)),
-      rotate_scratch_(std::move(other.rotate_scratch_)) {}
+      rotate_scratch_(std::move(other.rotate_scratch_)),
+      cmyk_scratch_(std::move(other.cmyk_scratch_)) {}
 
 ImageDecoder& ImageDecoder::operator=(ImageDecoder&& other) noexcept {
   if (this != &other) {
     if (tj_handle_ != nullptr) tjDestroy(static_cast<tjhandle>(tj_handle_));
     tj_handle_ = std::exchange(other.tj_handle_, nullptr);
     rotate_scratch_ = std::move(other.rotate_scratch_);
+    cmyk_scratch_ = std::move(other.cmyk_scratch_);
   }
   return *this;
 }
@@ -131,7 +139,7 @@ StatusOr<DecodeResult> ImageDecoder::Decode(const uint8_t* data, size_t size,
     return OutOfRangeError(PixelLimitMessage(info, options.max_pixels));
   }
   if (info.format == ImageFormat::kJpeg) return DecodeJpeg(data, size, info, options, out);
-  return DecodeWithOpenCv(data, size, info, options, out);
+  return DecodeOther(data, size, info, options, out);
 }
 
 StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size,
@@ -149,10 +157,12 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
       return DataLossError("corrupt JPEG: " + message);
     }
   }
-  if (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK) {
-    // TurboJPEG cannot convert CMYK to RGB; OpenCV's libjpeg path can.
-    return DecodeWithOpenCv(data, size, info, options, out);
-  }
+  // TurboJPEG cannot convert CMYK to RGB. OpenCV's libjpeg path can; without
+  // OpenCV it is decoded as CMYK and converted here.
+  const bool cmyk = colorspace == TJCS_CMYK || colorspace == TJCS_YCCK;
+#if YOLOSCOPE_HAVE_OPENCV
+  if (cmyk) return DecodeOther(data, size, info, options, out);
+#endif
   if (width != info.width || height != info.height) {
     return DataLossError("corrupt JPEG: header says " + std::to_string(info.width) + "x" +
                          std::to_string(info.height) + ", decoder says " + std::to_string(width) +
@@ -174,7 +184,10 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
   const int scaled_h = TJSCALED(height, factor);
 
   Image* target = result.orientation_applied ? &rotate_scratch_ : out;
-  target->Resize(scaled_w, scaled_h, 3);
+  Image* decoded = cmyk ? &cmyk_scratch_ : target;
+  const int channels = cmyk ? 4 : 3;
+  const int pixel_format = cmyk ? TJPF_CMYK : TJPF_RGB;
+  decoded->Resize(scaled_w, scaled_h, channels);
   // LIMITSCANS refuses progressive files with > 500 scans, a cheap CPU
   // exhaustion attack on servers that decode untrusted uploads.
   const int base_flags =
@@ -182,8 +195,9 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
   // First attempt stops at the first warning: a truncated upload (the common
   // bad case) then costs a partial decode instead of a full one spent
   // filling grey.
-  int rc = tjDecompress2(handle, data, jpeg_size, target->data.data(), scaled_w, scaled_w * 3,
-                         scaled_h, TJPF_RGB, base_flags | TJFLAG_STOPONWARNING);
+  int rc =
+      tjDecompress2(handle, data, jpeg_size, decoded->data.data(), scaled_w, scaled_w * channels,
+                    scaled_h, pixel_format, base_flags | TJFLAG_STOPONWARNING);
   if (rc != 0) {
     const std::string message = tjGetErrorStr2(handle);
     if (message.find(kJpegEofWarning) != std::string::npos) {
@@ -195,8 +209,8 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
     // A benign warning (e.g. stray bytes between markers): decode again,
     // this time to the end.
     result.warning = message;
-    rc = tjDecompress2(handle, data, jpeg_size, target->data.data(), scaled_w, scaled_w * 3,
-                       scaled_h, TJPF_RGB, base_flags);
+    rc = tjDecompress2(handle, data, jpeg_size, decoded->data.data(), scaled_w, scaled_w * channels,
+                       scaled_h, pixel_format, base_flags);
     if (rc != 0 && tjGetErrorCode(handle) == TJERR_FATAL) {
       return DataLossError(std::string("corrupt JPEG: ") + tjGetErrorStr2(handle));
     }
@@ -207,6 +221,11 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
                            std::to_string(size) + " bytes)");
     }
   }
+  if (cmyk) {
+    target->Resize(scaled_w, scaled_h, 3);
+    PlainImageOps::CmykToRgb(cmyk_scratch_.data.data(), static_cast<size_t>(scaled_w) * scaled_h,
+                             target->data.data());
+  }
   if (result.orientation_applied) {
     YS_RETURN_IF_ERROR(ApplyExifOrientation(rotate_scratch_, orientation, out));
   }
@@ -215,9 +234,9 @@ StatusOr<DecodeResult> ImageDecoder::DecodeJpeg(const uint8_t* data, size_t size
   return result;
 }
 
-StatusOr<DecodeResult> ImageDecoder::DecodeWithOpenCv(const uint8_t* data, size_t size,
-                                                      const ImageInfo& info,
-                                                      const DecodeOptions& options, Image* out) {
+StatusOr<DecodeResult> ImageDecoder::DecodeOther(const uint8_t* data, size_t size,
+                                                 const ImageInfo& info,
+                                                 const DecodeOptions& options, Image* out) {
   DecodeResult result;
   result.format = info.format;
   result.orientation = info.orientation;
@@ -227,6 +246,14 @@ StatusOr<DecodeResult> ImageDecoder::DecodeWithOpenCv(const uint8_t* data, size_
   result.orientation_applied = orientation != 1;
   Image* target = result.orientation_applied ? &rotate_scratch_ : out;
   const std::string format_name(ImageFormatName(info.format));
+#if !YOLOSCOPE_HAVE_OPENCV
+  if (info.format != ImageFormat::kPng) {
+    return UnimplementedError(format_name +
+                              " images are not supported: this build has no OpenCV "
+                              "(YOLOSCOPE_USE_OPENCV=OFF) and decodes only JPEG and PNG");
+  }
+  YS_RETURN_IF_ERROR(PngDecoder::Decode(data, size, options.max_pixels, target));
+#else
   try {
     // imdecode gets no destination of ours: given one, it leaves it
     // untouched when the header is rejected, and that is indistinguishable
@@ -258,6 +285,7 @@ StatusOr<DecodeResult> ImageDecoder::DecodeWithOpenCv(const uint8_t* data, size_
   } catch (const cv::Exception& e) {
     return DataLossError("corrupt " + format_name + ": OpenCV: " + e.what());
   }
+#endif
   if (result.orientation_applied) {
     YS_RETURN_IF_ERROR(ApplyExifOrientation(rotate_scratch_, orientation, out));
   }

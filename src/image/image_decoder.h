@@ -10,10 +10,16 @@
 // is upright. PNG, BMP and WebP go through cv::imdecode (no scaling; their
 // EXIF, if any, is ignored).
 //
+// Builds without OpenCV (YOLOSCOPE_USE_OPENCV=OFF) decode PNG through libpng
+// (PngDecoder, the same pixels) and CMYK JPEG through TurboJPEG plus
+// PlainImageOps::CmykToRgb (within 1 level of OpenCV); BMP and WebP are then
+// kUnimplemented ("... this build has no OpenCV").
+//
 // Error codes (the server maps them to outcomes, server/outcome.h):
 //   kInvalidArgument   empty input, unknown format  -> 400
 //   kUnimplemented     a recognised format it does not decode (GIF, TIFF,
-//                      HEIF, animated WebP, 12-bit/lossless JPEG)  -> 415
+//                      HEIF, animated WebP, 12-bit/lossless JPEG; BMP and
+//                      WebP without OpenCV)  -> 415
 //   kDataLoss          truncated or corrupt data ("truncated JPEG: ...")  -> 422
 //   kOutOfRange        more pixels than DecodeOptions::max_pixels, detected
 //                      from the header before decoding  -> 422
@@ -116,11 +122,14 @@ class ImageDecoder {
   Status EnsureJpegHandle();
   StatusOr<DecodeResult> DecodeJpeg(const uint8_t* data, size_t size, const ImageInfo& info,
                                     const DecodeOptions& options, Image* out);
-  StatusOr<DecodeResult> DecodeWithOpenCv(const uint8_t* data, size_t size, const ImageInfo& info,
-                                          const DecodeOptions& options, Image* out);
+  // Everything but TurboJPEG's JPEG: cv::imdecode, or without OpenCV
+  // libpng for PNG and an error for the rest.
+  StatusOr<DecodeResult> DecodeOther(const uint8_t* data, size_t size, const ImageInfo& info,
+                                     const DecodeOptions& options, Image* out);
 
   void* tj_handle_ = nullptr;  // tjhandle, owned; created on the first JPEG.
   Image rotate_scratch_;       // Decoded image before EXIF orientation.
+  Image cmyk_scratch_;         // CMYK JPEG before RGB conversion (no-OpenCV builds).
 };
 
 }  // namespace yoloscope

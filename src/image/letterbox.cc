@@ -3,9 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
+
+#if YOLOSCOPE_HAVE_OPENCV
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <string>
+#else
+#include "image/plain_image_ops.h"
+#endif
 
 namespace yoloscope {
 namespace {
@@ -25,9 +30,11 @@ Status CheckImage(const Image& image) {
   return Status::Ok();
 }
 
+#if YOLOSCOPE_HAVE_OPENCV
 cv::Mat Wrap(const Image& image) {
   return cv::Mat(image.height, image.width, CV_8UC3, const_cast<uint8_t*>(image.data.data()));
 }
+#endif
 
 }  // namespace
 
@@ -97,6 +104,7 @@ LetterboxTransform Letterbox::MakeTransform(const LetterboxGeometry& geometry,
 
 StatusOr<const Image*> Letterbox::Resize(const Image& image, const LetterboxGeometry& geometry) {
   if (geometry.resized_w == image.width && geometry.resized_h == image.height) return &image;
+#if YOLOSCOPE_HAVE_OPENCV
   resized_.Resize(geometry.resized_w, geometry.resized_h, 3);
   cv::Mat dst = Wrap(resized_);
   try {
@@ -104,6 +112,10 @@ StatusOr<const Image*> Letterbox::Resize(const Image& image, const LetterboxGeom
   } catch (const cv::Exception& e) {
     return InternalError(std::string("letterbox resize failed: ") + e.what());
   }
+#else
+  YS_RETURN_IF_ERROR(
+      PlainImageOps::ResizeBilinear(image, geometry.resized_w, geometry.resized_h, &resized_));
+#endif
   return &resized_;
 }
 
@@ -169,6 +181,20 @@ StatusOr<LetterboxTransform> Letterbox::ToImage(const Image& image, Image* out,
   // Pad everything, then resize straight into the interior: cv::resize's
   // create() keeps an ROI header whose size and type already match.
   std::memset(out->data.data(), options_.pad_value, out->data.size());
+#if !YOLOSCOPE_HAVE_OPENCV
+  const size_t out_stride = static_cast<size_t>(g.out_w) * 3;
+  uint8_t* interior =
+      out->data.data() + static_cast<size_t>(g.top) * out_stride + static_cast<size_t>(g.left) * 3;
+  if (g.resized_w == image.width && g.resized_h == image.height) {
+    for (int y = 0; y < g.resized_h; ++y) {
+      std::memcpy(interior + y * out_stride, image.row(y), static_cast<size_t>(g.resized_w) * 3);
+    }
+  } else {
+    YS_RETURN_IF_ERROR(PlainImageOps::ResizeBilinear(image.data.data(), image.width, image.height,
+                                                     static_cast<size_t>(image.width) * 3, interior,
+                                                     g.resized_w, g.resized_h, out_stride));
+  }
+#else
   cv::Mat roi = Wrap(*out)(cv::Rect(g.left, g.top, g.resized_w, g.resized_h));
   try {
     if (g.resized_w == image.width && g.resized_h == image.height) {
@@ -182,6 +208,7 @@ StatusOr<LetterboxTransform> Letterbox::ToImage(const Image& image, Image* out,
   if (roi.data != out->data.data() + (static_cast<size_t>(g.top) * g.out_w + g.left) * 3) {
     return InternalError("OpenCV reallocated the letterbox output");
   }
+#endif
   if (geometry != nullptr) *geometry = g;
   return MakeTransform(g, source);
 }

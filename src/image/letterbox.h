@@ -22,7 +22,9 @@
 // reusable resize buffer, so the hot path does not allocate once it has seen
 // its largest image). ComputeGeometry and MakeTransform are static and pure.
 // cv::resize may use OpenCV's worker threads; the process decides that with
-// cv::setNumThreads.
+// cv::setNumThreads. Builds without OpenCV (YOLOSCOPE_USE_OPENCV=OFF) resize
+// with PlainImageOps::ResizeBilinear on the calling thread (the same bytes
+// as cv::resize, more slowly).
 #pragma once
 
 #include <array>

@@ -18,6 +18,9 @@ class Annotator {
   // `detections` (original-image pixels) and writes `out_path` (format from
   // its extension). InvalidArgument when the image cannot be decoded,
   // Internal when the file cannot be written.
+  // Builds without OpenCV (YOLOSCOPE_USE_OPENCV=OFF) read JPEG and PNG,
+  // draw the boxes without captions and write only .jpg/.jpeg and .png
+  // (InvalidArgument for other extensions).
   Status Write(std::string_view encoded, const Detections& detections, const ModelInfo& model,
                const std::string& out_path) const;
 };

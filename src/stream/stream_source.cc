@@ -30,6 +30,9 @@ StatusOr<std::unique_ptr<StreamSource>> StreamSource::Create(const StreamConfig&
                                                              Clock* clock, EventSink on_event) {
   if (clock == nullptr) return InvalidArgumentError("StreamSource needs a clock");
   YS_RETURN_IF_ERROR(ValidateStreamConfig(config, "stream " + config.name));
+  // Fails here, at start, rather than in the reading thread: without video
+  // support a live source would otherwise retry for ever.
+  YS_RETURN_IF_ERROR(VideoReader::CheckSupported());
   return std::unique_ptr<StreamSource>(new StreamSource(config, clock, std::move(on_event)));
 }
 

@@ -75,7 +75,8 @@ class StreamSource {
   using EventSink = std::function<void(const StreamEvent&)>;
 
   // Validates `config` (ValidateStreamConfig); opens nothing yet.
-  // `on_event` may be empty.
+  // FailedPrecondition in builds without video support
+  // (VideoReader::CheckSupported). `on_event` may be empty.
   static StatusOr<std::unique_ptr<StreamSource>> Create(const StreamConfig& config, Clock* clock,
                                                         EventSink on_event = nullptr);
   ~StreamSource();

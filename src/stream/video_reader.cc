@@ -38,6 +38,8 @@ std::string StripPrefix(const std::string& uri, const std::string& prefix) {
 
 }  // namespace
 
+Status VideoReader::CheckSupported() { return Status::Ok(); }
+
 VideoReader::~VideoReader() {
   if (capture_) {
     try {

@@ -1,7 +1,8 @@
 // VideoReader: the adapter around OpenCV's cv::VideoCapture (FFmpeg backend
 // for files and network URIs, V4L2 for /dev/videoN). It is the only place
 // the stream module touches OpenCV's video API; OpenCV exceptions never
-// leave it (they become Statuses).
+// leave it (they become Statuses). Builds without OpenCV have no video
+// support: see CheckSupported.
 //
 // Open and Read block: for at most open_timeout_ms / read_timeout_ms on
 // network sources (FFmpeg's interrupt callback), as long as decoding takes
@@ -28,6 +29,11 @@ struct VideoReaderOptions {
 
 class VideoReader {
  public:
+  // Whether this build can read video at all: Ok, or FailedPrecondition in
+  // builds without OpenCV (YOLOSCOPE_USE_OPENCV=OFF; video_reader_none.cc),
+  // where Open always fails with that status.
+  static Status CheckSupported();
+
   // Opens `uri` (a path, file://, a network URI, /dev/videoN, v4l2://...).
   // NotFound: a file that does not exist; InvalidArgument: a file FFmpeg
   // cannot read (not a video, unsupported container or codec);

@@ -14,13 +14,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "alerts/test_http_receiver.h"
 #include "http/test_http_client.h"
+#include "image/image_encoder.h"
 #include "server/inference_server.h"
 
 namespace yoloscope {
@@ -67,10 +67,14 @@ class ServeOverloadAlertTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     std::ofstream(dir_ / "slow-sim.yaml") << kSlowSim;
     std::ofstream(dir_ / "rules.yaml") << kRules;
-    cv::Mat image(48, 64, CV_8UC3, cv::Scalar(40, 120, 200));
-    std::vector<uchar> jpeg;
-    ASSERT_TRUE(cv::imencode(".jpg", image, jpeg));
-    jpeg_.assign(jpeg.begin(), jpeg.end());
+    Image image;
+    image.Resize(64, 48, 3);
+    for (size_t i = 0; i < image.data.size(); i += 3) {
+      image.data[i] = 200, image.data[i + 1] = 120, image.data[i + 2] = 40;
+    }
+    auto jpeg = ImageEncoder::EncodeJpeg(image, 95);
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status().ToString();
+    jpeg_.assign(jpeg->begin(), jpeg->end());
   }
   void TearDown() override {
     StopLoad();

@@ -1,7 +1,8 @@
 // Fuzzes ImageDecoder::Decode on small inputs: TurboJPEG for JPEG (scaled
-// decoding, EXIF orientation), OpenCV for PNG/BMP/WebP. The pixel limit is
-// kept small (the server's is 40 M) so that a tiny header claiming a huge
-// image is refused rather than allocated; the first byte picks the options.
+// decoding, EXIF orientation), OpenCV for PNG/BMP/WebP (libpng for PNG in
+// builds without OpenCV). The pixel limit is kept small (the server's is 40 M)
+// so that a tiny header claiming a huge image is refused rather than
+// allocated; the first byte picks the options.
 // Properties: a decoded image has the size the result reports.
 #include <cstddef>
 #include <cstdint>

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "http/test_http_client.h"
+#include "image/image_encoder.h"
 #include "testing/serve_child.h"
 
 namespace yoloscope {
@@ -37,31 +38,14 @@ using testing::ServeChild;
 using testing::TestHttpClient;
 using testing::TestHttpResponse;
 
-// A 16x16 24-bit BMP: an image every build decodes (OpenCV), made by hand.
-std::string TinyBmp() {
-  constexpr int kW = 16, kH = 16;
-  const int row = kW * 3;  // 48: already a multiple of 4
-  const uint32_t pixels = static_cast<uint32_t>(row * kH);
-  std::string b(54 + pixels, '\0');
-  auto put32 = [&](size_t at, uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  };
-  auto put16 = [&](size_t at, uint16_t v) {
-    b[at] = static_cast<char>(v & 0xff);
-    b[at + 1] = static_cast<char>(v >> 8);
-  };
-  b[0] = 'B';
-  b[1] = 'M';
-  put32(2, 54 + pixels);
-  put32(10, 54);
-  put32(14, 40);
-  put32(18, kW);
-  put32(22, kH);
-  put16(26, 1);
-  put16(28, 24);
-  put32(34, pixels);
-  for (uint32_t i = 0; i < pixels; ++i) b[54 + i] = static_cast<char>(i * 7);
-  return b;
+// A 16x16 PNG: an image every build decodes (OpenCV, or libpng in builds
+// without OpenCV).
+std::string TinyPng() {
+  Image image;
+  image.Resize(16, 16, 3);
+  for (size_t i = 0; i < image.data.size(); ++i) image.data[i] = static_cast<uint8_t>(i * 7);
+  auto png = ImageEncoder::EncodePng(image);
+  return png.ok() ? std::string(png->begin(), png->end()) : std::string();
 }
 
 std::string ReadAll(const std::string& path) {
@@ -91,7 +75,8 @@ class ServeReliabilityTest : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     log_ = (dir_ / "req.jsonl").string();
-    bmp_ = TinyBmp();
+    image_ = TinyPng();
+    ASSERT_FALSE(image_.empty());
   }
   void TearDown() override {
     std::error_code ec;
@@ -118,8 +103,8 @@ class ServeReliabilityTest : public ::testing::Test {
 
   StatusOr<TestHttpResponse> Detect(int port, const std::string& id,
                                     const std::string& query = "") const {
-    return testing::HttpFetch(port, "POST", "/v1/detect" + query, bmp_,
-                              {{"Content-Type", "image/bmp"}, {"X-Request-Id", id}});
+    return testing::HttpFetch(port, "POST", "/v1/detect" + query, image_,
+                              {{"Content-Type", "image/png"}, {"X-Request-Id", id}});
   }
   // /metrics; retried while refused (a per-address limit may still count a
   // connection the server has not yet seen closed).
@@ -143,7 +128,7 @@ class ServeReliabilityTest : public ::testing::Test {
 
   fs::path dir_;
   std::string log_;
-  std::string bmp_;
+  std::string image_;
 };
 
 // --- SIGHUP ---------------------------------------------------------------
@@ -165,7 +150,7 @@ TEST_F(ServeReliabilityTest, SighupDuringLoadReopensTheLogAndEveryResponseHasOne
       ASSERT_TRUE(client.ok());
       for (int n = 0; !stop.load(); ++n) {
         const std::string id = "c" + std::to_string(c) + "-" + std::to_string(n);
-        auto r = client->Post("/v1/detect", bmp_, "image/bmp", {{"X-Request-Id", id}});
+        auto r = client->Post("/v1/detect", image_, "image/png", {{"X-Request-Id", id}});
         if (!r.ok()) {
           failed++;
           return;
@@ -752,34 +737,36 @@ TEST_F(ServeReliabilityTest, BadParametersGet400NamingTheParameterWhereverTheyCo
   const std::vector<Case> cases = {
       {"q-timeout",
        "/v1/detect?timeout_ms=-1",
-       {{"Content-Type", "image/bmp"}},
-       bmp_,
+       {{"Content-Type", "image/png"}},
+       image_,
        "query parameter 'timeout_ms' must be a whole number of milliseconds >= 0"},
       {"q-priority",
        "/v1/detect?priority=urgent",
-       {{"Content-Type", "image/bmp"}},
-       bmp_,
-       "query parameter 'priority' must be 'high', 'normal' or a priority level (1 = highest, 0 = default), got 'urgent'"},
+       {{"Content-Type", "image/png"}},
+       image_,
+       "query parameter 'priority' must be 'high', 'normal' or a priority level (1 = highest, 0 = "
+       "default), got 'urgent'"},
       {"q-conf",
        "/v1/detect?conf=2",
-       {{"Content-Type", "image/bmp"}},
-       bmp_,
+       {{"Content-Type", "image/png"}},
+       image_,
        "query parameter 'conf' must be a number in [0, 1]"},
       {"q-maxdet",
        "/v1/detect?max_det=0",
-       {{"Content-Type", "image/bmp"}},
-       bmp_,
+       {{"Content-Type", "image/png"}},
+       image_,
        "query parameter 'max_det' must be a whole number >= 1"},
       {"h-timeout",
        "/v1/detect",
-       {{"Content-Type", "image/bmp"}, {"X-Timeout-Ms", "-1"}},
-       bmp_,
+       {{"Content-Type", "image/png"}, {"X-Timeout-Ms", "-1"}},
+       image_,
        "header X-Timeout-Ms must be a whole number of milliseconds >= 0"},
       {"h-priority",
        "/v1/detect",
-       {{"Content-Type", "image/bmp"}, {"X-Priority", "urgent"}},
-       bmp_,
-       "header X-Priority must be 'high', 'normal' or a priority level (1 = highest, 0 = default), got 'urgent'"},
+       {{"Content-Type", "image/png"}, {"X-Priority", "urgent"}},
+       image_,
+       "header X-Priority must be 'high', 'normal' or a priority level (1 = highest, 0 = default), "
+       "got 'urgent'"},
       {"k-timeout",
        "/v2/models/identity/infer",
        {{"Content-Type", "application/json"}},
@@ -789,7 +776,8 @@ TEST_F(ServeReliabilityTest, BadParametersGet400NamingTheParameterWhereverTheyCo
        "/v2/models/identity/infer",
        {{"Content-Type", "application/json"}},
        kserve(R"({"priority":"urgent"})"),
-       "KServe parameter 'priority' must be 'high', 'normal' or a priority level (1 = highest, 0 = default), got 'urgent'"},
+       "KServe parameter 'priority' must be 'high', 'normal' or a priority level (1 = highest, 0 = "
+       "default), got 'urgent'"},
       {"k-conf",
        "/v2/models/identity/infer",
        {{"Content-Type", "application/json"}},
@@ -813,8 +801,8 @@ TEST_F(ServeReliabilityTest, BadParametersGet400NamingTheParameterWhereverTheyCo
     EXPECT_NE(j.value("error", "").find(c.want), std::string::npos) << c.id << ": " << r->body;
   }
   // Good values of each kind are accepted.
-  auto good = testing::HttpFetch(port, "POST", "/v1/detect?priority=normal&timeout_ms=0", bmp_,
-                                 {{"Content-Type", "image/bmp"}, {"X-Priority", "high"}});
+  auto good = testing::HttpFetch(port, "POST", "/v1/detect?priority=normal&timeout_ms=0", image_,
+                                 {{"Content-Type", "image/png"}, {"X-Priority", "high"}});
   EXPECT_EQ(good->status, 200) << good->body;
   EXPECT_EQ(child.StopWith(SIGTERM), 0);
   // Each refusal has its record, status bad_request, with the same message.

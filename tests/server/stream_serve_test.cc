@@ -33,6 +33,9 @@ using testing::TestHttpClient;
 class StreamServeTest : public ::testing::Test {
  protected:
   void SetUp() override {
+#if !YOLOSCOPE_HAVE_OPENCV
+    GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
+#endif
     if (!testing::HaveFfmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/setup.sh)";
     dir_ = fs::temp_directory_path() /
            ("ys_stream_serve_" + std::to_string(::getpid()) + "_" +

@@ -72,6 +72,9 @@ class DetectStreamTest : public ::testing::Test {
 };
 
 TEST_F(DetectStreamTest, OneJsonLinePerFrame) {
+#if !YOLOSCOPE_HAVE_OPENCV
+  GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
+#endif
   const std::string video = (dir_ / "clip.mkv").string();
   ASSERT_TRUE(testing::MakeTestVideo(video, 2, 25));
   const DetectRun all = Detect("--stream '" + video + "'");
@@ -95,12 +98,50 @@ TEST_F(DetectStreamTest, OneJsonLinePerFrame) {
 }
 
 TEST_F(DetectStreamTest, MissingVideoFailsClearly) {
+#if !YOLOSCOPE_HAVE_OPENCV
+  GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
+#endif
   const DetectRun r = Detect("--stream '" + (dir_ / "nope.mp4").string() + "'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(r.lines.empty());
   EXPECT_NE(r.err.find("no such file"), std::string::npos) << r.err;
   // Neither images nor a stream: a usage error.
   EXPECT_EQ(Detect("").exit_code, 2);
+}
+
+// Without video support (YOLOSCOPE_USE_OPENCV=OFF) both commands refuse a
+// stream at start with the reason and exit 2; they neither crash nor hang
+// retrying. Needs no ffmpeg.
+TEST(StreamWithoutVideoSupportTest, DetectAndServeFailAtStart) {
+#if YOLOSCOPE_HAVE_OPENCV
+  GTEST_SKIP() << "this build reads video (YOLOSCOPE_USE_OPENCV=ON)";
+#endif
+  const fs::path dir = fs::temp_directory_path() / ("ys_stream_nocv_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string model = (dir / "model.yaml").string();
+  std::ofstream(model) << "simulator: yoloscope-sim/1\nmodel:\n  name: s\n  input_size: 320\n"
+                          "latency:\n  base_ms: 1\n  per_image_ms: 1\n";
+  auto run = [&](const std::string& args, std::string* out) {
+    const std::string cmd = "timeout 60 " + std::string(YOLOSCOPE_BINARY) + " " + args +
+                            " --model '" + model + "' 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p != nullptr && (n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+    const int status = p ? pclose(p) : -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::string out;
+  EXPECT_EQ(run("detect --stream rtsp://127.0.0.1:1/live", &out), 2) << out;
+  EXPECT_NE(out.find("video streams are not supported"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(
+      run("serve --backend sim --port 0 --no-warmup --stream door=rtsp://127.0.0.1:1/live", &out),
+      2)
+      << out;
+  EXPECT_NE(out.find("video streams are not supported"), std::string::npos) << out;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
 }
 
 TEST_F(DetectStreamTest, ServeStreamFlagsReachTheConfig) {

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "stream/video_reader.h"
 #include "testing/serve_child.h"
 #include "testing/test_videos.h"
 
@@ -23,6 +24,9 @@ using std::chrono::milliseconds;
 class StreamSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
+#if !YOLOSCOPE_HAVE_OPENCV
+    GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
+#endif
     if (!testing::HaveFfmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/setup.sh)";
     dir_ = fs::temp_directory_path() /
            ("ys_stream_source_" + std::to_string(::getpid()) + "_" +
@@ -307,6 +311,30 @@ TEST_F(StreamSourceTest, HttpMjpegSourceIsRead) {
   EXPECT_EQ(frames.back().rgb.height, 240);
   const StreamSourceStats st = (*source)->Stats();
   EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
+}
+
+// Builds without OpenCV refuse streams when they are created, with the
+// reason, instead of failing (and, live, retrying) in the reading thread.
+TEST(StreamSupportTest, CreateFailsAtOnceWithoutVideoSupport) {
+  RealClock clock;
+  StreamConfig config;
+  config.name = "cam";
+  config.uri = "rtsp://127.0.0.1:1/live";
+  auto source = StreamSource::Create(config, &clock, nullptr);
+  auto reader = VideoReader::Open("/nonexistent.mp4", VideoReaderOptions{});
+#if YOLOSCOPE_HAVE_OPENCV
+  EXPECT_TRUE(VideoReader::CheckSupported().ok());
+  EXPECT_TRUE(source.ok()) << source.status().ToString();
+  EXPECT_EQ(reader.status().code(), StatusCode::kNotFound) << reader.status().ToString();
+#else
+  EXPECT_EQ(VideoReader::CheckSupported().code(), StatusCode::kFailedPrecondition);
+  ASSERT_FALSE(source.ok());
+  EXPECT_EQ(source.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(source.status().message().find("YOLOSCOPE_USE_OPENCV=OFF"), std::string::npos)
+      << source.status().message();
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), StatusCode::kFailedPrecondition);
+#endif
 }
 
 TEST(StreamConfigTest, ParsesValidatesAndRedacts) {
