@@ -18,6 +18,7 @@ function(yoloscope_test name)
   target_compile_definitions(${name} PRIVATE
     YOLOSCOPE_MODELS_DIR="${YOLOSCOPE_MODELS_DIR}"
     YOLOSCOPE_DATA_DIR="${YOLOSCOPE_DATA_DIR}"
+    YOLOSCOPE_PHOTOS_DIR="${YOLOSCOPE_PHOTO_SOURCE_DIR}"
     YOLOSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     YOLOSCOPE_BINARY="$<TARGET_FILE:yoloscope>")
   add_test(NAME ${name} COMMAND ${name})

@@ -14,7 +14,7 @@ namespace yoloscope::image_test {
 
 // Debian's darknet package ships real photos here (dog.jpg 768x576,
 // kite.jpg 1352x900, ...). Tests that need them skip when it is absent.
-inline constexpr char kDarknetDataDir[] = "/usr/share/darknet/data";
+inline constexpr char kDarknetDataDir[] = YOLOSCOPE_PHOTOS_DIR;
 
 using Bytes = std::vector<uint8_t>;
 

@@ -91,7 +91,7 @@ class LiveServer {
 
   // Sends detect requests at about `rps` until Stop.
   void StartTraffic(double rps) {
-    image_ = ReadFile("/usr/share/darknet/data/dog.jpg");
+    image_ = ReadFile(std::string(YOLOSCOPE_PHOTOS_DIR) + "/dog.jpg");
     traffic_ = std::thread([this, rps] {
       int i = 0;
       while (!stop_) {
@@ -255,7 +255,7 @@ TEST_F(LivePageBrowserTest, ServeProcessLivePage) {
   if (page->status == 404) GTEST_SKIP() << "serve does not route the live page `/` yet";
   ASSERT_EQ(page->status, 200);
   // Some traffic for the charts.
-  const std::string jpeg = ReadFile("/usr/share/darknet/data/dog.jpg");
+  const std::string jpeg = ReadFile(std::string(YOLOSCOPE_PHOTOS_DIR) + "/dog.jpg");
   std::atomic<bool> stop{false};
   std::thread traffic([&] {
     auto c = testing::TestHttpClient::Connect(port, "127.0.0.1", std::chrono::seconds(10));

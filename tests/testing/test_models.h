@@ -16,7 +16,9 @@ inline std::string ModelsDir() {
   const char* env = std::getenv("YOLOSCOPE_TEST_MODELS_DIR");
   return env && *env ? env : YOLOSCOPE_MODELS_DIR;
 }
-inline std::string PhotosDir() { return "/usr/share/darknet/data"; }
+// The sample photos: YOLOSCOPE_PHOTO_SOURCE_DIR at configure time (Debian's
+// darknet package's /usr/share/darknet/data, or the GPU host's carried copy).
+inline std::string PhotosDir() { return YOLOSCOPE_PHOTOS_DIR; }
 
 struct TestModel {
   std::string name, layout;
