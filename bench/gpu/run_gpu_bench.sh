@@ -3,7 +3,7 @@
 # cmake and (optionally) ninja, from anywhere in the repository:
 #   1. builds bench/gpu (the torch backend's CUDA path from src/, the gpu test,
 #      ys_gpu_bench) against the wheel's libtorch, with the dependencies
-#      carried in build-gpucarry/ (bench/gpu/prepare_carry.sh);
+#      carried in build-gpucarry/bundle.tar.xz (bench/gpu/prepare_carry.sh);
 #   2. runs torch_cuda_test (ctest -L gpu);
 #   3. benchmarks YOLOv8-n at 640 per batch size 1..32, FP32/FP16, with and
 #      without CUDA graphs (ys_gpu_bench), then the same model in a plain
@@ -13,7 +13,7 @@
 #   bench/gpu/run_gpu_bench.sh [--skip-test] [--skip-bench] [--quick]
 #
 # Logs and CSVs go to $OUT (the device tool's output folder) or
-# build-gpu/out: configure.log build.log test.log bench.log cpp.csv py.csv
+# build-gpu-bench/out: configure.log build.log test.log bench.log cpp.csv py.csv
 # ratio.txt.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,11 +27,11 @@ for a in "$@"; do
     *) echo "usage: $0 [--skip-test] [--skip-bench] [--quick]" >&2; exit 2 ;;
   esac
 done
-out=${OUT:-$root/build-gpu/out}
+out=${OUT:-$root/build-gpu-bench/out}
 mkdir -p "$out"
 carry=$root/build-gpucarry
 models=$carry/models
-build=$root/build-gpu
+build=$root/build-gpu-bench
 py=python3
 [[ -x /opt/torch/.venv/bin/python3 ]] && py=/opt/torch/.venv/bin/python3
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
@@ -46,10 +46,16 @@ $py -c 'import torch, sys; print("python", sys.version.split()[0], "torch", torc
 "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1
 nvcc --version 2>&1 | tail -1
 cmake --version | head -1
-if [[ ! -e $models/manifest.json || ! -e $carry/deps/lib/libyaml-cpp.a ]]; then
+if [[ ! -e $models/manifest.json || ! -e $carry/bundle.tar.xz ]]; then
   echo "missing $carry (run bench/gpu/prepare_carry.sh on the dev machine and carry" \
        "build-gpucarry)" >&2
   exit 1
+fi
+# The carried Debian packages (yaml-cpp, nlohmann/json, GoogleTest, ...).
+mkdir -p "$build"
+if [[ ! -e $build/sysroot/.unpacked || $carry/bundle.tar.xz -nt $build/sysroot/.unpacked ]]; then
+  rm -rf "$build/sysroot"
+  tar -C "$build" -xJf "$carry/bundle.tar.xz" && touch "$build/sysroot/.unpacked"
 fi
 
 step "configure"
@@ -60,8 +66,8 @@ extra=()
 # Older Caffe2 configs look for NVTX3 headers; the toolkit has them.
 [[ -d $CUDA_HOME/include/nvtx3 ]] && extra+=(-Dnvtx3_dir="$CUDA_HOME/include")
 cmake -S bench/gpu -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$prefix" -DCUDAToolkit_ROOT="$CUDA_HOME" \
-  -DYOLOSCOPE_GPU_DEPS_DIR="$carry/deps" -DYOLOSCOPE_MODELS_DIR="$models" "${extra[@]}" \
+  -DCMAKE_PREFIX_PATH="$build/sysroot/usr;$prefix" -DCUDAToolkit_ROOT="$CUDA_HOME" \
+  -DYOLOSCOPE_MODELS_DIR="$models" "${extra[@]}" \
   >"$out/configure.log" 2>&1
 rc=$?
 tail -25 "$out/configure.log"

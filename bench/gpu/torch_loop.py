@@ -59,7 +59,8 @@ def bench(args):
                         x = x.to(dtype)
                     y = first_tensor(model(x))
                     out = y.float().cpu()
-                torch.cuda.synchronize(device)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
                 return out
 
             for _ in range(args.warmup_iters):
@@ -82,7 +83,8 @@ def bench(args):
                   f"{row['img_per_s']:9.1f} img/s", file=sys.stderr, flush=True)
             rows.append(row)
         del model
-        torch.cuda.empty_cache()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
     return rows
 
 
@@ -149,10 +151,12 @@ def main():
     p.add_argument("--csv", help="write this run's rows here")
     p.add_argument("--compare", help="ys_gpu_bench --csv output to compare against")
     args = p.parse_args()
-    if not torch.cuda.is_available():
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("torch_loop.py: no CUDA device visible to torch", file=sys.stderr)
         return 1
-    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(args.device)}, "
+    # --device cpu is the e2e dry run's stand-in (bench/gpu/e2e.sh).
+    name = torch.cuda.get_device_name(args.device) if args.device.startswith("cuda") else "cpu"
+    print(f"torch {torch.__version__}, {name}, "
           f"cudnn.benchmark={torch.backends.cudnn.benchmark}, "
           f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}", file=sys.stderr)
     rows = bench(args)
