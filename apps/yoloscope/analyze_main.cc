@@ -63,6 +63,12 @@ int AnalyzeMain(int argc, char** argv) {
   bool no_predict = false;
   app.add_flag("--no-predict", no_predict,
                "do not predict the fix of underbatching / batch window / queue findings");
+  int64_t predict_max_requests = WhatIfOptions{}.predict_max_requests;
+  app.add_option("--predict-max-requests", predict_max_requests,
+                 "predict the findings' fixes only for logs with at most this many requests "
+                 "(default 500000; 0 = any size): a prediction reads the log again and holds "
+                 "every request in memory")
+      ->check(CLI::NonNegativeNumber);
   double skip_s = 0;
   app.add_option("--skip-s", skip_s,
                  "with --what-if (and predicted fixes): leave the first S seconds (warm-up) "
@@ -91,6 +97,7 @@ int AnalyzeMain(int argc, char** argv) {
   w.logged_setting = logged_setting;
   w.what_ifs = what_ifs;
   w.skip_s = skip_s;
+  w.predict_max_requests = predict_max_requests;
   if (!what_ifs.empty()) {
     w.html_path = o.html_path;
     w.analyze = o;

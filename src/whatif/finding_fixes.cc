@@ -187,6 +187,17 @@ void WhatIfAnalyzeExtension::Annotate(AnalysisReport* report) {
   const bool any = std::any_of(report->findings.begin(), report->findings.end(),
                                [](const Finding& f) { return FindingFixes::Linkable(f.kind); });
   if (!any) return;
+  if (!engine_ && options_.predict_max_requests > 0 &&
+      report->summary.requests > options_.predict_max_requests) {
+    FindingFixes::AttachCannotPredict(
+        "the log has " + std::to_string(report->summary.requests) +
+            " requests, above --predict-max-requests " +
+            std::to_string(options_.predict_max_requests) +
+            " (a prediction reads the log again and holds every request in memory); run "
+            "`analyze LOG --what-if SPEC`, or raise the limit",
+        report);
+    return;
+  }
   if (!engine_) {
     // stdin was consumed by the diagnosis: it cannot be read again.
     if (std::find(options_.paths.begin(), options_.paths.end(), "-") != options_.paths.end()) {

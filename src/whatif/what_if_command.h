@@ -39,6 +39,13 @@ struct WhatIfOptions {
   std::vector<std::string> what_ifs;  // --what-if, in order
   double skip_s = 0;                  // --skip-s: warm-up left out of every number
   uint64_t seed = 1;
+  // --predict-max-requests: the findings' automatic predicted fixes
+  // (WhatIfAnalyzeExtension, not --what-if) are skipped, with a
+  // cannot_predict saying so, when the diagnosed log has more requests than
+  // this: they read the log a second time and keep every request in memory
+  // (~100 bytes each) to replay it per candidate, which on a multi-GB log
+  // doubles analyze's time and breaks its bounded memory. 0 = no limit.
+  int64_t predict_max_requests = 500000;
   // --html: also write the diagnosis' HTML report here (AnalyzeCommand with
   // `analyze`'s options, nothing printed), its findings with their predicted
   // fixes and a what-if panel comparing these settings. Needs a file, not stdin.

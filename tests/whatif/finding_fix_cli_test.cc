@@ -227,6 +227,41 @@ TEST_F(FindingFixCliTest, ALogWithOneBatchSizeSaysWhatThePredictionNeeds) {
   EXPECT_EQ(text.out.substr(at, next - at).find("predicted:"), std::string::npos) << text.out;
 }
 
+// Above --predict-max-requests the fix is not predicted (the log would be
+// read again and held in memory) and the finding says why; at the limit it is.
+TEST_F(FindingFixCliTest, ALogAboveThePredictionLimitSaysHowToPredictAnyway) {
+  const std::string log = Log("pairs.jsonl");
+  const Result all = ShOut(Bin() + " analyze " + log + " --format json");
+  ASSERT_EQ(all.code, 0) << all.out;
+  const int64_t requests = Json::parse(all.out)["summary"]["requests"].get<int64_t>();
+  ASSERT_GT(requests, 1);
+
+  const Result over = ShOut(Bin() + " analyze " + log + " --format json --predict-max-requests " +
+                            std::to_string(requests - 1));
+  ASSERT_EQ(over.code, 0) << over.out;
+  const Json over_json = Json::parse(over.out);
+  const Json* f = FindingOf(over_json, "underbatching");
+  ASSERT_NE(f, nullptr) << over.out;
+  ASSERT_TRUE(f->contains("predicted_fix")) << over.out;
+  const Json& fix = (*f)["predicted_fix"];
+  ASSERT_TRUE(fix.contains("cannot_predict")) << fix.dump(2);
+  const std::string why = fix["cannot_predict"].get<std::string>();
+  EXPECT_NE(why.find(std::to_string(requests) + " requests"), std::string::npos) << why;
+  EXPECT_NE(why.find("--what-if"), std::string::npos) << why;
+  EXPECT_FALSE(fix.contains("summary"));
+
+  const Result at = ShOut(Bin() + " analyze " + log + " --format json --predict-max-requests " +
+                          std::to_string(requests));
+  ASSERT_EQ(at.code, 0) << at.out;
+  const Json at_json = Json::parse(at.out);
+  const Json* g = FindingOf(at_json, "underbatching");
+  ASSERT_NE(g, nullptr);
+  EXPECT_TRUE((*g)["predicted_fix"].contains("summary")) << g->dump(2);
+
+  // A negative limit is a usage error.
+  EXPECT_EQ(ShOut(Bin() + " analyze " + log + " --predict-max-requests -1").code, 2);
+}
+
 // The text between <script type="application/json" id="ys-data"> and </script>.
 Json EmbeddedData(const std::string& html) {
   const std::string open = "<script type=\"application/json\" id=\"ys-data\">";
