@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "report/report_assets.h"
+#include "testing/shell_run.h"
 
 namespace yoloscope {
 namespace {
@@ -27,22 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-struct Result {
-  int code = -1;
-  std::string out;
-};
-
-Result ShOut(const std::string& cmd) {  // stdout only
-  Result r;
-  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using Result = testing::ShellResult;
+using testing::ShOut;
 
 std::string TimeOf(int64_t us) {  // us < 1 hour
   return fmt::format("2026-01-01T00:{:02d}:{:02d}.{:06d}Z", us / 60'000'000, (us / 1'000'000) % 60,
