@@ -2,12 +2,12 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <turbojpeg.h>
 
 #include <iterator>
 #include <random>
 #include <string>
 
+#include "image/cmyk_jpeg.h"
 #include "image/letterbox.h"
 #include "image/test_images.h"
 
@@ -121,17 +121,9 @@ TEST(ImageDecoderTest, CmykJpegFallsBackToOpenCv) {
     cmyk[4 * i + 2] = 40;
     cmyk[4 * i + 3] = 10;
   }
-  tjhandle compressor = tjInitCompress();
-  ASSERT_NE(compressor, nullptr);
-  unsigned char* jpeg = nullptr;
-  unsigned long jpeg_size = 0;
-  ASSERT_EQ(tjCompress2(compressor, cmyk.data(), w, 0, h, TJPF_CMYK, &jpeg, &jpeg_size, TJSAMP_444,
-                        95, 0),
-            0)
-      << tjGetErrorStr2(compressor);
-  const Bytes bytes(jpeg, jpeg + jpeg_size);
-  tjFree(jpeg);
-  tjDestroy(compressor);
+  std::string jpeg_error;
+  const Bytes bytes = image_test::EncodeCmykJpeg(cmyk, w, h, &jpeg_error);
+  ASSERT_FALSE(bytes.empty()) << jpeg_error;
 
   ImageDecoder decoder;
   Image image;

@@ -4,13 +4,13 @@
 // (the decoders may differ; the pixels they must give do not). What only
 // one build does -- BMP decoding -- is asserted per build.
 #include <gtest/gtest.h>
-#include <turbojpeg.h>
 
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "image/cmyk_jpeg.h"
 #include "image/image_decoder.h"
 #include "image/image_encoder.h"
 #include "image/letterbox.h"
@@ -149,16 +149,9 @@ TEST(ImagePortableTest, CmykJpegDecodes) {
     cmyk[4 * i + 2] = 255;  // ... no yellow, no black: magenta-red-ish
     cmyk[4 * i + 3] = 255;
   }
-  tjhandle compressor = tjInitCompress();
-  ASSERT_NE(compressor, nullptr);
-  unsigned char* jpeg = nullptr;
-  unsigned long jpeg_size = 0;
-  ASSERT_EQ(tjCompress2(compressor, cmyk.data(), w, 0, h, TJPF_CMYK, &jpeg, &jpeg_size, TJSAMP_444,
-                        95, 0),
-            0);
-  const Bytes bytes(jpeg, jpeg + jpeg_size);
-  tjFree(jpeg);
-  tjDestroy(compressor);
+  std::string jpeg_error;
+  const Bytes bytes = image_test::EncodeCmykJpeg(cmyk, w, h, &jpeg_error);
+  ASSERT_FALSE(bytes.empty()) << jpeg_error;
   ImageDecoder decoder;
   Image out;
   auto result = Decode(decoder, bytes, &out);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "image/cmyk_jpeg.h"
 #include "image/exif_orientation.h"
 #include "image/plain_image_ops.h"
 #include "image/png_decoder.h"
@@ -273,16 +274,9 @@ TEST(PlainFallbackTest, CmykToRgbMatchesOpenCvsCmykJpeg) {
     cmyk[4 * i + 2] = static_cast<uint8_t>(i * 13);
     cmyk[4 * i + 3] = static_cast<uint8_t>(255 - i % 200);
   }
-  tjhandle compressor = tjInitCompress();
-  ASSERT_NE(compressor, nullptr);
-  unsigned char* jpeg = nullptr;
-  unsigned long jpeg_size = 0;
-  ASSERT_EQ(tjCompress2(compressor, cmyk.data(), w, 0, h, TJPF_CMYK, &jpeg, &jpeg_size, TJSAMP_444,
-                        95, 0),
-            0);
-  const Bytes bytes(jpeg, jpeg + jpeg_size);
-  tjFree(jpeg);
-  tjDestroy(compressor);
+  std::string jpeg_error;
+  const Bytes bytes = image_test::EncodeCmykJpeg(cmyk, w, h, &jpeg_error);
+  ASSERT_FALSE(bytes.empty()) << jpeg_error;
   // TurboJPEG's CMYK decode, converted by the fallback ...
   tjhandle decompressor = tjInitDecompress();
   ASSERT_NE(decompressor, nullptr);
