@@ -257,6 +257,91 @@ TEST_F(StreamSourceTest, GarbageFileFailsWithAClearError) {
   EXPECT_EQ(st.frames_read, 0);
 }
 
+// A raw H.264 stream whose keyframes were lost: FFmpeg opens it, but no
+// frame can be decoded without one.
+TEST_F(StreamSourceTest, FileThatNeverSendsAKeyframeFailsWithAClearError) {
+  const std::string raw = (dir_ / "gop.h264").string();
+  const std::string nokey = (dir_ / "nokey.h264").string();
+  ASSERT_TRUE(testing::MakeTestVideo(raw, 2, 25, 160, 120,
+                                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p "
+                                     "-g 1000 -bf 0 -f h264"));
+  ASSERT_TRUE(testing::StripH264Keyframes(raw, nokey));
+  StreamConfig c;
+  c.name = "nokey";
+  c.uri = nokey;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  const StreamSourceStats st = WaitForEnd(source->get());
+  EXPECT_EQ(st.state, StreamState::kFailed);
+  EXPECT_NE(st.error.find("has no decodable frame"), std::string::npos) << st.error;
+  EXPECT_EQ(st.frames_read, 0);
+}
+
+// The same stream live (MPEG-TS over UDP, looping): the source is reachable
+// and sends packets, but no frame comes out, so each connection times out
+// and is retried, and the stream gives up after max_reconnects.
+TEST_F(StreamSourceTest, LiveSourceThatNeverSendsAKeyframeIsRetriedThenGivesUp) {
+  const std::string raw = (dir_ / "gop.h264").string();
+  const std::string nokey = (dir_ / "nokey.h264").string();
+  ASSERT_TRUE(testing::MakeTestVideo(raw, 2, 25, 160, 120,
+                                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p "
+                                     "-g 1000 -bf 0 -f h264"));
+  ASSERT_TRUE(testing::StripH264Keyframes(raw, nokey));
+  const int port = testing::FreePort();
+  std::vector<std::string> sender = {
+      "ffmpeg", "-nostdin", "-loglevel",
+      "quiet",  "-re",      "-stream_loop",
+      "-1",     "-f",       "h264",
+      "-r",     "25",       "-i",
+      nokey,    "-c",       "copy",
+      "-f",     "mpegts",   "udp://127.0.0.1:" + std::to_string(port) + "?pkt_size=1316"};
+  testing::ServeChild camera(sender);
+  StreamConfig c;
+  c.name = "nokey_live";
+  c.uri = "udp://127.0.0.1:" + std::to_string(port);
+  c.open_timeout_ms = 1500;
+  c.read_timeout_ms = 1000;
+  c.reconnect_min_ms = 50;
+  c.reconnect_max_ms = 100;
+  c.max_reconnects = 1;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  const StreamSourceStats st = WaitForEnd(source->get());
+  EXPECT_EQ(st.state, StreamState::kFailed);
+  EXPECT_EQ(st.reconnects, 1);
+  EXPECT_NE(st.error.find("gave up after 1 reconnects"), std::string::npos) << st.error;
+  EXPECT_EQ(st.frames_read, 0);
+}
+
+// A file whose header declares a frame rate of 0 (YUV4MPEG2 `F0:0`).
+// FFmpeg's demuxers substitute their default rate (25 fps) rather than
+// report 0, so the file is read whole and sampled at that rate; the
+// "reports no frame rate" refusal is for readers that do report 0. What
+// matters here: no hang, no division by zero, every frame accounted for.
+TEST_F(StreamSourceTest, FileDeclaringZeroFpsIsReadWholeAndAccountedFor) {
+  const std::string y4m = (dir_ / "clip.y4m").string();
+  const std::string zero = (dir_ / "zero.y4m").string();
+  ASSERT_TRUE(testing::MakeTestVideo(y4m, 1, 25, 160, 120, "-pix_fmt yuv420p"));
+  ASSERT_TRUE(testing::ZeroY4mFrameRate(y4m, zero));
+  StreamConfig c;
+  c.name = "zero_fps";
+  c.uri = zero;
+  c.target_fps = 5;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  const auto frames = Drain(source->get());
+  const StreamSourceStats st = (*source)->Stats();
+  EXPECT_EQ(st.state, StreamState::kEnded) << st.error;
+  EXPECT_EQ(st.frames_read, 25);
+  EXPECT_EQ(st.source_fps, 25);
+  EXPECT_EQ(static_cast<int64_t>(frames.size()), st.frames_delivered);
+  EXPECT_EQ(frames.size(), 5u);
+  EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
+}
+
 TEST_F(StreamSourceTest, UnreachableLiveSourceRetriesWithBackoffThenGivesUp) {
   // Nothing listens on this TCP port: every open is refused at once.
   const int port = testing::FreePort(SOCK_STREAM);

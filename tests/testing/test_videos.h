@@ -10,6 +10,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,44 @@ inline bool MakeTestVideo(const std::string& path, double seconds, int fps, int 
       std::to_string(height) + ":rate=" + std::to_string(fps) + " -t " + std::to_string(seconds) +
       " " + codec_args + " '" + path + "'";
   return std::system(cmd.c_str()) == 0 && std::filesystem::exists(path);
+}
+
+// Rewrites the raw H.264 (Annex B) stream at `in` into `out` without its IDR
+// slices (NAL type 5): a stream that never sends a keyframe, as a camera
+// joined mid-GOP whose keyframes are lost. Encode `in` with one keyframe
+// (`-g 1000 -bf 0 -f h264`). True when something was left.
+inline bool StripH264Keyframes(const std::string& in, const std::string& out) {
+  std::ifstream src(in, std::ios::binary);
+  const std::string data((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+  std::vector<size_t> starts;  // offsets of 00 00 01 start codes
+  for (size_t i = 0; i + 3 < data.size(); ++i) {
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) starts.push_back(i);
+  }
+  std::string kept;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    const size_t begin = starts[k];
+    const size_t end = k + 1 < starts.size() ? starts[k + 1] : data.size();
+    const int nal_type = static_cast<unsigned char>(data[begin + 3]) & 0x1F;
+    if (nal_type != 5) kept.append(data, begin, end - begin);
+  }
+  std::ofstream dst(out, std::ios::binary);
+  dst << kept;
+  return dst.good() && !kept.empty() && kept.size() < data.size();
+}
+
+// Copies the YUV4MPEG2 file `in` to `out` with its header's frame rate set
+// to 0:0 (a file that declares no frame rate). True on success.
+inline bool ZeroY4mFrameRate(const std::string& in, const std::string& out) {
+  std::ifstream src(in, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+  const size_t eol = data.find('\n');
+  const size_t f = data.find(" F");
+  if (eol == std::string::npos || f == std::string::npos || f > eol) return false;
+  const size_t f_end = data.find(' ', f + 1);
+  data.replace(f, (f_end == std::string::npos || f_end > eol ? eol : f_end) - f, " F0:0");
+  std::ofstream dst(out, std::ios::binary);
+  dst << data;
+  return dst.good();
 }
 
 // A port on 127.0.0.1 that was free a moment ago (SOCK_DGRAM or SOCK_STREAM).
