@@ -110,7 +110,10 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
   // No ON CLUSTER: it needs ZooKeeper's distributed DDL queue ("DDL background
   // thread is not initialized" without one), which a plain 18.16 install
   // lacks. `db init` is run against every shard instead; each gets the
-  // local tables and the Distributed tables over the cluster.
+  // local tables and the Distributed tables over the cluster. Sharded by
+  // block id: an insert block goes whole to one shard, as one insert there
+  // (with rand() a block was split over the shards, and an insert could
+  // land on one and fail on another).
   std::vector<std::string> out;
   out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database);
   for (const std::string& table : Tables()) {
@@ -125,7 +128,7 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
     if (!uri.cluster.empty()) {
       out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + table + " AS " +
                     uri.database + "." + local + " ENGINE = Distributed(" + uri.cluster + ", " +
-                    uri.database + ", " + local + ", rand())");
+                    uri.database + ", " + local + ", cityHash64(block_id))");
     }
   }
   return out;

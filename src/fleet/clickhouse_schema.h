@@ -13,7 +13,8 @@
 // Engines (what ClickHouse 18.16 supports): MergeTree PARTITION BY day
 // ORDER BY (model, gpu_id, ts_us); on a cluster (uri.cluster) the MergeTree
 // tables are `<table>_local` and `<table>` is a Distributed table over the
-// cluster's `<table>_local`s, sharded by rand(). (Without ZooKeeper, 18.16
+// cluster's `<table>_local`s, sharded by cityHash64(block_id): each insert
+// block goes whole to one shard. (Without ZooKeeper, 18.16
 // cannot run ON CLUSTER: the statements are run on every shard.) No DateTime64 (18.16 has
 // none): `ts` is whole seconds, `ts_us` the exact microseconds.
 //

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "fleet/clickhouse_loader.h"
 
@@ -79,8 +80,11 @@ ClickHouseShipperStats ClickHouseShipper::stats() const {
 void ClickHouseShipper::LoadCheckpoint() {
   std::ifstream in(config_.log_path + ".clickhouse");
   uint64_t dev = 0, ino = 0;
-  int64_t off = 0;
-  if (in >> dev >> ino >> off && dev == dev_ && ino == ino_ && off >= 0) offset_ = off;
+  int64_t off = 0, pending = -1;
+  if (!(in >> dev >> ino >> off) || dev != dev_ || ino != ino_ || off < 0) return;
+  offset_ = off;
+  // A block that was being sent: its extent (the same lines, the same id).
+  if (in >> pending && pending > off) pending_end_ = pending;
 }
 
 void ClickHouseShipper::SaveCheckpoint() {
@@ -88,7 +92,9 @@ void ClickHouseShipper::SaveCheckpoint() {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << dev_ << ' ' << ino_ << ' ' << offset_ << '\n';
+    out << dev_ << ' ' << ino_ << ' ' << offset_;
+    if (pending_end_ >= 0) out << ' ' << pending_end_;
+    out << '\n';
     if (!out) return;  // the block ids still prevent duplicates after a restart
   }
   std::rename(tmp.c_str(), path.c_str());
@@ -107,6 +113,7 @@ bool ClickHouseShipper::OpenCurrent() {
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   offset_ = 0;
+  pending_end_ = -1;
   LoadCheckpoint();
   return true;
 }
@@ -117,7 +124,10 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   struct stat st;
   if (fstat(fd_, &st) != 0) return false;
   const int64_t size = st.st_size;
-  if (size < offset_) offset_ = 0;  // truncated under us: start over (ids dedupe)
+  if (size < offset_ || (pending_end_ >= 0 && size < pending_end_)) {
+    offset_ = 0;  // truncated under us: start over (ids dedupe)
+    pending_end_ = -1;
+  }
   if (size == offset_) {
     // Everything of this file is shipped: has the path moved on to a new file?
     struct stat now;
@@ -130,38 +140,49 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
     stats_.lag_bytes = 0;
     return false;
   }
-  // Read up to block_lines complete lines (at most 16 MiB at a time).
-  const size_t want = static_cast<size_t>(std::min<int64_t>(size - offset_, 16 << 20));
+  // A block sent before whose fate is unknown is sent again with exactly
+  // its lines; a new one takes up to block_lines complete lines (at most
+  // 16 MiB at a time).
+  const size_t want = pending_end_ >= 0
+                          ? static_cast<size_t>(pending_end_ - offset_)
+                          : static_cast<size_t>(std::min<int64_t>(size - offset_, 16 << 20));
   buffer_.resize(want + ClickHouseSchema::kLinePadding);
   const ssize_t got = pread(fd_, buffer_.data(), want, offset_);
   if (got <= 0) return false;
   std::string_view data(buffer_.data(), static_cast<size_t>(got));
   size_t end = 0;
-  int64_t lines = 0;
-  for (size_t nl; lines < config_.block_lines && (nl = data.find('\n', end)) != data.npos;
-       end = nl + 1) {
-    ++lines;
+  if (pending_end_ >= 0) {
+    if (static_cast<size_t>(got) != want) return false;
+    end = want;
+  } else {
+    int64_t lines = 0;
+    for (size_t nl; lines < config_.block_lines && (nl = data.find('\n', end)) != data.npos;
+         end = nl + 1) {
+      ++lines;
+    }
+    if (lines == 0) return false;  // a line still being written
+    // The block's extent is fixed from here until it is in: recorded before
+    // the first insert, so that a restart re-sends exactly these lines.
+    pending_end_ = offset_ + static_cast<int64_t>(end);
+    SaveCheckpoint();
   }
-  if (lines == 0) return false;  // a line still being written
+  // The id names the extent: a block is never mistaken for a longer or
+  // shorter one that starts at the same place.
   const std::string base = BlockIdHash(config_.origin.host + '\x1f' + config_.origin.replica +
                                        '\x1f' + std::to_string(ino_)) +
-                           "-" + std::to_string(offset_);
-  std::map<std::string_view, std::string> rows;
+                           "-" + std::to_string(offset_) + "-" + std::to_string(pending_end_);
+  std::map<std::string_view, TableBlock> blocks;
   int64_t malformed = 0;
   int64_t row_count = 0;
-  std::string line;  // a padded copy: the parser reads past the line's end
   for (size_t pos = 0; pos < end;) {
     const size_t nl = data.find('\n', pos);
     std::string_view text = data.substr(pos, nl - pos);
     pos = nl + 1;
     if (text.empty()) continue;
-    line.assign(text);
-    line.append(ClickHouseSchema::kLinePadding, ' ');
     const std::string_view table = TableOfLine(text);
-    Status s = ClickHouseSchema::AppendRowFromLine(std::string_view(line.data(), text.size()),
-                                                   config_.origin, base + "-" + std::string(table),
-                                                   &rows[table]);
-    if (s.ok()) {
+    TableBlock& block = blocks[table];
+    if (AppendRow(text, base + "-" + std::string(table), &block.body).ok()) {
+      block.lines.push_back(text);
       ++row_count;
     } else {
       ++malformed;
@@ -169,44 +190,67 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   }
   const std::string& db = client_->uri().database;
   int64_t present = 0;
-  for (const auto& [table, body] : rows) {
-    if (body.empty()) continue;
+  auto fail = [&](const Status& status) {
+    *failed = true;
+    verify_next_ = true;  // an insert may have landed without our seeing the answer
+    if (config_.warn) config_.warn("ClickHouse sink: " + status.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.insert_failures;
+    stats_.healthy = false;
+    stats_.lag_bytes = size - offset_;
+    return false;
+  };
+  for (auto& [table, block] : blocks) {
+    if (block.lines.empty()) continue;
     const std::string id = base + "-" + std::string(table);
+    const std::string qualified = db + "." + std::string(table);
+    const std::string* body = &block.body;
+    std::string missing_rows;
     if (verify_next_) {
-      auto there = client_->Execute("SELECT count() FROM " + db + "." + std::string(table) +
+      // Is the block there, whole or in part? (Through a Distributed table
+      // an insert can land on some shards and fail on others.)
+      auto there = client_->Execute("SELECT count() FROM " + qualified +
                                     " WHERE block_id = " + ClickHouseQuote(id));
-      if (!there.ok()) {
-        *failed = true;
-        if (config_.warn) config_.warn("ClickHouse sink: " + there.status().message());
-        std::lock_guard<std::mutex> lock(mu_);
-        ++stats_.insert_failures;
-        stats_.healthy = false;
-        stats_.lag_bytes = size - offset_;
-        return false;
-      }
-      if (std::atoll(there->c_str()) > 0) {
-        present += std::count(body.begin(), body.end(), '\n');
+      if (!there.ok()) return fail(there.status());
+      const int64_t n = std::atoll(there->c_str());
+      const int64_t rows = static_cast<int64_t>(block.lines.size());
+      if (n >= rows) {
+        present += rows;
         continue;
       }
+      if (n > 0) {
+        // Part of it: send the lines that are not there, under the same id.
+        auto records = client_->Execute("SELECT record FROM " + qualified + " WHERE block_id = " +
+                                        ClickHouseQuote(id) + " FORMAT TabSeparatedRaw");
+        if (!records.ok()) return fail(records.status());
+        std::multiset<std::string_view> in;
+        for (size_t p = 0, q; p < records->size(); p = q + 1) {
+          q = records->find('\n', p);
+          if (q == std::string::npos) q = records->size();
+          in.insert(std::string_view(*records).substr(p, q - p));
+        }
+        for (std::string_view line : block.lines) {
+          auto it = in.find(line);
+          if (it != in.end()) {
+            in.erase(it);
+            ++present;
+          } else {
+            (void)AppendRow(line, id, &missing_rows);
+          }
+        }
+        body = &missing_rows;
+        if (body->empty()) continue;
+      }
     }
-    auto r =
-        client_->Execute("INSERT INTO " + db + "." + std::string(table) + " FORMAT JSONEachRow",
-                         body, "input_format_skip_unknown_fields=1&insert_distributed_sync=1");
-    if (!r.ok()) {
-      *failed = true;
-      verify_next_ = true;  // the insert may have landed without our seeing the answer
-      if (config_.warn) config_.warn("ClickHouse sink: " + r.status().message());
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.insert_failures;
-      stats_.healthy = false;
-      stats_.lag_bytes = size - offset_;
-      return false;
-    }
+    auto r = client_->Execute("INSERT INTO " + qualified + " FORMAT JSONEachRow", *body,
+                              "input_format_skip_unknown_fields=1&insert_distributed_sync=1");
+    if (!r.ok()) return fail(r.status());
   }
   // Every table of the block is in: move on. (A failure above re-sends the
   // whole block; the tables already in are recognised by their ids.)
   verify_next_ = false;
-  offset_ += static_cast<int64_t>(end);
+  offset_ = pending_end_;
+  pending_end_ = -1;
   SaveCheckpoint();
   std::lock_guard<std::mutex> lock(mu_);
   if (!stats_.healthy && config_.warn) config_.warn("ClickHouse sink: shipping again");
@@ -219,15 +263,35 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   return true;
 }
 
+Status ClickHouseShipper::AppendRow(std::string_view line, std::string_view block_id,
+                                    std::string* out) {
+  line_.assign(line);  // a padded copy: the parser reads past the line's end
+  line_.append(ClickHouseSchema::kLinePadding, ' ');
+  return ClickHouseSchema::AppendRowFromLine(std::string_view(line_.data(), line.size()),
+                                             config_.origin, block_id, out);
+}
+
 void ClickHouseShipper::Run() {
+  constexpr int kDrainRetries = 3;
   std::chrono::milliseconds backoff = config_.poll;
+  int drain_failures = 0;
   for (;;) {
     bool failed = false;
     const bool shipped = ShipOnce(&failed);
     std::unique_lock<std::mutex> lock(mu_);
     if (stop_) {
       // Draining: keep shipping while there is something and time is left.
-      if (!shipped || failed || std::chrono::steady_clock::now() >= drain_deadline_) return;
+      // A failure is retried a few times (a ClickHouse that has just come
+      // back may refuse a first statement); one that stays away is not
+      // waited for: what is left stays in the log for the next start.
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= drain_deadline_ || (!shipped && !failed)) return;
+      if (failed) {
+        if (++drain_failures >= kDrainRetries) return;
+        cv_.wait_until(lock, std::min(now + config_.poll, drain_deadline_));
+      } else {
+        drain_failures = 0;
+      }
       continue;
     }
     if (shipped) {

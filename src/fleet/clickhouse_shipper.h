@@ -9,12 +9,17 @@
 // ClickHouse is slow or down the records wait in the log file; when it
 // returns they are back-filled from where shipping stopped.
 //
-// Exactly once: a block is the complete lines of [offset, offset + n) of one
-// file (device + inode); its id is derived from host, replica, inode and
-// offset, so a block sent again (an insert whose answer was lost, a restart
-// from the checkpoint) has the same id, and the shipper asks ClickHouse
-// whether it is there before re-sending it. The shipped position is kept in
-// `<log>.clickhouse` (inode and offset) across restarts.
+// Exactly once: a block is the complete lines of [offset, end) of one file
+// (device + inode); its id is derived from host, replica, inode, offset and
+// end. Its extent is fixed at its first attempt and kept (in memory and in
+// the checkpoint) until it is in, so a block sent again (an insert whose
+// answer was lost, a restart from the checkpoint) has the same lines and the
+// same id, and the shipper asks ClickHouse how many of its rows are there
+// before re-sending it: all (nothing to do), none (send it), or some (an
+// insert through a Distributed table that landed on one shard and failed on
+// another: the missing lines are sent, found by their record text). The
+// shipped position and the pending block's extent are kept in
+// `<log>.clickhouse` (device, inode, offset[, end]) across restarts.
 //
 // Rotation: after the writer renames the file (its own size rotation, or
 // logrotate + SIGHUP), the shipper finishes the file it has open (the old
@@ -33,6 +38,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "fleet/clickhouse_client.h"
@@ -72,8 +78,9 @@ class ClickHouseShipper {
   ~ClickHouseShipper();
 
   void Start();
-  // Ships what is in the log (up to `drain` long, while ClickHouse answers),
-  // then stops the thread.
+  // Ships what is in the log (up to `drain` long, while ClickHouse answers;
+  // a failing statement is retried 3 times, `poll` apart), then stops the
+  // thread.
   void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5'000));
 
   ClickHouseShipperStats stats() const;
@@ -85,6 +92,8 @@ class ClickHouseShipper {
   // Ships the next block of the open file; false when there was nothing to
   // ship (or it failed: then *failed is set).
   bool ShipOnce(bool* failed);
+  // One row of `line` into *out (a padded copy for the parser).
+  Status AppendRow(std::string_view line, std::string_view block_id, std::string* out);
   bool OpenCurrent();
   void SaveCheckpoint();
   void LoadCheckpoint();
@@ -102,8 +111,17 @@ class ClickHouseShipper {
   int fd_ = -1;
   uint64_t dev_ = 0, ino_ = 0;
   int64_t offset_ = 0;
+  // The end of the block [offset_, pending_end_) being sent, fixed from its
+  // first attempt until it is in (-1: none); kept in the checkpoint too.
+  int64_t pending_end_ = -1;
   bool verify_next_ = true;  // ask whether the next block is there (after a start or a failure)
   std::string buffer_;
+  std::string line_;
+  // A table's part of a block: its rows, and the lines they came from.
+  struct TableBlock {
+    std::string body;
+    std::vector<std::string_view> lines;
+  };
 };
 
 }  // namespace yoloscope
