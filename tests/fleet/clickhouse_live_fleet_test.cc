@@ -289,6 +289,35 @@ TEST(ClickHouseLiveFleetTest, ThreeServeReplicasShipExactlyOnceThroughAShardOuta
     EXPECT_EQ(missing, 0) << r.name << ": request ids of the log not in ClickHouse";
     EXPECT_EQ(duplicated, 0) << r.name << ": request ids in ClickHouse more than once";
   }
+  // The typed columns (shipped as RowBinary) agree with the record they
+  // came from (floats within 1e-9: 18.16's visitParamExtractFloat parses
+  // text less exactly than we do).
+  auto differs = [](const std::string& column, const char* kind) {
+    const std::string key = "visitParamExtract" + std::string(kind) + "(record, '" + column + "')";
+    if (std::string(kind) == "Float") {
+      return "abs(assumeNotNull(" + column + ") - " + key + ") > 1e-9 * (1 + abs(" + key + "))";
+    }
+    return column + " != " + key;
+  };
+  const std::map<std::string, std::vector<std::pair<std::string, const char*>>> typed = {
+      {"requests",
+       {{"request_id", "String"},
+        {"status", "String"},
+        {"batch_size", "Int"},
+        {"queue_ms", "Float"},
+        {"inference_ms", "Float"},
+        {"total_ms", "Float"}}},
+      {"batches", {{"batch_id", "Int"}, {"batch_size", "Int"}, {"inference_ms", "Float"}}},
+      {"gpu", {{"mem_used_mb", "Float"}}}};
+  for (const auto& [table, columns] : typed) {
+    std::string where = differs("model", "String") +
+                        " OR toUnixTimestamp(ts) != intDiv(ts_us, 1000000) OR day != toDate(ts) "
+                        "OR abs(ts_us - toInt64(toUnixTimestamp(parseDateTimeBestEffort("
+                        "visitParamExtractString(record, 'ts')))) * 1000000) >= 1000000";
+    for (const auto& [column, kind] : columns) where += " OR " + differs(column, kind);
+    EXPECT_EQ(Query(shard1, "SELECT count() FROM fleet." + table + " WHERE " + where), "0\n")
+        << table;
+  }
   // Every line of every log is a row, and both shards hold some.
   auto local_rows = [&](const ClickHouseProcess& shard) {
     return std::atoll(Query(shard,

@@ -218,8 +218,9 @@ TEST_F(ClickHouseSinkTest, APartlyPresentBlockIsCompletedAfterARestart) {
   std::ofstream(log + ".clickhouse")
       << st.st_dev << ' ' << st.st_ino << " 0 " << text.size() << "\n";
   const FleetRowOrigin origin{"h1", "r1"};
-  const std::string id = BlockIdHash("h1\x1fr1\x1f" + std::to_string(st.st_ino)) + "-0-" +
-                         std::to_string(text.size()) + "-requests";
+  const std::string id =
+      BlockIdHash("h1\x1fr1\x1f" + std::to_string(st.st_ino) + "\x1f" + lines[0]) + "-0-" +
+      std::to_string(text.size()) + "-requests";
   std::string rows;
   for (int i : {0, 2, 5}) {  // three of its nine requests landed
     std::string line = lines[static_cast<size_t>(i)];
