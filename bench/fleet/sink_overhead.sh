@@ -5,7 +5,9 @@
 # on (JSONL), and on with `--log-sink clickhouse://...` (a real
 # clickhouse-server started here on loopback), interleaved RUNS times. Prints
 # req/s and server CPU per request per run, the medians' ratios to log-off,
-# and the rows ClickHouse received vs the requests served.
+# and the rows ClickHouse received vs the requests served; per run also
+# ClickHouse's CPU and the shipper thread's CPU per request (the sink's
+# cost split between ClickHouse and serve).
 #
 #   bench/fleet/sink_overhead.sh            (RUNS=3; environment: bench/server/common.sh)
 set -euo pipefail
@@ -13,38 +15,21 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/../server/common.sh"
 runs="${RUNS:-3}"
 url="http://127.0.0.1:$port"
-command -v clickhouse-server >/dev/null || { echo "needs clickhouse-server (apt-get install clickhouse-server)" >&2; exit 2; }
-mkdir -p "$out/tiny" "$out/ch"
+source "$here/clickhouse.sh"
+mkdir -p "$out/tiny"
 [[ -f "$out/tiny/tiny8.jpg" ]] || "$yoloscope" bench --image-size 8x8 --write-image "$out/tiny/tiny8.jpg"
 
 # A ClickHouse of our own: config under $out/ch, loopback, ports beside $port.
-ch_http=$((port + 100)) ch_tcp=$((port + 101))
-rm -rf "$out/ch" && mkdir -p "$out/ch"/{data,tmp,flags,logs}
-cat >"$out/ch/users.xml" <<XML
-<?xml version="1.0"?><yandex><profiles><default></default></profiles><users><default><password></password>
-<networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>
-<quotas><default></default></quotas></yandex>
-XML
-cat >"$out/ch/config.xml" <<XML
-<?xml version="1.0"?><yandex><logger><level>warning</level><log>$out/ch/logs/server.log</log>
-<errorlog>$out/ch/logs/err.log</errorlog><console>0</console></logger>
-<listen_host>127.0.0.1</listen_host><http_port>$ch_http</http_port><tcp_port>$ch_tcp</tcp_port>
-<path>$out/ch/data/</path><tmp_path>$out/ch/tmp/</tmp_path><flags_path>$out/ch/flags/</flags_path>
-<users_config>$out/ch/users.xml</users_config><default_profile>default</default_profile>
-<default_database>default</default_database><mark_cache_size>67108864</mark_cache_size></yandex>
-XML
-clickhouse-server --config-file="$out/ch/config.xml" >/dev/null 2>&1 &
-ch_pid=$!
-cleanup() { stop_server; kill "$ch_pid" 2>/dev/null || true; wait "$ch_pid" 2>/dev/null || true; }
+cleanup() { stop_server; stop_clickhouse; }
 trap cleanup EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$ch_http/?query=SELECT+1" >/dev/null && break; sleep 0.1; done
+start_clickhouse "$out/ch" $((port + 100)) $((port + 101))
 sink="clickhouse://127.0.0.1:$ch_http/bench"
 "$yoloscope" db init "$sink" >/dev/null
 
 run_one() { bench_run_one "$1" "$out/sink_lines.txt"; }
 
 machine_note
-rm -f "$out/sink_lines.txt"
+rm -f "$out/sink_lines.txt" "$out/sink_cpu.txt"
 served_ch=0
 for i in $(seq 1 "$runs"); do
   for mode in off jsonl clickhouse; do
@@ -55,9 +40,17 @@ for i in $(seq 1 "$runs"); do
     esac
     start_server "$mode$i" --backend sim --model "$here/../server/fast-sim.yaml" \
       --max-batch 8 --max-queue-delay-us 0 "${flags[@]}"
+    ch0=$(clickhouse_cpu_s) n0=$(server_completed)
     run_one "$mode$i"
-    if [[ $mode == clickhouse ]]; then served_ch=$((served_ch + $(server_completed))); fi
+    n1=$(server_completed)
+    ship=$(curl -s "$url/metrics" | awk '$1 == "yoloscope_clickhouse_shipper_cpu_seconds" {print $2}')
+    if [[ $mode == clickhouse ]]; then served_ch=$((served_ch + n1)); fi
     stop_server  # the sink ships what is left before exiting
+    # ClickHouse's own CPU over the run and the drain, and the shipper
+    # thread's (part of serve's), per request served in the run.
+    awk -v a="$ch0" -v b="$(clickhouse_cpu_s)" -v m="$n0" -v n="$n1" -v s="${ship:-0}" \
+      -v name="$mode$i" 'BEGIN {printf "%-14s ClickHouse %6.2f us CPU/request, shipper thread %6.2f us CPU/request (whole run)\n", name, 1e6 * (b - a) / (n - m), 1e6 * s / n}' |
+      tee -a "$out/sink_cpu.txt"
     rm -f "$out"/sink_requests.jsonl*
   done
 done

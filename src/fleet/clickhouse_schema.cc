@@ -2,9 +2,12 @@
 
 #include <simdjson.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <map>
 
 #include "common/time_format.h"
 #include "reqlog/json_line_serializer.h"
@@ -71,6 +74,37 @@ void DayAndSecond(int64_t ts_us, std::string* day, std::string* second) {
   *second = buf;
 }
 
+// RowBinary: fixed-width little-endian numbers (x86-64 and aarch64 are
+// little-endian), strings as a LEB128 length and the bytes, Nullable as a
+// 1 (NULL) or 0 byte before the value.
+template <typename T>
+void PutFixed(T v, std::string* out) {
+  static_assert(std::endian::native == std::endian::little);
+  char bytes[sizeof(T)];
+  std::memcpy(bytes, &v, sizeof(T));
+  out->append(bytes, sizeof(T));
+}
+
+void PutString(std::string_view v, std::string* out) {
+  for (uint64_t n = v.size();; n >>= 7) {
+    if (n < 0x80) {
+      out->push_back(static_cast<char>(n));
+      break;
+    }
+    out->push_back(static_cast<char>((n & 0x7f) | 0x80));
+  }
+  out->append(v);
+}
+
+void PutNullable(const std::optional<double>& v, std::string* out) {
+  if (!v || !std::isfinite(*v)) {
+    out->push_back(1);
+    return;
+  }
+  out->push_back(0);
+  PutFixed<double>(*v, out);
+}
+
 std::string Engine(const ClickHouseUri& uri, const std::string& table) {
   (void)table;
   (void)uri;
@@ -110,7 +144,10 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
   // No ON CLUSTER: it needs ZooKeeper's distributed DDL queue ("DDL background
   // thread is not initialized" without one), which a plain 18.16 install
   // lacks. `db init` is run against every shard instead; each gets the
-  // local tables and the Distributed tables over the cluster.
+  // local tables and the Distributed tables over the cluster. Sharded by
+  // block id: an insert block goes whole to one shard, as one insert there
+  // (with rand() a block was split over the shards, and an insert could
+  // land on one and fail on another).
   std::vector<std::string> out;
   out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database);
   for (const std::string& table : Tables()) {
@@ -125,7 +162,7 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
     if (!uri.cluster.empty()) {
       out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + table + " AS " +
                     uri.database + "." + local + " ENGINE = Distributed(" + uri.cluster + ", " +
-                    uri.database + ", " + local + ", rand())");
+                    uri.database + ", " + local + ", cityHash64(block_id))");
     }
   }
   return out;
@@ -185,8 +222,7 @@ bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
   return true;
 }
 
-Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRowOrigin& origin,
-                                           std::string_view block_id, std::string* out) {
+Status ClickHouseSchema::ParseLine(std::string_view line, LogRecord* out) {
   namespace od = simdjson::ondemand;
   static_assert(kLinePadding >= simdjson::SIMDJSON_PADDING);
   // One parser per thread: the shipper has one thread, `db load` another.
@@ -200,7 +236,8 @@ Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRow
   }
   od::object object;
   if (doc.get_object().get(object)) return InvalidArgumentError("not a JSON object");
-  LogRecord r;
+  LogRecord& r = *out;
+  r = LogRecord{};
   std::string_view ts_text;
   auto num = [](od::value v, std::optional<double>* dst) {
     double d;
@@ -281,8 +318,95 @@ Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRow
   StatusOr<int64_t> ts = ParseTimestampUs(ts_text);
   if (!ts.ok()) return InvalidArgumentError("ts: " + ts.status().message());
   r.ts_us = *ts;
+  return Status::Ok();
+}
+
+Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRowOrigin& origin,
+                                           std::string_view block_id, std::string* out) {
+  LogRecord r;
+  YS_RETURN_IF_ERROR(ParseLine(line, &r));
   AppendRow(r, line, origin, block_id, out);
   return Status::Ok();
+}
+
+const std::string& ClickHouseSchema::ColumnList(std::string_view table) {
+  static const auto* kLists = [] {
+    auto* lists = new std::map<std::string, std::string, std::less<>>;
+    for (const std::string& t : Tables()) {
+      std::string columns = kCommonColumns;
+      if (t == "requests") columns += kRequestColumns;
+      if (t == "batches") columns += kBatchColumns;
+      if (t == "gpu") columns += kGpuColumns;
+      columns += "record String";
+      // "name Type, name Type, ..." -> "(name, name, ...)"
+      std::string list = "(";
+      for (size_t p = 0; p < columns.size();) {
+        const size_t space = columns.find(' ', p);
+        if (list.size() > 1) list += ", ";
+        list.append(columns, p, space - p);
+        const size_t comma = columns.find(", ", space);
+        p = comma == std::string::npos ? columns.size() : comma + 2;
+      }
+      (*lists)[t] = list + ")";
+    }
+    return lists;
+  }();
+  return kLists->find(table)->second;
+}
+
+void ClickHouseSchema::AppendRowBinary(const LogRecord& r, std::string_view line,
+                                       const FleetRowOrigin& origin, std::string_view block_id,
+                                       std::string* out) {
+  const int64_t ts_us = r.ts_us.value_or(0);
+  const int64_t seconds = ts_us >= 0 ? ts_us / 1'000'000 : 0;
+  PutFixed<uint16_t>(static_cast<uint16_t>(seconds / 86'400), out);  // day Date
+  PutFixed<uint32_t>(static_cast<uint32_t>(seconds), out);           // ts DateTime
+  PutFixed<int64_t>(ts_us, out);
+  PutString(origin.host, out);
+  PutString(origin.replica, out);
+  PutString(block_id, out);
+  PutString(r.model, out);
+  PutFixed<int32_t>(static_cast<int32_t>(r.gpu_id.value_or(-2)), out);
+  auto i32 = [out](const std::optional<int64_t>& v, int64_t missing) {
+    PutFixed<int32_t>(static_cast<int32_t>(v.value_or(missing)), out);
+  };
+  switch (r.kind) {
+    case RecordKind::kRequest:
+      PutString(r.request_id, out);
+      PutString(r.status, out);
+      PutFixed<int64_t>(r.batch_id.value_or(-1), out);
+      i32(r.batch_size, 0);
+      i32(r.queue_len, -1);
+      i32(r.input_w, 0);
+      i32(r.input_h, 0);
+      PutNullable(r.queue_ms, out);
+      PutNullable(r.preprocess_ms, out);
+      PutNullable(r.inference_ms, out);
+      PutNullable(r.postprocess_ms, out);
+      PutNullable(r.total_ms, out);
+      break;
+    case RecordKind::kBatch:
+      PutFixed<int64_t>(r.batch_id.value_or(-1), out);
+      i32(r.batch_size, 0);
+      i32(r.instance, -1);
+      PutString(r.status, out);
+      PutNullable(r.inference_ms, out);
+      PutNullable(r.h2d_ms, out);
+      PutNullable(r.d2h_ms, out);
+      PutNullable(r.mem_used_mb, out);
+      PutNullable(r.mem_total_mb, out);
+      break;
+    case RecordKind::kGpu:
+      PutNullable(r.gpu_util, out);
+      PutNullable(r.mem_used_mb, out);
+      PutNullable(r.mem_total_mb, out);
+      PutNullable(r.mem_other_processes_mb, out);
+      PutNullable(r.sm_clock_mhz, out);
+      break;
+    default:
+      break;
+  }
+  PutString(line, out);
 }
 
 StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) {

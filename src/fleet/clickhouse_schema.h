@@ -13,7 +13,8 @@
 // Engines (what ClickHouse 18.16 supports): MergeTree PARTITION BY day
 // ORDER BY (model, gpu_id, ts_us); on a cluster (uri.cluster) the MergeTree
 // tables are `<table>_local` and `<table>` is a Distributed table over the
-// cluster's `<table>_local`s, sharded by rand(). (Without ZooKeeper, 18.16
+// cluster's `<table>_local`s, sharded by cityHash64(block_id): each insert
+// block goes whole to one shard. (Without ZooKeeper, 18.16
 // cannot run ON CLUSTER: the statements are run on every shard.) No DateTime64 (18.16 has
 // none): `ts` is whole seconds, `ts_us` the exact microseconds.
 //
@@ -55,6 +56,19 @@ class ClickHouseSchema {
   static constexpr size_t kLinePadding = 64;
   static Status AppendRowFromLine(std::string_view line, const FleetRowOrigin& origin,
                                   std::string_view block_id, std::string* out);
+  // The record of a JSON line, for AppendRow / AppendRowBinary: its string
+  // views point into `line` or into this thread's parser and are valid
+  // until the next ParseLine on the thread. `line` must have kLinePadding
+  // readable bytes after it. InvalidArgument as for AppendRowFromLine.
+  static Status ParseLine(std::string_view line, LogRecord* out);
+  // One RowBinary row of TableFor(record.kind), with the columns of
+  // ColumnList(table) in order (serve's shipper: no text to format on our
+  // side, none to parse on ClickHouse's). `record.ts_us` must be set.
+  static void AppendRowBinary(const LogRecord& record, std::string_view line,
+                              const FleetRowOrigin& origin, std::string_view block_id,
+                              std::string* out);
+  // "(day, ts, ..., record)": a table's columns, for INSERT ... FORMAT RowBinary.
+  static const std::string& ColumnList(std::string_view table);
   // SELECT returning the records as JSON lines, one per row, ordered by
   // time, within uri.since / uri.until / uri.where. InvalidArgument for a
   // bad since/until.

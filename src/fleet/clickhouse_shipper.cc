@@ -1,33 +1,21 @@
 #include "fleet/clickhouse_shipper.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "fleet/clickhouse_loader.h"
 
 namespace yoloscope {
-namespace {
-
-// The table of a record line: "event" is the writer's first key.
-std::string_view TableOfLine(std::string_view line) {
-  const size_t p = line.find("\"event\":\"");
-  if (p == std::string_view::npos || p > 16) return "requests";
-  std::string_view rest = line.substr(p + 9);
-  if (rest.substr(0, 8) == "request\"") return "requests";
-  if (rest.substr(0, 6) == "batch\"") return "batches";
-  if (rest.substr(0, 4) == "gpu\"") return "gpu";
-  return "other";
-}
-
-}  // namespace
-
 StatusOr<std::unique_ptr<ClickHouseShipper>> ClickHouseShipper::Create(
     const ClickHouseShipperConfig& config) {
   if (config.log_path.empty()) {
@@ -79,8 +67,11 @@ ClickHouseShipperStats ClickHouseShipper::stats() const {
 void ClickHouseShipper::LoadCheckpoint() {
   std::ifstream in(config_.log_path + ".clickhouse");
   uint64_t dev = 0, ino = 0;
-  int64_t off = 0;
-  if (in >> dev >> ino >> off && dev == dev_ && ino == ino_ && off >= 0) offset_ = off;
+  int64_t off = 0, pending = -1;
+  if (!(in >> dev >> ino >> off) || dev != dev_ || ino != ino_ || off < 0) return;
+  offset_ = off;
+  // A block that was being sent: its extent (the same lines, the same id).
+  if (in >> pending && pending > off) pending_end_ = pending;
 }
 
 void ClickHouseShipper::SaveCheckpoint() {
@@ -88,7 +79,9 @@ void ClickHouseShipper::SaveCheckpoint() {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << dev_ << ' ' << ino_ << ' ' << offset_ << '\n';
+    out << dev_ << ' ' << ino_ << ' ' << offset_;
+    if (pending_end_ >= 0) out << ' ' << pending_end_;
+    out << '\n';
     if (!out) return;  // the block ids still prevent duplicates after a restart
   }
   std::rename(tmp.c_str(), path.c_str());
@@ -107,6 +100,7 @@ bool ClickHouseShipper::OpenCurrent() {
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   offset_ = 0;
+  pending_end_ = -1;
   LoadCheckpoint();
   return true;
 }
@@ -117,97 +111,149 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   struct stat st;
   if (fstat(fd_, &st) != 0) return false;
   const int64_t size = st.st_size;
-  if (size < offset_) offset_ = 0;  // truncated under us: start over (ids dedupe)
+  if (size < offset_ || (pending_end_ >= 0 && size < pending_end_)) {
+    offset_ = 0;  // truncated under us: start over (ids dedupe)
+    pending_end_ = -1;
+  }
   if (size == offset_) {
     // Everything of this file is shipped: has the path moved on to a new file?
     struct stat now;
     if (stat(config_.log_path.c_str(), &now) == 0 &&
         (static_cast<uint64_t>(now.st_ino) != ino_ || static_cast<uint64_t>(now.st_dev) != dev_)) {
       OpenCurrent();
+      caught_up_ = false;
       return true;
     }
     std::lock_guard<std::mutex> lock(mu_);
     stats_.lag_bytes = 0;
     return false;
   }
-  // Read up to block_lines complete lines (at most 16 MiB at a time).
-  const size_t want = static_cast<size_t>(std::min<int64_t>(size - offset_, 16 << 20));
-  buffer_.resize(want + ClickHouseSchema::kLinePadding);
-  const ssize_t got = pread(fd_, buffer_.data(), want, offset_);
-  if (got <= 0) return false;
-  std::string_view data(buffer_.data(), static_cast<size_t>(got));
-  size_t end = 0;
-  int64_t lines = 0;
-  for (size_t nl; lines < config_.block_lines && (nl = data.find('\n', end)) != data.npos;
-       end = nl + 1) {
-    ++lines;
+  // A block sent before whose fate is unknown is sent again with exactly
+  // its lines; a new one takes up to block_lines complete lines (at most
+  // 16 MiB at a time).
+  const size_t want = pending_end_ >= 0
+                          ? static_cast<size_t>(pending_end_ - offset_)
+                          : static_cast<size_t>(std::min<int64_t>(size - offset_, 16 << 20));
+  if (buffer_size_ < want + ClickHouseSchema::kLinePadding) {
+    // Grown, never cleared: zero-filling up to 16 MiB per block was an
+    // eighth of the shipper's CPU.
+    buffer_size_ = want + ClickHouseSchema::kLinePadding;
+    buffer_ = std::make_unique_for_overwrite<char[]>(buffer_size_);
   }
-  if (lines == 0) return false;  // a line still being written
-  const std::string base = BlockIdHash(config_.origin.host + '\x1f' + config_.origin.replica +
-                                       '\x1f' + std::to_string(ino_)) +
-                           "-" + std::to_string(offset_);
-  std::map<std::string_view, std::string> rows;
+  const ssize_t got = pread(fd_, buffer_.get(), want, offset_);
+  if (got <= 0) return false;
+  std::string_view data(buffer_.get(), static_cast<size_t>(got));
+  size_t end = 0;
+  if (pending_end_ >= 0) {
+    if (static_cast<size_t>(got) != want) return false;
+    end = want;
+  } else {
+    int64_t lines = 0;
+    for (size_t nl; lines < config_.block_lines && (nl = data.find('\n', end)) != data.npos;
+         end = nl + 1) {
+      ++lines;
+    }
+    if (lines == 0) return false;  // a line still being written
+    // The block's extent is fixed from here until it is in: recorded before
+    // the first insert, so that a restart re-sends exactly these lines.
+    pending_end_ = offset_ + static_cast<int64_t>(end);
+    SaveCheckpoint();
+  }
+  // The id names the extent (a block is never mistaken for a longer or
+  // shorter one that starts at the same place) and the block's first line
+  // (a new log file that reuses a deleted one's inode has other lines: its
+  // blocks are never mistaken for the old file's).
+  const std::string base =
+      BlockIdHash(config_.origin.host + '\x1f' + config_.origin.replica + '\x1f' +
+                  std::to_string(ino_) + '\x1f' + std::string(data.substr(0, data.find('\n')))) +
+      "-" + std::to_string(offset_) + "-" + std::to_string(pending_end_);
+  std::map<std::string_view, TableBlock> blocks;
   int64_t malformed = 0;
   int64_t row_count = 0;
-  std::string line;  // a padded copy: the parser reads past the line's end
   for (size_t pos = 0; pos < end;) {
     const size_t nl = data.find('\n', pos);
     std::string_view text = data.substr(pos, nl - pos);
     pos = nl + 1;
     if (text.empty()) continue;
-    line.assign(text);
-    line.append(ClickHouseSchema::kLinePadding, ' ');
-    const std::string_view table = TableOfLine(text);
-    Status s = ClickHouseSchema::AppendRowFromLine(std::string_view(line.data(), text.size()),
-                                                   config_.origin, base + "-" + std::string(table),
-                                                   &rows[table]);
-    if (s.ok()) {
-      ++row_count;
-    } else {
+    auto table = ParseRow(text);
+    if (!table.ok()) {
       ++malformed;
+      continue;
     }
+    TableBlock& block = blocks[*table];
+    ClickHouseSchema::AppendRowBinary(record_, text, config_.origin,
+                                      base + "-" + std::string(*table), &block.body);
+    block.lines.push_back(text);
+    ++row_count;
   }
   const std::string& db = client_->uri().database;
   int64_t present = 0;
-  for (const auto& [table, body] : rows) {
-    if (body.empty()) continue;
+  auto fail = [&](const Status& status) {
+    *failed = true;
+    verify_next_ = true;  // an insert may have landed without our seeing the answer
+    if (config_.warn) config_.warn("ClickHouse sink: " + status.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.insert_failures;
+    stats_.healthy = false;
+    stats_.lag_bytes = size - offset_;
+    return false;
+  };
+  for (auto& [table, block] : blocks) {
+    if (block.lines.empty()) continue;
     const std::string id = base + "-" + std::string(table);
+    const std::string qualified = db + "." + std::string(table);
+    const std::string* body = &block.body;
+    std::string missing_rows;
     if (verify_next_) {
-      auto there = client_->Execute("SELECT count() FROM " + db + "." + std::string(table) +
+      // Is the block there, whole or in part? (Through a Distributed table
+      // an insert can land on some shards and fail on others.)
+      auto there = client_->Execute("SELECT count() FROM " + qualified +
                                     " WHERE block_id = " + ClickHouseQuote(id));
-      if (!there.ok()) {
-        *failed = true;
-        if (config_.warn) config_.warn("ClickHouse sink: " + there.status().message());
-        std::lock_guard<std::mutex> lock(mu_);
-        ++stats_.insert_failures;
-        stats_.healthy = false;
-        stats_.lag_bytes = size - offset_;
-        return false;
-      }
-      if (std::atoll(there->c_str()) > 0) {
-        present += std::count(body.begin(), body.end(), '\n');
+      if (!there.ok()) return fail(there.status());
+      const int64_t n = std::atoll(there->c_str());
+      const int64_t rows = static_cast<int64_t>(block.lines.size());
+      if (n >= rows) {
+        present += rows;
         continue;
       }
+      if (n > 0) {
+        // Part of it: send the lines that are not there, under the same id.
+        auto records = client_->Execute("SELECT record FROM " + qualified + " WHERE block_id = " +
+                                        ClickHouseQuote(id) + " FORMAT TabSeparatedRaw");
+        if (!records.ok()) return fail(records.status());
+        std::multiset<std::string_view> in;
+        for (size_t p = 0, q; p < records->size(); p = q + 1) {
+          q = records->find('\n', p);
+          if (q == std::string::npos) q = records->size();
+          in.insert(std::string_view(*records).substr(p, q - p));
+        }
+        for (std::string_view line : block.lines) {
+          auto it = in.find(line);
+          if (it != in.end()) {
+            in.erase(it);
+            ++present;
+          } else {
+            if (ParseRow(line).ok()) {
+              ClickHouseSchema::AppendRowBinary(record_, line, config_.origin, id, &missing_rows);
+            }
+          }
+        }
+        body = &missing_rows;
+        if (body->empty()) continue;
+      }
     }
-    auto r =
-        client_->Execute("INSERT INTO " + db + "." + std::string(table) + " FORMAT JSONEachRow",
-                         body, "input_format_skip_unknown_fields=1&insert_distributed_sync=1");
-    if (!r.ok()) {
-      *failed = true;
-      verify_next_ = true;  // the insert may have landed without our seeing the answer
-      if (config_.warn) config_.warn("ClickHouse sink: " + r.status().message());
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.insert_failures;
-      stats_.healthy = false;
-      stats_.lag_bytes = size - offset_;
-      return false;
-    }
+    auto r = client_->Execute("INSERT INTO " + qualified + " " +
+                                  ClickHouseSchema::ColumnList(table) + " FORMAT RowBinary",
+                              *body, "insert_distributed_sync=1");
+    if (!r.ok()) return fail(r.status());
   }
   // Every table of the block is in: move on. (A failure above re-sends the
   // whole block; the tables already in are recognised by their ids.)
   verify_next_ = false;
-  offset_ += static_cast<int64_t>(end);
+  offset_ = pending_end_;
+  pending_end_ = -1;
   SaveCheckpoint();
+  caught_up_ = offset_ >= size;
   std::lock_guard<std::mutex> lock(mu_);
   if (!stats_.healthy && config_.warn) config_.warn("ClickHouse sink: shipping again");
   stats_.healthy = true;
@@ -219,19 +265,48 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   return true;
 }
 
+StatusOr<std::string_view> ClickHouseShipper::ParseRow(std::string_view line) {
+  line_.assign(line);  // a padded copy: the parser reads past the line's end
+  line_.append(ClickHouseSchema::kLinePadding, ' ');
+  YS_RETURN_IF_ERROR(
+      ClickHouseSchema::ParseLine(std::string_view(line_.data(), line.size()), &record_));
+  return ClickHouseSchema::TableFor(record_.kind);
+}
+
 void ClickHouseShipper::Run() {
+  constexpr int kDrainRetries = 3;
+  pthread_setname_np(pthread_self(), "ys-ch-shipper");
   std::chrono::milliseconds backoff = config_.poll;
+  int drain_failures = 0;
   for (;;) {
     bool failed = false;
     const bool shipped = ShipOnce(&failed);
+    timespec cpu{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
     std::unique_lock<std::mutex> lock(mu_);
+    stats_.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9;
     if (stop_) {
       // Draining: keep shipping while there is something and time is left.
-      if (!shipped || failed || std::chrono::steady_clock::now() >= drain_deadline_) return;
+      // A failure is retried a few times (a ClickHouse that has just come
+      // back may refuse a first statement); one that stays away is not
+      // waited for: what is left stays in the log for the next start.
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= drain_deadline_ || (!shipped && !failed)) return;
+      if (failed) {
+        if (++drain_failures >= kDrainRetries) return;
+        cv_.wait_until(lock, std::min(now + config_.poll, drain_deadline_));
+      } else {
+        drain_failures = 0;
+      }
       continue;
     }
     if (shipped) {
       backoff = config_.poll;
+      // Behind (a back-fill, or more than a block's lines): the next block
+      // now. Caught up (the block took every line there was when it was
+      // read): the next one after `poll`, so that ClickHouse gets fewer,
+      // larger inserts (each one is a part to write and later merge).
+      if (caught_up_) cv_.wait_for(lock, config_.poll, [this] { return stop_; });
       continue;
     }
     const auto wait = failed ? backoff : config_.poll;

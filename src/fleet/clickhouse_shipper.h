@@ -9,12 +9,17 @@
 // ClickHouse is slow or down the records wait in the log file; when it
 // returns they are back-filled from where shipping stopped.
 //
-// Exactly once: a block is the complete lines of [offset, offset + n) of one
-// file (device + inode); its id is derived from host, replica, inode and
-// offset, so a block sent again (an insert whose answer was lost, a restart
-// from the checkpoint) has the same id, and the shipper asks ClickHouse
-// whether it is there before re-sending it. The shipped position is kept in
-// `<log>.clickhouse` (inode and offset) across restarts.
+// Exactly once: a block is the complete lines of [offset, end) of one file
+// (device + inode); its id is derived from host, replica, inode, its first
+// line, offset and end. Its extent is fixed at its first attempt and kept (in memory and in
+// the checkpoint) until it is in, so a block sent again (an insert whose
+// answer was lost, a restart from the checkpoint) has the same lines and the
+// same id, and the shipper asks ClickHouse how many of its rows are there
+// before re-sending it: all (nothing to do), none (send it), or some (an
+// insert through a Distributed table that landed on one shard and failed on
+// another: the missing lines are sent, found by their record text). The
+// shipped position and the pending block's extent are kept in
+// `<log>.clickhouse` (device, inode, offset[, end]) across restarts.
 //
 // Rotation: after the writer renames the file (its own size rotation, or
 // logrotate + SIGHUP), the shipper finishes the file it has open (the old
@@ -33,6 +38,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/status.h"
 #include "fleet/clickhouse_client.h"
@@ -47,8 +53,10 @@ struct ClickHouseShipperConfig {
   // Most lines per block; a block is also sent when no more complete lines
   // are there. >= 1.
   int64_t block_lines = 10'000;
-  // How often the file is looked at when there is nothing to ship, and the
-  // first retry delay after a failure (doubling up to max_backoff).
+  // How often the file is looked at when there is nothing to ship, the
+  // pause after a block that took everything there was (so that a steady
+  // trickle is inserted once per poll, not as fast as ClickHouse answers),
+  // and the first retry delay after a failure (doubling up to max_backoff).
   std::chrono::milliseconds poll{200};
   std::chrono::milliseconds max_backoff{5'000};
   std::chrono::milliseconds timeout{10'000};  // per ClickHouse request
@@ -64,6 +72,7 @@ struct ClickHouseShipperStats {
   int64_t malformed_lines = 0;  // skipped
   int64_t lag_bytes = 0;        // written to the log, not yet shipped (the spool)
   bool healthy = true;          // false from a failed insert until one succeeds
+  double cpu_seconds = 0;       // CPU time of the shipper thread so far (its cost to serving)
 };
 
 class ClickHouseShipper {
@@ -72,8 +81,9 @@ class ClickHouseShipper {
   ~ClickHouseShipper();
 
   void Start();
-  // Ships what is in the log (up to `drain` long, while ClickHouse answers),
-  // then stops the thread.
+  // Ships what is in the log (up to `drain` long, while ClickHouse answers;
+  // a failing statement is retried 3 times, `poll` apart), then stops the
+  // thread.
   void Stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5'000));
 
   ClickHouseShipperStats stats() const;
@@ -85,6 +95,9 @@ class ClickHouseShipper {
   // Ships the next block of the open file; false when there was nothing to
   // ship (or it failed: then *failed is set).
   bool ShipOnce(bool* failed);
+  // Parses `line` (a padded copy) into record_ (valid until the next
+  // call); the table it goes to.
+  StatusOr<std::string_view> ParseRow(std::string_view line);
   bool OpenCurrent();
   void SaveCheckpoint();
   void LoadCheckpoint();
@@ -102,8 +115,20 @@ class ClickHouseShipper {
   int fd_ = -1;
   uint64_t dev_ = 0, ino_ = 0;
   int64_t offset_ = 0;
+  // The end of the block [offset_, pending_end_) being sent, fixed from its
+  // first attempt until it is in (-1: none); kept in the checkpoint too.
+  int64_t pending_end_ = -1;
+  bool caught_up_ = false;   // the last block ended at the end of the file
   bool verify_next_ = true;  // ask whether the next block is there (after a start or a failure)
-  std::string buffer_;
+  std::unique_ptr<char[]> buffer_;  // the block's bytes as read
+  size_t buffer_size_ = 0;
+  std::string line_;
+  LogRecord record_;
+  // A table's part of a block: its rows, and the lines they came from.
+  struct TableBlock {
+    std::string body;
+    std::vector<std::string_view> lines;
+  };
 };
 
 }  // namespace yoloscope

@@ -434,6 +434,10 @@ std::string InferenceServer::Impl::RenderMetricsText() {
     im.metrics
         .GetGauge("yoloscope_clickhouse_healthy", "1 while inserts succeed, 0 after a failure.")
         ->Set(ss.healthy ? 1 : 0);
+    im.metrics
+        .GetGauge("yoloscope_clickhouse_shipper_cpu_seconds",
+                  "CPU time the ClickHouse sink's shipper thread has used since start.")
+        ->Set(ss.cpu_seconds);
   }
   if (im.heap_trimmer) {
     Counter* trims = im.metrics.GetCounter(

@@ -2,6 +2,7 @@
 // records shipped from the request log, ClickHouse killed for a while and
 // restarted, and every request id in ClickHouse exactly once afterwards.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,7 +14,10 @@
 
 #include "analyzer/db_command.h"
 #include "fleet/clickhouse_client.h"
+#include "fleet/clickhouse_loader.h"
 #include "fleet/clickhouse_process.h"
+#include "fleet/clickhouse_schema.h"
+#include "fleet/clickhouse_shipper.h"
 #include "http/test_http_client.h"
 #include "server/inference_server.h"
 #include "testing/test_models.h"
@@ -188,6 +192,81 @@ TEST_F(ClickHouseSinkTest, ServeStartsWhileClickHouseIsDownAndTheSinkNeedsTheLog
   auto bad_uri = InferenceServer::Create(bad);
   ASSERT_FALSE(bad_uri.ok());
   EXPECT_NE(bad_uri.status().message().find("log.sink (--log-sink)"), std::string::npos);
+}
+
+// A block whose first attempt landed in part (an insert through a
+// Distributed table that reached one shard and not the other), then a
+// restart: the checkpoint names the block's extent, the shipper finds some
+// of its rows there and sends exactly the others.
+TEST_F(ClickHouseSinkTest, APartlyPresentBlockIsCompletedAfterARestart) {
+  const std::string log = (dir_ / "partial.jsonl").string();
+  std::string text;
+  std::vector<std::string> lines;
+  for (int i = 0; i < 12; ++i) {
+    const bool batch = i % 4 == 3;
+    lines.push_back(std::string("{\"event\":\"") + (batch ? "batch" : "request") +
+                    "\",\"ts\":\"2026-12-06T10:00:0" + std::to_string(i % 10) + ".5Z\"," +
+                    (batch ? "\"batch_id\":" + std::to_string(i)
+                           : "\"request_id\":\"p-" + std::to_string(i) + "\",\"status\":\"200\"") +
+                    ",\"model\":\"m\"}");
+    text += lines.back() + "\n";
+  }
+  std::ofstream(log) << text;
+  struct stat st;
+  ASSERT_EQ(stat(log.c_str(), &st), 0);
+  // The previous process had sent [0, size) and died before the answer.
+  std::ofstream(log + ".clickhouse")
+      << st.st_dev << ' ' << st.st_ino << " 0 " << text.size() << "\n";
+  const FleetRowOrigin origin{"h1", "r1"};
+  const std::string id =
+      BlockIdHash("h1\x1fr1\x1f" + std::to_string(st.st_ino) + "\x1f" + lines[0]) + "-0-" +
+      std::to_string(text.size()) + "-requests";
+  std::string rows;
+  for (int i : {0, 2, 5}) {  // three of its nine requests landed
+    std::string line = lines[static_cast<size_t>(i)];
+    const size_t n = line.size();
+    line.append(ClickHouseSchema::kLinePadding, ' ');
+    ASSERT_TRUE(
+        ClickHouseSchema::AppendRowFromLine(std::string_view(line.data(), n), origin, id, &rows)
+            .ok());
+  }
+  auto client = ClickHouseClient::Create(*ClickHouseUri::Parse(uri_), {});
+  ASSERT_TRUE((*client)
+                  ->Execute("INSERT INTO sinkdb.requests FORMAT JSONEachRow", rows,
+                            "input_format_skip_unknown_fields=1")
+                  .ok());
+
+  ClickHouseShipperConfig sc;
+  sc.uri = uri_;
+  sc.log_path = log;
+  sc.origin = origin;
+  sc.block_lines = 5;  // fewer than the pending block: its extent must win
+  auto shipper = ClickHouseShipper::Create(sc);
+  ASSERT_TRUE(shipper.ok()) << shipper.status().ToString();
+  (*shipper)->Start();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return (*shipper)->stats().lag_bytes == 0 && (*shipper)->stats().blocks_inserted == 1;
+      },
+      std::chrono::seconds(30)));
+  (*shipper)->Stop();
+  const ClickHouseShipperStats stats = (*shipper)->stats();
+  EXPECT_EQ(stats.rows_already_present, 3);
+  EXPECT_EQ(stats.rows_shipped, 9);
+  EXPECT_EQ(stats.blocks_inserted, 1);
+  const std::map<std::string, int> by_id = RowsById();
+  EXPECT_EQ(by_id.size(), 9u);
+  for (const auto& [request_id, n] : by_id) EXPECT_EQ(n, 1) << request_id;
+  auto batches = (*client)->Execute("SELECT count(), uniqExact(block_id) FROM sinkdb.batches");
+  ASSERT_TRUE(batches.ok());
+  EXPECT_EQ(*batches, "3\t1\n");
+  // The checkpoint moved past the block.
+  std::ifstream in(log + ".clickhouse");
+  uint64_t dev = 0, ino = 0;
+  int64_t offset = 0, pending = -1;
+  in >> dev >> ino >> offset;
+  EXPECT_EQ(offset, static_cast<int64_t>(text.size()));
+  EXPECT_FALSE(in >> pending);
 }
 
 }  // namespace
