@@ -211,6 +211,19 @@ void StreamStats::Merge(const StreamStats& o) {
   queue_ms.Merge(o.queue_ms);
   inference_ms.Merge(o.inference_ms);
   batch_size.Merge(o.batch_size);
+  preprocess_ms.Merge(o.preprocess_ms);
+  postprocess_ms.Merge(o.postprocess_ms);
+  for (const auto& [gpu, n] : o.gpus) {
+    auto it = gpus.find(gpu);
+    if (it != gpus.end()) {
+      it->second += n;
+    } else if (gpus.size() < kMaxGpus) {
+      gpus.emplace(gpu, n);
+    }
+  }
+  index_steps += o.index_steps;
+  step_pairs += o.step_pairs;
+  pts_steps_ms += o.pts_steps_ms;
   if (o.counters_ts_us > counters_ts_us) {
     counters_ts_us = o.counters_ts_us;
     frames_read = o.frames_read;
@@ -668,6 +681,26 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
       if (has(LogStage::kQueue)) st.queue_ms.Add(val(LogStage::kQueue));
       if (!std::isnan(inference)) st.inference_ms.Add(inference);
       if (r.batch_size) st.batch_size.Add(static_cast<double>(*r.batch_size));
+      if (has(LogStage::kPreprocess)) st.preprocess_ms.Add(val(LogStage::kPreprocess));
+      if (has(LogStage::kPostprocess)) st.postprocess_ms.Add(val(LogStage::kPostprocess));
+      auto it = st.gpus.find(gpu);
+      if (it != st.gpus.end()) {
+        ++it->second;
+      } else if (st.gpus.size() < StreamStats::kMaxGpus) {
+        st.gpus.emplace(gpu, 1);
+      }
+    }
+    if (r.frame_index && r.pts_ms && std::isfinite(*r.pts_ms)) {
+      const int64_t index = *r.frame_index;
+      const double pts = *r.pts_ms;
+      if (st.last_index >= 0 && index > st.last_index && pts > st.last_pts_ms &&
+          pts - st.last_pts_ms <= StreamStats::kMaxStepMs) {
+        st.index_steps += index - st.last_index;
+        st.pts_steps_ms += pts - st.last_pts_ms;
+        ++st.step_pairs;
+      }
+      st.last_index = index;
+      st.last_pts_ms = pts;
     }
   }
 
@@ -915,6 +948,10 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
 
 void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket) {
   ++batches_;
+  if (r.instance) {
+    std::set<int64_t>& inst = batch_instances_[gpu];
+    if (inst.size() < 64) inst.insert(*r.instance);
+  }
   const int64_t retry_delta = RetryDelta(r, gpu);
   if (r.batch_size) Bump(&batch_size_batches_, *r.batch_size, kMaxBatchSlot);
   const bool is_oom = (r.oom && *r.oom) || (!r.status.empty() && IsOomText(r.status)) ||
@@ -1018,6 +1055,13 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (const auto& [gpu, g] : o.by_gpu_) by_gpu_[gpu].Merge(g);
   for (const auto& [name, st] : o.by_stream_) Stream(name).Merge(st);
   stream_records_ += o.stream_records_;
+  for (const auto& [gpu, inst] : o.batch_instances_) {
+    std::set<int64_t>& mine = batch_instances_[gpu];
+    for (int64_t i : inst) {
+      if (mine.size() >= 64) break;
+      mine.insert(i);
+    }
+  }
   for (const auto& [model, g] : o.by_model_) {
     if (by_model_.count(model) || static_cast<int>(by_model_.size()) < config_.max_models) {
       by_model_[model].Merge(g);
