@@ -193,6 +193,12 @@ void GroupStats::Merge(const GroupStats& o) {
 
 void StreamStats::AddCounters(const LogRecord& r) {
   const int64_t ts = r.ts_us.value_or(INT64_MIN + 1);
+  if (r.frames_read && *r.frames_read > 0 && r.ts_us && ts < first_counters_ts_us) {
+    first_counters_ts_us = ts;
+    first_frames_read = r.frames_read;
+    first_frames_dropped = r.frames_dropped;
+    first_frames_skipped = r.frames_skipped;
+  }
   if (ts < counters_ts_us) return;  // an older record than the one kept
   counters_ts_us = ts;
   frames_read = r.frames_read;
@@ -224,6 +230,15 @@ void StreamStats::Merge(const StreamStats& o) {
   index_steps += o.index_steps;
   step_pairs += o.step_pairs;
   pts_steps_ms += o.pts_steps_ms;
+  stalls += o.stalls;
+  stall_ms += o.stall_ms;
+  stall_decode_ms += o.stall_decode_ms;
+  if (o.first_counters_ts_us < first_counters_ts_us) {
+    first_counters_ts_us = o.first_counters_ts_us;
+    first_frames_read = o.first_frames_read;
+    first_frames_dropped = o.first_frames_dropped;
+    first_frames_skipped = o.first_frames_skipped;
+  }
   if (o.counters_ts_us > counters_ts_us) {
     counters_ts_us = o.counters_ts_us;
     frames_read = o.frames_read;
@@ -690,17 +705,29 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
         st.gpus.emplace(gpu, 1);
       }
     }
-    if (r.frame_index && r.pts_ms && std::isfinite(*r.pts_ms)) {
+    if (r.frame_index && r.ts_us) {
       const int64_t index = *r.frame_index;
-      const double pts = *r.pts_ms;
-      if (st.last_index >= 0 && index > st.last_index && pts > st.last_pts_ms &&
-          pts - st.last_pts_ms <= StreamStats::kMaxStepMs) {
-        st.index_steps += index - st.last_index;
-        st.pts_steps_ms += pts - st.last_pts_ms;
-        ++st.step_pairs;
+      const bool has_pts = r.pts_ms && std::isfinite(*r.pts_ms);
+      const double pts = has_pts ? *r.pts_ms : 0.0;
+      if (st.last_index >= 0 && index > st.last_index && *r.ts_us >= st.last_ts_us) {
+        const double gap_ms = static_cast<double>(*r.ts_us - st.last_ts_us) / 1e3;
+        const bool pts_pair = has_pts && st.last_has_pts && pts > st.last_pts_ms &&
+                              pts - st.last_pts_ms <= StreamStats::kMaxStepMs;
+        const double pts_step = pts_pair ? pts - st.last_pts_ms : 0.0;
+        if (gap_ms >= StreamStats::kStallMs && (!pts_pair || gap_ms >= 4 * pts_step)) {
+          ++st.stalls;
+          st.stall_ms += gap_ms;
+          if (!is_error && has(LogStage::kDecode)) st.stall_decode_ms += val(LogStage::kDecode);
+        } else if (pts_pair) {
+          st.index_steps += index - st.last_index;
+          st.pts_steps_ms += pts_step;
+          ++st.step_pairs;
+        }
       }
       st.last_index = index;
+      st.last_ts_us = *r.ts_us;
       st.last_pts_ms = pts;
+      st.last_has_pts = has_pts;
     }
   }
 

@@ -156,8 +156,22 @@ struct StreamStats {
   static constexpr double kMaxStepMs = 5000;
   int64_t index_steps = 0, step_pairs = 0;
   double pts_steps_ms = 0;
-  int64_t last_index = -1;  // the last frame seen by this aggregator (not merged)
+  // Stalls: consecutive frames whose capture times are >= kStallMs apart
+  // (and >= 4x their pts step): the source went silent (a read timeout, a
+  // paused sender). Their gaps, and the decode_ms of the frames that ended
+  // them (the wait), so that rates and means can leave them out.
+  static constexpr double kStallMs = 1000;
+  int64_t stalls = 0;
+  double stall_ms = 0, stall_decode_ms = 0;
+  // The last frame seen by this aggregator (not merged).
+  int64_t last_index = -1, last_ts_us = 0;
   double last_pts_ms = 0;
+  bool last_has_pts = false;
+  // The earliest `stream` record that had read frames (none: INT64_MAX):
+  // counts after it leave out the opening, where FFmpeg delivers the frames
+  // it buffered while probing a live source in one burst.
+  int64_t first_counters_ts_us = INT64_MAX;
+  std::optional<int64_t> first_frames_read, first_frames_dropped, first_frames_skipped;
   // From the stream record with the latest ts (none: INT64_MIN).
   int64_t counters_ts_us = INT64_MIN;
   std::optional<int64_t> frames_read, frames_dropped, frames_skipped;

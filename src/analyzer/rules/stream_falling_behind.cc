@@ -120,10 +120,28 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     }
     ++judged;
 
-    // Is it falling behind? (a) frames lost after the reader.
-    const int64_t read = *s.frames_read;
-    const int64_t skipped = s.frames_skipped.value_or(0);
-    const int64_t dropped = s.frames_dropped.value_or(0);
+    // Is it falling behind? (a) frames lost after the reader, after the
+    // opening burst of a live source.
+    int64_t read = *s.frames_read;
+    int64_t skipped = s.frames_skipped.value_or(0);
+    int64_t dropped = s.frames_dropped.value_or(0);
+    std::string counted = "over the whole stream";
+    const int64_t first_due =
+        st.first_frames_read.value_or(0) - st.first_frames_skipped.value_or(0);
+    if (st.first_counters_ts_us < st.counters_ts_us && st.first_frames_read &&
+        (read - skipped) - first_due >= std::max<int64_t>(t_.min_frames, t_.min_lost_frames)) {
+      read -= *st.first_frames_read;
+      skipped -= st.first_frames_skipped.value_or(0);
+      dropped -= st.first_frames_dropped.value_or(0);
+      counted = fmt::format("after the opening (since the `stream` record of {})",
+                            ctx.Time(st.first_counters_ts_us));
+    } else if (s.source_fps && *s.source_fps > 0) {
+      const auto allowance =
+          static_cast<int64_t>(std::llround(*s.source_fps * t_.opening_allowance_s));
+      dropped = std::max<int64_t>(0, dropped - allowance);
+      counted = fmt::format("over the whole stream, less {} for the opening burst",
+                            Plural(allowance, "frame", "frames"));
+    }
     const int64_t due = std::max<int64_t>(0, read - skipped);
     const int64_t lost = dropped + s.errors;
     const double lost_share = due > 0 ? std::min(1.0, Frac(lost, due)) : 0.0;
@@ -142,7 +160,14 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     const double interval = interval_ms.value_or(0), pts_step = pts_step_ms.value_or(0);
     const double source_loss = by_source ? 1.0 - interval / pts_step : 0.0;
 
-    const double achieved = *s.fps;
+    // Rates over the time frames flowed: stalls (the source silent for a
+    // second or more, e.g. the read timeout before a live stream ends) left
+    // out.
+    const double span_ms = (st.ts_us.max - st.ts_us.min) / 1e3;
+    const double active_ms = span_ms - st.stall_ms;
+    const double achieved = active_ms > 0 && s.frames - 1 - st.stalls > 0
+                                ? static_cast<double>(s.frames - 1 - st.stalls) * 1e3 / active_ms
+                                : *s.fps;
     std::optional<double> expected;
     if (s.target_fps && *s.target_fps > 0) {
       expected = s.source_fps && *s.source_fps > 0 ? std::min(*s.target_fps, *s.source_fps)
@@ -150,7 +175,11 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     } else if (s.source_fps && *s.source_fps > 0) {
       expected = *s.source_fps;
     }
-    const std::optional<double> decode = s.decode_mean_ms;
+    std::optional<double> decode = s.decode_mean_ms;
+    if (decode && st.stalls > 0 && st.decode_ms.n > st.stalls) {
+      decode =
+          (st.decode_ms.sum - st.stall_decode_ms) / static_cast<double>(st.decode_ms.n - st.stalls);
+    }
     const double pre = st.preprocess_ms.empty() ? 0.0 : st.preprocess_ms.mean();
     const double post = st.postprocess_ms.empty() ? 0.0 : st.postprocess_ms.mean();
     const std::optional<double> work_ms =
@@ -176,12 +205,13 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
         const size_t instances = inst != ctx.agg.batch_instances().end() && !inst->second.empty()
                                      ? inst->second.size()
                                      : 1;
-        const double b = t->busy_ms / (t->span_ms * static_cast<double>(instances));
+        const double active = std::max(t->span_ms - st.stall_ms, 1.0);
+        const double b = t->busy_ms / (active * static_cast<double>(instances));
         weighted += b * static_cast<double>(n);
         weight += n;
         device_parts.push_back(fmt::format(
             "{} busy {} of the stream's {} ({} of {}, {})", DeviceName(gpu),
-            FormatPercent(std::min(b, 1.0)), FormatMs(t->span_ms), FormatMs(t->busy_ms),
+            FormatPercent(std::min(b, 1.0)), FormatMs(active), FormatMs(t->busy_ms),
             t->from_batches ? "batch inference" : "inference (requests' time / batch size)",
             Plural(static_cast<int64_t>(instances), "instance", "instances")));
       }
@@ -258,16 +288,19 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
         break;
     }
     f.evidence.push_back(fmt::format(
-        "achieved {} ({} frames over {} of capture times); target {}, source {}", Fps(achieved),
-        s.frames, FormatMs((st.ts_us.max - st.ts_us.min) / 1e3),
+        "achieved {} ({} frames over {} of capture times{}); target {}, source {}", Fps(achieved),
+        s.frames, FormatMs(active_ms),
+        st.stalls > 0
+            ? fmt::format(", leaving out {} while the source was silent", FormatMs(st.stall_ms))
+            : std::string(),
         s.target_fps && *s.target_fps > 0 ? Fps(*s.target_fps) : std::string("every frame"),
         s.source_fps ? Fps(*s.source_fps) : std::string("unknown")));
     if (lost > 0 || by_drops) {
       f.evidence.push_back(fmt::format(
           "{} of {} frames due dropped by the stream's full queue{} ({} lost); frames read {}, "
-          "skipped by sampling {} (the stream's latest `stream` record)",
+          "skipped by sampling {} ({}; from its `stream` records)",
           dropped, due, s.errors > 0 ? fmt::format(", {} failed", s.errors) : std::string(),
-          FormatPercent(lost_share), read, skipped));
+          FormatPercent(lost_share), read, skipped, counted));
     }
     if (pts_step_ms && interval_ms) {
       f.evidence.push_back(fmt::format(
@@ -341,6 +374,7 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     }
 
     f.time_ranges.push_back(TimeRange{from_us, to_us + 1});
+    AddMetric(&f, "frames_due", static_cast<double>(due));
     f.affected_count =
         by_drops ? lost
                  : static_cast<int64_t>(std::llround(st.pts_steps_ms / std::max(interval, 1e-3) -

@@ -25,6 +25,12 @@ struct StreamFallingBehindThresholds {
   // still queued, at most queue_size, as dropped: not a sign of lag).
   double lost_fraction = 0.10;
   int64_t min_lost_frames = 10;
+  // The opening of a live source: FFmpeg delivers the frames it buffered
+  // while probing it in one burst, which a small queue drops. Counts are
+  // taken after the stream's first `stream` record with frames read when
+  // the log has a later one; otherwise up to this many seconds of the
+  // source's frames are forgiven.
+  double opening_allowance_s = 1.0;
   // Critical from this share of the frames due lost.
   double critical_lost_fraction = 0.5;
   // Falling behind (b): frames lost before the reader -- the presentation
