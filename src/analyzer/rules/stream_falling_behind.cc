@@ -388,7 +388,7 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     if (interval_ms) AddMetric(&f, "frame_interval_ms", interval);
     if (decode) AddMetric(&f, "decode_mean_ms", *decode);
     if (reader_busy) AddMetric(&f, "reader_busy", *reader_busy);
-    if (busy) AddMetric(&f, "device_busy", *busy);
+    if (busy) AddMetric(&f, "device_busy", std::min(*busy, 1.0));  // busy all the time
     if (s.queue_mean_ms) AddMetric(&f, "queue_mean_ms", *s.queue_mean_ms);
     if (work_ms) {
       AddMetric(&f, "work_ms", work);
