@@ -34,6 +34,7 @@ inline constexpr std::string_view kFindingKinds[] = {
     "cold_start",
     "error_burst",
     "latency_outliers",
+    "stream_falling_behind",
 };
 
 struct TimeRange {

@@ -21,7 +21,7 @@ namespace yoloscope::testing {
 struct TestRecord {
   LogRecord r;
   std::string request_id, model = "yolov8n", status = "ok", error, device = "cuda:0", throttle,
-                          source = "synthetic.jsonl";
+                          source = "synthetic.jsonl", stream;
   bool auto_total = true;  // total_ms = sum of stages (+0.3 ms) unless set.
 
   const LogRecord& View() {
@@ -32,6 +32,7 @@ struct TestRecord {
     r.device = device;
     r.throttle_reasons = throttle;
     r.source = source;
+    r.stream = stream;
     return r;
   }
   void FixTotal() {

@@ -193,6 +193,12 @@ void GroupStats::Merge(const GroupStats& o) {
 
 void StreamStats::AddCounters(const LogRecord& r) {
   const int64_t ts = r.ts_us.value_or(INT64_MIN + 1);
+  if (r.frames_read && *r.frames_read > 0 && r.ts_us && ts < first_counters_ts_us) {
+    first_counters_ts_us = ts;
+    first_frames_read = r.frames_read;
+    first_frames_dropped = r.frames_dropped;
+    first_frames_skipped = r.frames_skipped;
+  }
   if (ts < counters_ts_us) return;  // an older record than the one kept
   counters_ts_us = ts;
   frames_read = r.frames_read;
@@ -211,6 +217,28 @@ void StreamStats::Merge(const StreamStats& o) {
   queue_ms.Merge(o.queue_ms);
   inference_ms.Merge(o.inference_ms);
   batch_size.Merge(o.batch_size);
+  preprocess_ms.Merge(o.preprocess_ms);
+  postprocess_ms.Merge(o.postprocess_ms);
+  for (const auto& [gpu, n] : o.gpus) {
+    auto it = gpus.find(gpu);
+    if (it != gpus.end()) {
+      it->second += n;
+    } else if (gpus.size() < kMaxGpus) {
+      gpus.emplace(gpu, n);
+    }
+  }
+  index_steps += o.index_steps;
+  step_pairs += o.step_pairs;
+  pts_steps_ms += o.pts_steps_ms;
+  stalls += o.stalls;
+  stall_ms += o.stall_ms;
+  stall_decode_ms += o.stall_decode_ms;
+  if (o.first_counters_ts_us < first_counters_ts_us) {
+    first_counters_ts_us = o.first_counters_ts_us;
+    first_frames_read = o.first_frames_read;
+    first_frames_dropped = o.first_frames_dropped;
+    first_frames_skipped = o.first_frames_skipped;
+  }
   if (o.counters_ts_us > counters_ts_us) {
     counters_ts_us = o.counters_ts_us;
     frames_read = o.frames_read;
@@ -668,6 +696,38 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
       if (has(LogStage::kQueue)) st.queue_ms.Add(val(LogStage::kQueue));
       if (!std::isnan(inference)) st.inference_ms.Add(inference);
       if (r.batch_size) st.batch_size.Add(static_cast<double>(*r.batch_size));
+      if (has(LogStage::kPreprocess)) st.preprocess_ms.Add(val(LogStage::kPreprocess));
+      if (has(LogStage::kPostprocess)) st.postprocess_ms.Add(val(LogStage::kPostprocess));
+      auto it = st.gpus.find(gpu);
+      if (it != st.gpus.end()) {
+        ++it->second;
+      } else if (st.gpus.size() < StreamStats::kMaxGpus) {
+        st.gpus.emplace(gpu, 1);
+      }
+    }
+    if (r.frame_index && r.ts_us) {
+      const int64_t index = *r.frame_index;
+      const bool has_pts = r.pts_ms && std::isfinite(*r.pts_ms);
+      const double pts = has_pts ? *r.pts_ms : 0.0;
+      if (st.last_index >= 0 && index > st.last_index && *r.ts_us >= st.last_ts_us) {
+        const double gap_ms = static_cast<double>(*r.ts_us - st.last_ts_us) / 1e3;
+        const bool pts_pair = has_pts && st.last_has_pts && pts > st.last_pts_ms &&
+                              pts - st.last_pts_ms <= StreamStats::kMaxStepMs;
+        const double pts_step = pts_pair ? pts - st.last_pts_ms : 0.0;
+        if (gap_ms >= StreamStats::kStallMs && (!pts_pair || gap_ms >= 4 * pts_step)) {
+          ++st.stalls;
+          st.stall_ms += gap_ms;
+          if (!is_error && has(LogStage::kDecode)) st.stall_decode_ms += val(LogStage::kDecode);
+        } else if (pts_pair) {
+          st.index_steps += index - st.last_index;
+          st.pts_steps_ms += pts_step;
+          ++st.step_pairs;
+        }
+      }
+      st.last_index = index;
+      st.last_ts_us = *r.ts_us;
+      st.last_pts_ms = pts;
+      st.last_has_pts = has_pts;
     }
   }
 
@@ -915,6 +975,10 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
 
 void LogAggregator::AddBatch(const LogRecord& r, int64_t gpu, TimeBucket* bucket) {
   ++batches_;
+  if (r.instance) {
+    std::set<int64_t>& inst = batch_instances_[gpu];
+    if (inst.size() < 64) inst.insert(*r.instance);
+  }
   const int64_t retry_delta = RetryDelta(r, gpu);
   if (r.batch_size) Bump(&batch_size_batches_, *r.batch_size, kMaxBatchSlot);
   const bool is_oom = (r.oom && *r.oom) || (!r.status.empty() && IsOomText(r.status)) ||
@@ -1018,6 +1082,13 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (const auto& [gpu, g] : o.by_gpu_) by_gpu_[gpu].Merge(g);
   for (const auto& [name, st] : o.by_stream_) Stream(name).Merge(st);
   stream_records_ += o.stream_records_;
+  for (const auto& [gpu, inst] : o.batch_instances_) {
+    std::set<int64_t>& mine = batch_instances_[gpu];
+    for (int64_t i : inst) {
+      if (mine.size() >= 64) break;
+      mine.insert(i);
+    }
+  }
   for (const auto& [model, g] : o.by_model_) {
     if (by_model_.count(model) || static_cast<int>(by_model_.size()) < config_.max_models) {
       by_model_[model].Merge(g);

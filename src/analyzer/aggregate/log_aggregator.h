@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -141,6 +142,36 @@ struct StreamStats {
   RunningStat ts_us;                                    // capture times of its frames
   LatencyHistogram total{LatencyHistogram::kFineBits};  // capture to result, served frames
   RunningStat decode_ms, queue_ms, inference_ms, batch_size;
+  RunningStat preprocess_ms, postprocess_ms;  // served frames (work per frame in flight)
+  // Served frames per device (ResolveGpu's id; at most kMaxGpus ids, the
+  // rest not counted): which devices ran the stream's batches.
+  static constexpr size_t kMaxGpus = 8;
+  std::map<int64_t, int64_t> gpus;
+  // Presentation time per frame read, from pairs of frames that follow each
+  // other in the records (frame_index and pts_ms both advance, by at most
+  // kMaxStepMs of pts): sums of their index and pts steps. Skipped and
+  // dropped frames keep their index, so pts_steps_ms / index_steps is the
+  // source's frame interval -- larger when frames were lost before the
+  // reader (a camera or socket buffer overrun while the reader was busy).
+  static constexpr double kMaxStepMs = 5000;
+  int64_t index_steps = 0, step_pairs = 0;
+  double pts_steps_ms = 0;
+  // Stalls: consecutive frames whose capture times are >= kStallMs apart
+  // (and >= 4x their pts step): the source went silent (a read timeout, a
+  // paused sender). Their gaps, and the decode_ms of the frames that ended
+  // them (the wait), so that rates and means can leave them out.
+  static constexpr double kStallMs = 1000;
+  int64_t stalls = 0;
+  double stall_ms = 0, stall_decode_ms = 0;
+  // The last frame seen by this aggregator (not merged).
+  int64_t last_index = -1, last_ts_us = 0;
+  double last_pts_ms = 0;
+  bool last_has_pts = false;
+  // The earliest `stream` record that had read frames (none: INT64_MAX):
+  // counts after it leave out the opening, where FFmpeg delivers the frames
+  // it buffered while probing a live source in one burst.
+  int64_t first_counters_ts_us = INT64_MAX;
+  std::optional<int64_t> first_frames_read, first_frames_dropped, first_frames_skipped;
   // From the stream record with the latest ts (none: INT64_MIN).
   int64_t counters_ts_us = INT64_MIN;
   std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
@@ -315,6 +346,9 @@ class LogAggregator : public RecordSink {
   // records); at most max_models streams, the rest under "(other)".
   const std::map<std::string, StreamStats>& by_stream() const { return by_stream_; }
   int64_t stream_records() const { return stream_records_; }
+  // Distinct `instance` values of the batch records per gpu_id (ResolveGpu's
+  // id), at most 64 per device: the instances sharing a device.
+  const std::map<int64_t, std::set<int64_t>>& batch_instances() const { return batch_instances_; }
 
   // Exact distributions: index = value (the last slot collects larger ones).
   // batch_size_requests[b]: requests served in a batch of b; batch_size_batches:
@@ -394,6 +428,7 @@ class LogAggregator : public RecordSink {
   std::string last_replica_key_;
   std::map<std::string, StreamStats> by_stream_;
   int64_t stream_records_ = 0;
+  std::map<int64_t, std::set<int64_t>> batch_instances_;
   std::vector<int64_t> batch_size_requests_, batch_size_batches_, queue_len_;
   RunningStat queue_len_stat_;
   LatencyHistogram queue_len_hist_;

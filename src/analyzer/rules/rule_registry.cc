@@ -17,6 +17,7 @@
 #include "analyzer/rules/oom.h"
 #include "analyzer/rules/postprocess_bound.h"
 #include "analyzer/rules/queue_saturation.h"
+#include "analyzer/rules/stream_falling_behind.h"
 #include "analyzer/rules/transfer_bound.h"
 #include "analyzer/rules/underbatching.h"
 
@@ -35,7 +36,7 @@ using F = LogField;
 RuleRegistry RuleRegistry::Builtin() {
   // The order is the one the rules always ran in: memory first, then device
   // state, batching and queueing, stages, errors, and latency_outliers last
-  // (it looks at what every other rule explained).
+  // (it looks at what every other rule explained), then the per-stream rule.
   return RuleRegistry({
       {"oom", 10, {{F::kOom, F::kAllocRetries, F::kStatus, F::kError}}, {}, Make<OomRule>()},
       {"gpu_memory_pressure",
@@ -100,6 +101,8 @@ RuleRegistry RuleRegistry::Builtin() {
         "queue_saturation", "cpu_preprocess_bound", "transfer_bound", "postprocess_bound",
         "error_burst"},
        Make<LatencyOutliersRule>()},
+      // Per video stream; reads no other rule (docs/streams.md).
+      {"stream_falling_behind", 160, {{F::kTs}}, {}, Make<StreamFallingBehindRule>()},
   });
 }
 
