@@ -639,6 +639,17 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
       stage_sum += x;
     }
   }
+  // A video frame's decode_ms is its stream reader's, spent before the
+  // frame's capture time: it is not part of its total_ms (and for a live
+  // source it includes waiting for the camera). It feeds the stream's own
+  // statistics only, never the request stages nor decode + preprocess.
+  double frame_decode = kNan;
+  if (!r.stream.empty() && !std::isnan(v[static_cast<int>(LogStage::kDecode)])) {
+    frame_decode = v[static_cast<int>(LogStage::kDecode)];
+    v[static_cast<int>(LogStage::kDecode)] = kNan;
+    --stages_present;
+    stage_sum -= frame_decode;
+  }
   auto has = [&v](LogStage s) { return !std::isnan(v[static_cast<int>(s)]); };
   auto val = [&v](LogStage s) { return v[static_cast<int>(s)]; };
   const double total =
@@ -692,7 +703,7 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
     if (r.ts_us) st.ts_us.Add(static_cast<double>(*r.ts_us));
     if (!is_error) {
       if (!std::isnan(total)) st.total.Record(total);
-      if (has(LogStage::kDecode)) st.decode_ms.Add(val(LogStage::kDecode));
+      if (!std::isnan(frame_decode)) st.decode_ms.Add(frame_decode);
       if (has(LogStage::kQueue)) st.queue_ms.Add(val(LogStage::kQueue));
       if (!std::isnan(inference)) st.inference_ms.Add(inference);
       if (r.batch_size) st.batch_size.Add(static_cast<double>(*r.batch_size));
@@ -717,7 +728,7 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
         if (gap_ms >= StreamStats::kStallMs && (!pts_pair || gap_ms >= 4 * pts_step)) {
           ++st.stalls;
           st.stall_ms += gap_ms;
-          if (!is_error && has(LogStage::kDecode)) st.stall_decode_ms += val(LogStage::kDecode);
+          if (!is_error && !std::isnan(frame_decode)) st.stall_decode_ms += frame_decode;
         } else if (pts_pair) {
           st.index_steps += index - st.last_index;
           st.pts_steps_ms += pts_step;
