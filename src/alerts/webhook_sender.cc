@@ -14,7 +14,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 Status WebhookSender::Validate(const WebhookSenderConfig& config) {
-  auto url = ParseHttpUrl(config.url);
+  auto url = HttpUrl::Parse(config.url);
   if (!url.ok()) return InvalidArgumentError("webhook " + url.status().message());
   if (config.timeout_ms < 1) return InvalidArgumentError("webhook: timeout_ms must be >= 1");
   if (config.max_attempts < 1) return InvalidArgumentError("webhook: max_attempts must be >= 1");
@@ -36,7 +36,7 @@ StatusOr<std::unique_ptr<WebhookSender>> WebhookSender::Create(const WebhookSend
   if (config.max_items_per_post > 1 && !combiner) {
     return InvalidArgumentError("webhook: max_items_per_post > 1 needs a combiner");
   }
-  YS_ASSIGN_OR_RETURN(HttpUrl url, ParseHttpUrl(config.url));
+  YS_ASSIGN_OR_RETURN(HttpUrl url, HttpUrl::Parse(config.url));
   return std::unique_ptr<WebhookSender>(
       new WebhookSender(config, std::move(url), std::move(combiner)));
 }

@@ -2,7 +2,7 @@
 
 namespace yoloscope {
 
-StatusOr<HttpUrl> ParseHttpUrl(std::string_view text) {
+StatusOr<HttpUrl> HttpUrl::Parse(std::string_view text) {
   auto bad = [&](const std::string& why) {
     return InvalidArgumentError("url '" + std::string(text) + "': " + why);
   };

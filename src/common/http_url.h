@@ -20,8 +20,8 @@ struct HttpUrl {
   std::string port = "80";  // decimal, 1..65535
   std::string target = "/";
   std::string host_header;  // the authority as written ("[::1]:9093")
-};
 
-StatusOr<HttpUrl> ParseHttpUrl(std::string_view text);
+  static StatusOr<HttpUrl> Parse(std::string_view text);
+};
 
 }  // namespace yoloscope

@@ -168,7 +168,7 @@ Status ValidateStreamResultsConfig(const StreamResultsConfig& r, const std::stri
   YS_RETURN_IF_ERROR(range("jsonl_queue_capacity", r.jsonl_queue_capacity, 1, 1 << 24));
   const StreamResultsWebhookConfig& w = r.webhook;
   if (!w.url.empty()) {
-    auto url = ParseHttpUrl(w.url);
+    auto url = HttpUrl::Parse(w.url);
     if (!url.ok()) return InvalidArgumentError(key + ".webhook.url: " + url.status().message());
   }
   YS_RETURN_IF_ERROR(range("webhook.timeout_ms", w.timeout_ms, 1, 600'000));
