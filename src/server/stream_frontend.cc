@@ -229,6 +229,12 @@ void StreamFrontend::Feed(Stream* s) {
 
 void StreamFrontend::Submit(Stream* s, VideoFrame&& frame) {
   InferenceCore* core = context_.core;
+  StreamFrameResult info;  // what the result sinks get, completed by the answer
+  info.frame_index = frame.index;
+  info.pts_ms = frame.pts_ms;
+  info.capture_wall_us = core->ArrivalWallUs(frame.capture_ns);
+  info.width = frame.rgb.width;  // also known when inference fails
+  info.height = frame.rgb.height;
   InferenceRequest req;
   req.pixels = std::move(frame.rgb);
   req.frame = StreamFrameInfo{s->config.name, frame.index, frame.pts_ms, frame.decode_ms};
@@ -242,10 +248,6 @@ void StreamFrontend::Submit(Stream* s, VideoFrame&& frame) {
     ++s->in_flight;
   }
   const int64_t seq = s->next_seq++;
-  StreamFrameResult info;
-  info.frame_index = frame.index;
-  info.pts_ms = frame.pts_ms;
-  info.capture_wall_us = core->ArrivalWallUs(frame.capture_ns);
   core->Detect(std::move(req), call, [this, s, seq, info](InferenceResult&& r) mutable {
     if (r.status.ok()) {
       s->processed.fetch_add(1);
@@ -266,8 +268,10 @@ void StreamFrontend::Submit(Stream* s, VideoFrame&& frame) {
       info.ok = r.status.ok();
       info.status = r.error_code.empty() ? (info.ok ? "ok" : "error") : r.error_code;
       if (!info.ok) info.error = r.status.message();
-      info.width = r.width;
-      info.height = r.height;
+      if (r.width > 0) {
+        info.width = r.width;
+        info.height = r.height;
+      }
       info.latency_ms = r.timing.total_ms;
       info.detections = std::move(r.detections);
       Deliver(s, seq, std::move(info));
