@@ -139,9 +139,38 @@ Status ApplyAlertingConfigYaml(const YAML::Node& node, const std::string& source
       {"evaluation_delay_ms", r.Value(&c->live.evaluation_delay_ms)},
       {"max_series_per_rule", r.Value(&c->live.engine.max_series_per_rule)},
   };
+  auto detection_rules = [&](const YAML::Node& n) -> Status {
+    if (n.IsNull()) {
+      c->detection_rules.clear();
+      return Status::Ok();
+    }
+    if (!n.IsSequence()) {
+      return r.Error(n, "alerts.detection_rules", "must be a list of {name, class, ...}");
+    }
+    std::vector<DetectionRuleConfig> rules(n.size());
+    for (size_t i = 0; i < n.size(); ++i) {
+      DetectionRuleConfig& d = rules[i];
+      std::map<std::string, Setter> keys = {
+          {"name", r.Value(&d.name)},
+          {"class", r.Value(&d.class_name)},
+          {"min_confidence", r.Value(&d.min_confidence)},
+          {"consecutive_frames", r.Value(&d.consecutive_frames)},
+          {"resolve_frames", r.Value(&d.resolve_frames)},
+          {"streams", r.StringList(&d.streams)},
+          {"severity", r.Value(&d.severity)},
+          {"labels", r.StringMap(&d.labels)},
+          {"annotations", r.StringMap(&d.annotations)},
+      };
+      YS_RETURN_IF_ERROR(
+          r.Apply(n[i], "alerts.detection_rules[" + std::to_string(i) + "]", keys, {}));
+    }
+    c->detection_rules = std::move(rules);
+    return Status::Ok();
+  };
   std::map<std::string, std::function<Status(const YAML::Node&)>> sections = {
       {"webhook", [&](const YAML::Node& n) { return r.Apply(n, "alerts.webhook", webhook, {}); }},
       {"command", [&](const YAML::Node& n) { return r.Apply(n, "alerts.command", command, {}); }},
+      {"detection_rules", detection_rules},
   };
   return r.Apply(node, "alerts", top, sections);
 }
@@ -183,6 +212,25 @@ void EmitAlertingConfigYaml(const AlertingConfig& c, YAML::Emitter* out) {
   e << YAML::Key << "queue_capacity" << YAML::Value << cmd.queue_capacity;
   e << YAML::Key << "close_timeout_ms" << YAML::Value << cmd.close_timeout_ms;
   e << YAML::EndMap;
+  e << YAML::Key << "detection_rules" << YAML::Value << YAML::BeginSeq;
+  for (const DetectionRuleConfig& d : c.detection_rules) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << d.name;
+    e << YAML::Key << "class" << YAML::Value << d.class_name;
+    e << YAML::Key << "min_confidence" << YAML::Value << d.min_confidence;
+    e << YAML::Key << "consecutive_frames" << YAML::Value << d.consecutive_frames;
+    e << YAML::Key << "resolve_frames" << YAML::Value << d.resolve_frames;
+    e << YAML::Key << "streams" << YAML::Value << YAML::Flow << d.streams;
+    e << YAML::Key << "severity" << YAML::Value << d.severity;
+    e << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : d.labels) e << YAML::Key << k << YAML::Value << v;
+    e << YAML::EndMap;
+    e << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
+    for (const auto& [k, v] : d.annotations) e << YAML::Key << k << YAML::Value << v;
+    e << YAML::EndMap;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
   e << YAML::EndMap;
 }
 

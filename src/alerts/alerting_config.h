@@ -23,6 +23,8 @@
 //       max_backoff_ms: 30000
 //       queue_capacity: 256
 //       close_timeout_ms: 5000
+//     detection_rules:                     # per-frame rules on stream detections
+//       - {name: DogAtDoor, class: dog, consecutive_frames: 3}   # detection_rule.h
 //     command:                             # off while argv is empty
 //       argv: [/usr/local/bin/scale-out.sh, --pool, gpu]
 //       on_resolved: true
@@ -41,6 +43,7 @@
 #include <string>
 
 #include "alerts/command_notifier.h"
+#include "alerts/detection_rule.h"
 #include "alerts/live_alerter.h"
 #include "alerts/log_record_notifier.h"
 #include "alerts/rule_set.h"
@@ -59,6 +62,9 @@ struct AlertingConfig {
   WebhookNotifierConfig webhook;  // off while webhook.url is empty
   CommandNotifierConfig command;  // off while command.argv is empty
   LiveAlerterConfig live;         // live.engine.external_labels = `labels`
+  // Rules on what video streams' frames show (detection_rule.h), evaluated
+  // by serve's stream front end, delivered by these notifiers.
+  std::vector<DetectionRuleConfig> detection_rules;
 };
 
 // Applies the keys present in `node` (the value of `alerts:`) onto

@@ -38,6 +38,34 @@ LiveAlerter::~LiveAlerter() { Stop(); }
 
 void LiveAlerter::Observe(const LogRecord& record) { engine_->Observe(record); }
 
+void LiveAlerter::Submit(std::vector<AlertTransition> transitions) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (AlertTransition& t : transitions) {
+      if (t.state != AlertState::kFiring && t.state != AlertState::kResolved) continue;
+      ++stats_.submitted;
+      if (submitted_.size() >= kMaxPendingSubmitted) {
+        ++stats_.submitted_dropped;
+        continue;
+      }
+      submitted_.push_back(std::move(t));
+    }
+  }
+  cv_.notify_all();
+}
+
+void LiveAlerter::DeliverSubmitted() {
+  std::vector<AlertTransition> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch.swap(submitted_);
+  }
+  if (batch.empty() || notifiers_closed_) return;
+  for (auto& n : notifiers_) n->Notify(batch);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.notified += static_cast<int64_t>(batch.size());
+}
+
 Status LiveAlerter::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_ || stopping_)
@@ -51,6 +79,7 @@ std::vector<AlertTransition> LiveAlerter::Tick() {
   std::lock_guard<std::mutex> tick_lock(tick_mu_);
   std::vector<AlertTransition> all;
   if (notifiers_closed_) return all;
+  DeliverSubmitted();
   const int64_t now_us = clock_->WallNowUs();
   const int64_t due_s = WindowAggregator::SecondOf(now_us - config_.evaluation_delay_ms * 1000);
   // First tick, or the wall clock was stepped back by more than a minute:
@@ -97,8 +126,15 @@ void LiveAlerter::Run() {
     }
     wait_us = std::clamp<int64_t>(wait_us, 1000, 1'000'000);
     std::unique_lock<std::mutex> lock(mu_);
-    if (cv_.wait_for(lock, std::chrono::microseconds(wait_us), [this] { return stopping_; }))
-      return;
+    cv_.wait_for(lock, std::chrono::microseconds(wait_us),
+                 [this] { return stopping_ || !submitted_.empty(); });
+    if (stopping_) return;
+    if (!submitted_.empty()) {
+      // Detection-rule transitions go out at once, not at the next boundary.
+      lock.unlock();
+      std::lock_guard<std::mutex> tick_lock(tick_mu_);
+      DeliverSubmitted();
+    }
   }
 }
 
@@ -111,6 +147,7 @@ void LiveAlerter::Stop() {
   if (thread_.joinable()) thread_.join();
   std::lock_guard<std::mutex> tick_lock(tick_mu_);
   if (notifiers_closed_) return;
+  DeliverSubmitted();
   notifiers_closed_ = true;
   for (auto& n : notifiers_) n->Close();
 }

@@ -14,7 +14,7 @@
 // Never blocks serving: Observe takes the engine mutex for O(rules) work;
 // notifiers queue slow work to their own threads (AlertNotifier).
 //
-// Thread-safety: Observe, Tick, ActiveAlerts and stats from any thread;
+// Thread-safety: Observe, Submit, Tick, ActiveAlerts and stats from any thread;
 // Start/Stop from one controlling thread. Lifetime: the Clock is not owned
 // and must outlive the alerter; the destructor calls Stop().
 #pragma once
@@ -44,6 +44,8 @@ struct LiveAlerterStats {
   int64_t evaluations = 0;
   int64_t skipped_boundaries = 0;  // not evaluated after a stall
   int64_t notified = 0;            // firing + resolved transitions handed to notifiers
+  int64_t submitted = 0;           // transitions given to Submit (detection rules)
+  int64_t submitted_dropped = 0;   // of those, dropped: kMaxPendingSubmitted were waiting
   AlertEngineStats engine;
 };
 
@@ -60,6 +62,14 @@ class LiveAlerter {
 
   // Feeds one record (request, batch or gpu) to the engine.
   void Observe(const LogRecord& record);
+
+  // Transitions evaluated elsewhere (the detection rules' DetectionAlerter),
+  // for the same notifiers. Never waits for them: the transitions are queued
+  // (beyond kMaxPendingSubmitted waiting, dropped and counted) and handed to
+  // the notifiers by the evaluation thread at once, or by the next Tick or
+  // Stop. Only firing and resolved transitions are delivered.
+  static constexpr size_t kMaxPendingSubmitted = 1024;
+  void Submit(std::vector<AlertTransition> transitions);
 
   // Starts the evaluation thread. FailedPrecondition when already started or stopped.
   Status Start();
@@ -79,6 +89,8 @@ class LiveAlerter {
   LiveAlerter(std::unique_ptr<AlertEngine> engine, const LiveAlerterConfig& config, Clock* clock,
               std::vector<std::unique_ptr<AlertNotifier>> notifiers);
   void Run();
+  // Hands the submitted transitions to the notifiers. Requires tick_mu_.
+  void DeliverSubmitted();
 
   const LiveAlerterConfig config_;
   Clock* const clock_;
@@ -94,6 +106,7 @@ class LiveAlerter {
   bool started_ = false;    // Guarded by mu_.
   bool stopping_ = false;   // Guarded by mu_.
   LiveAlerterStats stats_;  // Guarded by mu_ (engine part filled on read).
+  std::vector<AlertTransition> submitted_;  // Guarded by mu_. Not yet delivered.
   std::thread thread_;
 };
 

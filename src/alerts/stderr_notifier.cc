@@ -36,8 +36,11 @@ std::string StderrNotifier::FormatLine(const AlertTransition& t) {
   line += t.state == AlertState::kFiring     ? "FIRING"
           : t.state == AlertState::kResolved ? "RESOLVED"
                                              : std::string(AlertStateName(t.state));
-  line += " " + t.rule + " [" + t.severity + "] " + t.aggregation + "(" + t.metric + "[" +
-          FormatDurationUs(t.window_s * 1'000'000) + "]) = " + FormatAlertValue(t.value);
+  // A detection rule (window 0): consecutive_frames(dog) = 3.
+  const std::string window =
+      t.window_s > 0 ? "[" + FormatDurationUs(t.window_s * 1'000'000) + "]" : "";
+  line += " " + t.rule + " [" + t.severity + "] " + t.aggregation + "(" + t.metric + window +
+          ") = " + FormatAlertValue(t.value);
   if (t.state == AlertState::kFiring) {
     line += " " + t.comparator + " " + FormatAlertValue(t.threshold);
   } else if (t.state == AlertState::kResolved && t.fired_at_us) {

@@ -2,7 +2,8 @@
 // Alertmanager webhook payload (version 4, alertmanager_payload.h) to an
 // HTTP endpoint: a webhook receiver, a chat relay, an autoscaler.
 //
-// Delivery runs on the notifier's own thread and never blocks Notify:
+// Delivery runs on the notifier's own thread (a WebhookSender,
+// webhook_sender.h, one payload per POST) and never blocks Notify:
 //   - a bounded queue (queue_capacity payloads); when full, the oldest queued
 //     payload is dropped and counted, so the latest state gets through;
 //   - payloads are sent one at a time, in order;
@@ -13,23 +14,20 @@
 //     Other 4xx answers are not retried. 2xx is delivered.
 //   - Close() stops accepting, keeps delivering (retries included) until the
 //     queue is empty or close_timeout_ms has passed (attempts are cut to the
-//     time left), then drops the rest.
+//     time left, one under way included), then drops the rest.
 // Plain http:// only (put a local relay in front of an https endpoint).
 // Backoff waits are real time (interruptible by Close), not the Clock.
 //
 // Thread-safety: Notify and stats() from any thread; Close from one.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "alerts/alert_notifier.h"
 #include "alerts/alertmanager_payload.h"
+#include "alerts/webhook_sender.h"
 #include "common/status.h"
 
 namespace yoloscope {
@@ -70,36 +68,10 @@ class WebhookNotifier final : public AlertNotifier {
   WebhookNotifierStats stats() const;
 
  private:
-  struct Url {
-    std::string host, port, target, host_header;
-  };
-  struct Attempt {
-    int http_status = 0;  // 0 when no answer came
-    std::string error;    // empty on an answer
-  };
+  WebhookNotifier(const WebhookNotifierConfig& config, std::unique_ptr<WebhookSender> sender);
 
-  WebhookNotifier(const WebhookNotifierConfig& config, Url url);
-  static StatusOr<Url> ParseUrl(const std::string& url);
-  Attempt PostOnce(const std::string& body, int64_t timeout_ms) const;
-  void Run();
-  // Waits `ms` of real time unless Close's deadline comes first; false when
-  // the wait was cut short by the deadline.
-  bool WaitBackoff(int64_t ms);
-
-  const WebhookNotifierConfig config_;
-  const Url url_;
   const AlertmanagerPayloadOptions payload_options_;
-
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;                         // Guarded by mu_. Payloads not yet taken.
-  bool closing_ = false;                                  // Guarded by mu_.
-  std::chrono::steady_clock::time_point close_deadline_;  // Guarded by mu_.
-  WebhookNotifierStats stats_;  // Guarded by mu_ (queued computed on read).
-  bool sending_ = false;        // Guarded by mu_. A payload is being sent.
-
-  std::mutex close_mu_;  // Serializes Close.
-  std::thread thread_;
+  const std::unique_ptr<WebhookSender> sender_;  // one payload per POST
 };
 
 }  // namespace yoloscope

@@ -11,8 +11,10 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "alerts/live_alerter.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "http/router.h"
@@ -28,6 +30,7 @@ struct FrontendContext {
   const ServeConfig* config = nullptr;
   Clock* clock = nullptr;
   MetricsRegistry* metrics = nullptr;  // front ends with their own series (streams)
+  LiveAlerter* alerter = nullptr;      // null unless alerts are on (detection rules)
 };
 
 class Frontend {
@@ -48,6 +51,12 @@ class Frontend {
   }
   // The port of its own listener; -1 when it shares the HTTP server's.
   virtual int port() const { return -1; }
+  // Brings the series it mirrors from elsewhere up to date (called before
+  // every /metrics scrape). Thread-safe.
+  virtual void CollectMetrics() {}
+  // Adds its part to the live page's JSON (`/api/live`), e.g. "streams".
+  // Thread-safe.
+  virtual void AddLiveStatus(nlohmann::json* live) const { (void)live; }
 };
 
 }  // namespace yoloscope

@@ -279,6 +279,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
   fc.config = &im.config;
   fc.clock = im.clock;
   fc.metrics = &im.metrics;
+  fc.alerter = im.alerter.get();
   for (const FrontendEntry& entry : FrontendRegistry()) {
     if (!entry.enabled(im.config)) continue;
     auto frontend = entry.create(fc);
@@ -439,6 +440,7 @@ std::string InferenceServer::Impl::RenderMetricsText() {
                   "CPU time the ClickHouse sink's shipper thread has used since start.")
         ->Set(ss.cpu_seconds);
   }
+  for (auto& frontend : im.frontends) frontend->CollectMetrics();
   if (im.heap_trimmer) {
     Counter* trims = im.metrics.GetCounter(
         "yoloscope_heap_trims_total",
@@ -456,7 +458,12 @@ Status InferenceServer::Impl::AddRoutes() {
   LivePageOptions live_options;
   live_options.subtitle = "model " + service->model_name() + ", backend " +
                           service->backend_name() + ", device " + service->device();
-  YS_RETURN_IF_ERROR(LivePage::AddRoutes(&router, live.get(), live_options));
+  // The front ends' parts of /api/live (the streams' panel); the front ends
+  // are fixed once Create returns and outlive the router's handlers.
+  LiveExtension extend = [this](nlohmann::json* j) {
+    for (const auto& frontend : frontends) frontend->AddLiveStatus(j);
+  };
+  YS_RETURN_IF_ERROR(LivePage::AddRoutes(&router, live.get(), live_options, std::move(extend)));
   return Status::Ok();
 }
 

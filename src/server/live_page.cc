@@ -27,8 +27,10 @@ std::string Live(const char* key, const char* unit, const char* scale = "1") {
 
 }  // namespace
 
-std::string LivePage::RenderJson(const LiveSeries& series) {
-  return series.Snapshot().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string LivePage::RenderJson(const LiveSeries& series, const LiveExtension& extend) {
+  nlohmann::json live = series.Snapshot();
+  if (extend) extend(&live);
+  return live.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string LivePage::RenderHtml(const LiveSeries& series, const LivePageOptions& options) {
@@ -46,8 +48,9 @@ std::string LivePage::RenderHtml(const LiveSeries& series, const LivePageOptions
   AppendEscapedHtml(sub, &h);
   h += "</p>";
   h += ReportPage::MissingAssetsBanner();
-  h += "</header>\n<nav class=\"ys-nav\"><a href=\"#summary\">Now</a><a href=\"#charts\">Charts"
-       "</a><a href=\"/metrics\">/metrics</a><a href=\"/v1/stats\">/v1/stats</a>"
+  h += "</header>\n<nav class=\"ys-nav\"><a href=\"#summary\">Now</a><a href=\"#streams\">"
+       "Streams</a><a href=\"#charts\">Charts</a><a href=\"/metrics\">/metrics</a><a "
+       "href=\"/v1/stats\">/v1/stats</a>"
        "<span id=\"ys-live-status\" class=\"ys-live-status\">connecting\u2026</span></nav>\n";
   h += "<main>\n<section id=\"summary\" class=\"ys-cards\">";
   LiveCard(&h, "Served", Live("served_per_s", "req/s"),
@@ -61,7 +64,16 @@ std::string LivePage::RenderHtml(const LiveSeries& series, const LivePageOptions
   LiveCard(&h, "GPU memory", Live("mem_used_mb", "MB") + " / " + Live("mem_total_mb", "MB"),
            "used / total");
   LiveCard(&h, "GPU utilisation", Live("gpu_util", "%"), "mean");
-  h += "</section>\n<section id=\"charts\"><h2>Charts</h2><p class=\"ys-hint\">Drag across a "
+  // The per-stream panel: rows filled by the page script from /api/live's
+  // "streams" (text only); hidden until there is one.
+  h += "</section>\n<section id=\"streams\" hidden><h2>Streams</h2><p class=\"ys-hint\">Video "
+       "streams (serve --stream): fps achieved over the last seconds vs the target, frame "
+       "latency (capture to result) p50 / p99 over the same seconds, counts since the start."
+       "</p>\n<table class=\"ys-table ys-num\"><thead><tr><th>Stream</th><th>State</th><th>fps "
+       "/ target</th><th>Latency p50 / p99</th><th>Processed</th><th>Dropped of read</th>"
+       "<th>Reconnects</th><th>Results out</th><th>Alerts firing</th></tr></thead><tbody "
+       "id=\"ys-streams-body\"></tbody></table></section>\n";
+  h += "<section id=\"charts\"><h2>Charts</h2><p class=\"ys-hint\">Drag across a "
        "time chart to zoom (all follow, updates keep the zoom); double-click to zoom out.</p>\n"
        "<div class=\"ys-grid\">\n";
   for (const Chart& c : charts.charts()) ReportPage::AppendChartCard(c, &h);
@@ -78,7 +90,7 @@ std::string LivePage::RenderHtml(const LiveSeries& series, const LivePageOptions
 }
 
 Status LivePage::AddRoutes(http::Router* router, const LiveSeries* series,
-                           const LivePageOptions& options) {
+                           const LivePageOptions& options, LiveExtension extend) {
   YS_RETURN_IF_ERROR(
       router->Add("GET", options.page_path, [series, options](http::Request, http::Responder resp) {
         http::Response r =
@@ -86,11 +98,12 @@ Status LivePage::AddRoutes(http::Router* router, const LiveSeries* series,
         r.headers.emplace_back("Cache-Control", "no-store");
         resp.Send(std::move(r));
       }));
-  return router->Add("GET", options.api_path, [series](http::Request, http::Responder resp) {
-    http::Response r = http::Response::Json(RenderJson(*series));
-    r.headers.emplace_back("Cache-Control", "no-store");
-    resp.Send(std::move(r));
-  });
+  return router->Add("GET", options.api_path,
+                     [series, extend](http::Request, http::Responder resp) {
+                       http::Response r = http::Response::Json(RenderJson(*series, extend));
+                       r.headers.emplace_back("Cache-Control", "no-store");
+                       resp.Send(std::move(r));
+                     });
 }
 
 }  // namespace yoloscope

@@ -7,6 +7,12 @@
 // and where the time goes. Everything shown from the server (model name,
 // backend, device) is HTML-escaped.
 //
+// Streams (`serve --stream`): the page has a per-stream panel (state, fps
+// achieved vs target, latency p50/p99 of the last seconds, processed,
+// dropped of read, reconnects, results written, detection alerts firing),
+// filled from the "streams" array that `extend` adds to /api/live (the
+// stream front end's AddLiveStatus); hidden while there is none.
+//
 // Without chart assets (npm unavailable at build time) `/` still answers,
 // with the numbers and a banner saying the binary has no charts.
 //
@@ -15,6 +21,8 @@
 // server that dispatches to them.
 #pragma once
 
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "common/status.h"
@@ -31,16 +39,21 @@ struct LivePageOptions {
   int interval_ms = 1000;  // Polling period of the page.
 };
 
+// Adds to the /api/live object (e.g. "streams"); called per request, from
+// the HTTP threads: must be thread-safe.
+using LiveExtension = std::function<void(nlohmann::json* live)>;
+
 class LivePage {
  public:
   // The HTML page, with the current snapshot embedded (so it draws at once).
   static std::string RenderHtml(const LiveSeries& series, const LivePageOptions& options);
-  // The /api/live body (LiveSeries::Snapshot as compact JSON).
-  static std::string RenderJson(const LiveSeries& series);
+  // The /api/live body (LiveSeries::Snapshot, plus what `extend` adds, as
+  // compact JSON).
+  static std::string RenderJson(const LiveSeries& series, const LiveExtension& extend = nullptr);
   // Registers GET page_path and GET api_path on `router` (before the server
   // starts). AlreadyExists / InvalidArgument from Router::Add.
   static Status AddRoutes(http::Router* router, const LiveSeries* series,
-                          const LivePageOptions& options);
+                          const LivePageOptions& options, LiveExtension extend = nullptr);
 };
 
 }  // namespace yoloscope

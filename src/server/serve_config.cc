@@ -52,6 +52,69 @@ std::string Where(const YAML::Node& node, const std::string& source) {
   return source + ":" + std::to_string(node.Mark().line + 1) + ": ";
 }
 
+// A stream's `results:` mapping (StreamResultsConfig).
+Status ReadStreamResults(const YAML::Node& node, const std::string& source, const std::string& key,
+                         StreamResultsConfig* out) {
+  if (node.IsNull()) return Status::Ok();
+  if (!node.IsMap()) {
+    return InvalidArgumentError(Where(node, source) + key +
+                                ": expected a mapping (jsonl, webhook)");
+  }
+  StreamResultsWebhookConfig& w = out->webhook;
+  for (const auto& kv : node) {
+    const std::string field = kv.first.as<std::string>();
+    const std::string full = key + "." + field;
+    const YAML::Node& v = kv.second;
+    Status st;
+    if (field == "jsonl") {
+      st = Read(v, source, full, &out->jsonl);
+    } else if (field == "jsonl_max_file_bytes") {
+      st = Read(v, source, full, &out->jsonl_max_file_bytes);
+    } else if (field == "jsonl_max_files") {
+      st = Read(v, source, full, &out->jsonl_max_files);
+    } else if (field == "jsonl_queue_capacity") {
+      st = Read(v, source, full, &out->jsonl_queue_capacity);
+    } else if (field == "webhook") {
+      if (v.IsNull()) continue;
+      if (!v.IsMap()) {
+        return InvalidArgumentError(Where(v, source) + full + ": expected a mapping with url");
+      }
+      for (const auto& wkv : v) {
+        const std::string wfield = wkv.first.as<std::string>();
+        const std::string wfull = full + "." + wfield;
+        const YAML::Node& wv = wkv.second;
+        if (wfield == "url") {
+          st = Read(wv, source, wfull, &w.url);
+        } else if (wfield == "bearer_token") {
+          st = Read(wv, source, wfull, &w.bearer_token);
+        } else if (wfield == "timeout_ms") {
+          st = Read(wv, source, wfull, &w.timeout_ms);
+        } else if (wfield == "max_attempts") {
+          st = Read(wv, source, wfull, &w.max_attempts);
+        } else if (wfield == "initial_backoff_ms") {
+          st = Read(wv, source, wfull, &w.initial_backoff_ms);
+        } else if (wfield == "max_backoff_ms") {
+          st = Read(wv, source, wfull, &w.max_backoff_ms);
+        } else if (wfield == "queue_capacity") {
+          st = Read(wv, source, wfull, &w.queue_capacity);
+        } else if (wfield == "max_frames_per_post") {
+          st = Read(wv, source, wfull, &w.max_frames_per_post);
+        } else if (wfield == "close_timeout_ms") {
+          st = Read(wv, source, wfull, &w.close_timeout_ms);
+        } else {
+          return InvalidArgumentError(Where(wkv.first, source) + "unknown key '" + wfull + "'");
+        }
+        YS_RETURN_IF_ERROR(st);
+      }
+      continue;
+    } else {
+      return InvalidArgumentError(Where(kv.first, source) + "unknown key '" + full + "'");
+    }
+    YS_RETURN_IF_ERROR(st);
+  }
+  return Status::Ok();
+}
+
 // One `streams:` entry: a mapping of StreamConfig's keys.
 Status ReadStream(const YAML::Node& node, const std::string& source, size_t index,
                   StreamConfig* out) {
@@ -99,6 +162,8 @@ Status ReadStream(const YAML::Node& node, const std::string& source, size_t inde
       st = Read(v, source, full, &c.read_timeout_ms);
     } else if (field == "realtime") {
       st = Read(v, source, full, &c.realtime);
+    } else if (field == "results") {
+      st = ReadStreamResults(v, source, full, &c.results);
     } else {
       return InvalidArgumentError(Where(kv.first, source) + "unknown key '" + full + "'");
     }
@@ -392,6 +457,25 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
     e << YAML::Key << "open_timeout_ms" << YAML::Value << st.open_timeout_ms;
     e << YAML::Key << "read_timeout_ms" << YAML::Value << st.read_timeout_ms;
     e << YAML::Key << "realtime" << YAML::Value << st.realtime;
+    const StreamResultsConfig& r = st.results;
+    e << YAML::Key << "results" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "jsonl" << YAML::Value << r.jsonl;
+    e << YAML::Key << "jsonl_max_file_bytes" << YAML::Value << r.jsonl_max_file_bytes;
+    e << YAML::Key << "jsonl_max_files" << YAML::Value << r.jsonl_max_files;
+    e << YAML::Key << "jsonl_queue_capacity" << YAML::Value << r.jsonl_queue_capacity;
+    e << YAML::Key << "webhook" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "url" << YAML::Value << r.webhook.url;
+    e << YAML::Key << "bearer_token" << YAML::Value
+      << (r.webhook.bearer_token.empty() ? "" : "<redacted>");
+    e << YAML::Key << "timeout_ms" << YAML::Value << r.webhook.timeout_ms;
+    e << YAML::Key << "max_attempts" << YAML::Value << r.webhook.max_attempts;
+    e << YAML::Key << "initial_backoff_ms" << YAML::Value << r.webhook.initial_backoff_ms;
+    e << YAML::Key << "max_backoff_ms" << YAML::Value << r.webhook.max_backoff_ms;
+    e << YAML::Key << "queue_capacity" << YAML::Value << r.webhook.queue_capacity;
+    e << YAML::Key << "max_frames_per_post" << YAML::Value << r.webhook.max_frames_per_post;
+    e << YAML::Key << "close_timeout_ms" << YAML::Value << r.webhook.close_timeout_ms;
+    e << YAML::EndMap;
+    e << YAML::EndMap;
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
@@ -531,6 +615,23 @@ Status ValidateServeConfig(const ServeConfig& c) {
   YS_RETURN_IF_ERROR(CheckRange<int64_t>("stream_stats_period_ms", nullptr,
                                          c.stream_stats_period_ms, 0, 86'400'000));
   YS_RETURN_IF_ERROR(ValidateStreamConfigs(c.streams));
+  YS_RETURN_IF_ERROR(ValidateDetectionRules(c.alerts.detection_rules));
+  const auto& rules = c.alerts.detection_rules;
+  if (!rules.empty() && !c.alerts.enabled) {
+    return InvalidArgumentError(
+        "alerts.detection_rules: needs alerts.enabled: true (they notify through the alerts' "
+        "notifiers)");
+  }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (const std::string& name : rules[i].streams) {
+      bool known = false;
+      for (const StreamConfig& st : c.streams) known |= st.name == name;
+      if (!known) {
+        return InvalidArgumentError(DetectionRuleKey(rules, i) + ".streams: no stream named '" +
+                                    name + "' (streams: / --stream NAME=URI)");
+      }
+    }
+  }
   Status batcher = ValidateBatcherConfig(b);
   if (!batcher.ok()) return InvalidArgumentError("batching: " + batcher.message());
   Status post = s.postprocess.Validate();

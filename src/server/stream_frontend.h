@@ -17,6 +17,18 @@
 // A stream that cannot be opened or read is reported (stderr, a `stream`
 // record with `error`, yoloscope_stream_up 0) and never stops the server.
 //
+// Results out: each answered frame goes, in frame order (a small reorder
+// buffer of at most max_in_flight frames), to the stream's result sinks
+// (StreamResultSink: JSONL file, webhook; only queued, never waited for) and
+// to the detection rules (alerts.detection_rules: DetectionAlerter), whose
+// firing / resolved transitions go to the LiveAlerter's notifiers
+// (LiveAlerter::Submit). Both run on the pipeline thread that completed the
+// frame, before the frame leaves the in-flight count, so at shutdown every
+// answered frame reached its sinks before they close.
+//
+// Live page: AddLiveStatus adds "streams" to /api/live (state, fps achieved
+// vs target, counts, recent latency p50/p99, results, firing alerts).
+//
 // Ownership: owns the sources and threads; borrows the context (core,
 // metrics, clock; the InferenceServer outlives it). Thread-safety: Start and
 // Shutdown from the controlling thread, once each.
@@ -30,7 +42,9 @@
 #include <thread>
 #include <vector>
 
+#include "alerts/detection_alerter.h"
 #include "server/frontend.h"
+#include "server/stream_result_sink.h"
 #include "stream/video_frame.h"
 
 namespace yoloscope {
@@ -47,17 +61,33 @@ class StreamFrontend final : public Frontend {
   // the frames in flight, and writes each stream's last record. True when
   // every frame in flight was answered in time.
   bool Shutdown(std::chrono::milliseconds grace) override;
+  void CollectMetrics() override;
+  void AddLiveStatus(nlohmann::json* live) const override;
+
+  // Frames of the recent window (live page): latencies and fps over at most
+  // this long, and at most kRecentFrames frames.
+  static constexpr int64_t kRecentWindowNs = 10'000'000'000;
+  static constexpr size_t kRecentFrames = 1024;
 
  private:
   struct Stream;
   explicit StreamFrontend(const FrontendContext& context);
   void Feed(Stream* stream);
   void Submit(Stream* stream, VideoFrame&& frame);
+  // Puts an answered frame in order and hands the frames now in order to
+  // the sinks and the detection rules.
+  void Deliver(Stream* stream, int64_t seq, StreamFrameResult&& result);
+  void Emit(Stream* stream, const StreamFrameResult& result);
+  // The stream ended (by itself, or at shutdown): its firing detection
+  // alerts resolve.
+  void EndDetections(Stream* stream);
+  void Notify(Stream* stream, std::vector<AlertTransition>&& transitions);
   void WriteStreamRecord(Stream* stream);
   void SyncMetrics(Stream* stream);
   void StatsLoop();
 
   FrontendContext context_;
+  std::unique_ptr<DetectionAlerter> detections_;  // null without detection rules
   std::vector<std::unique_ptr<Stream>> streams_;
   std::thread stats_thread_;
   std::mutex stats_mu_;

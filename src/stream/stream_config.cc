@@ -1,8 +1,11 @@
 #include "stream/stream_config.h"
 
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
+
+#include "common/http_url.h"
 
 namespace yoloscope {
 namespace {
@@ -150,6 +153,32 @@ Status ValidateStreamConfig(const StreamConfig& c, const std::string& key) {
   if (c.realtime && ClassifyStreamUri(c.uri) != StreamSourceKind::kFile) {
     return bad("realtime applies to files only (a live source delivers at its own rate)");
   }
+  return ValidateStreamResultsConfig(c.results, key + ": results");
+}
+
+Status ValidateStreamResultsConfig(const StreamResultsConfig& r, const std::string& key) {
+  auto range = [&](const char* field, int64_t v, int64_t lo, int64_t hi) -> Status {
+    if (v >= lo && v <= hi) return Status::Ok();
+    return InvalidArgumentError(key + "." + field + " must be in " + std::to_string(lo) + ".." +
+                                std::to_string(hi) + ", got " + std::to_string(v));
+  };
+  YS_RETURN_IF_ERROR(range("jsonl_max_file_bytes", r.jsonl_max_file_bytes, 0,
+                           std::numeric_limits<int64_t>::max()));
+  YS_RETURN_IF_ERROR(range("jsonl_max_files", r.jsonl_max_files, 0, 1000));
+  YS_RETURN_IF_ERROR(range("jsonl_queue_capacity", r.jsonl_queue_capacity, 1, 1 << 24));
+  const StreamResultsWebhookConfig& w = r.webhook;
+  if (!w.url.empty()) {
+    auto url = HttpUrl::Parse(w.url);
+    if (!url.ok()) return InvalidArgumentError(key + ".webhook.url: " + url.status().message());
+  }
+  YS_RETURN_IF_ERROR(range("webhook.timeout_ms", w.timeout_ms, 1, 600'000));
+  YS_RETURN_IF_ERROR(range("webhook.max_attempts", w.max_attempts, 1, 100));
+  YS_RETURN_IF_ERROR(range("webhook.initial_backoff_ms", w.initial_backoff_ms, 0, 3'600'000));
+  YS_RETURN_IF_ERROR(
+      range("webhook.max_backoff_ms", w.max_backoff_ms, w.initial_backoff_ms, 3'600'000));
+  YS_RETURN_IF_ERROR(range("webhook.queue_capacity", w.queue_capacity, 1, 1 << 20));
+  YS_RETURN_IF_ERROR(range("webhook.max_frames_per_post", w.max_frames_per_post, 1, 10'000));
+  YS_RETURN_IF_ERROR(range("webhook.close_timeout_ms", w.close_timeout_ms, 0, 600'000));
   return Status::Ok();
 }
 

@@ -29,6 +29,36 @@ enum class StreamSourceKind {
 // (files: every frame is processed, nothing is dropped).
 enum class FrameDropPolicy { kAuto, kDropOldest, kBlock };
 
+// A stream's result webhook (serve only): frames' results POSTed as JSON,
+// {"stream": NAME, "frames": [<one JSONL line's object>, ...]}, from a sender
+// thread with a bounded queue (alerts/webhook_sender.h). Frames queued while
+// a POST is under way go together in the next, up to max_frames_per_post.
+struct StreamResultsWebhookConfig {
+  std::string url;                   // "" = off; http://host[:port][/path]
+  std::string bearer_token;          // "Authorization: Bearer ..." when set
+  int64_t timeout_ms = 2000;         // per attempt (connect + send + answer), 1..600000
+  int max_attempts = 3;              // including the first, 1..100
+  int64_t initial_backoff_ms = 200;  // before the second attempt, doubling
+  int64_t max_backoff_ms = 5000;     // cap of the doubling waits
+  int queue_capacity = 256;          // frames waiting; full: the oldest is dropped (counted)
+  int max_frames_per_post = 16;      // 1..10000
+  int64_t close_timeout_ms = 2000;   // at shutdown: time to deliver what is queued
+};
+
+// Where a stream's per-frame results go besides the request log (serve
+// only; docs/streams.md, "Results out"). Every sink is fed without waiting:
+// what it cannot take is dropped and counted.
+struct StreamResultsConfig {
+  // A JSONL file, appended: one line per processed (or failed) frame.
+  // "" = off. Written by its own writer thread (logging/async_log_writer.h):
+  // flushed at least every 50 ms, rotated above jsonl_max_file_bytes.
+  std::string jsonl;
+  int64_t jsonl_max_file_bytes = 256ll << 20;  // 0 = never rotate
+  int jsonl_max_files = 5;                     // rotated files kept, 0..1000
+  int jsonl_queue_capacity = 4096;             // lines waiting for the writer
+  StreamResultsWebhookConfig webhook;
+};
+
 struct StreamConfig {
   std::string name;  // [A-Za-z0-9_.-]{1,64}; the `stream` of records and metric labels
   std::string uri;   // a file path, file://, rtsp://, udp://, rtp://, http://, /dev/videoN, ...
@@ -59,6 +89,8 @@ struct StreamConfig {
   // Files only: read at the file's own frame rate (as a camera would
   // deliver it) instead of as fast as inference takes frames.
   bool realtime = false;
+  // Per-frame results out (JSONL file, webhook); serve only.
+  StreamResultsConfig results;
 };
 
 // Which kind of source `uri` is: by its scheme, "/dev/video" prefix or
@@ -82,6 +114,9 @@ StatusOr<StreamConfig> ParseStreamFlag(std::string_view text);
 // Every range and rule of one stream. `key` names it in messages, e.g.
 // "streams[1] (cam2)". InvalidArgument.
 Status ValidateStreamConfig(const StreamConfig& config, const std::string& key);
+
+// The `results:` of a stream; `key` names it, e.g. "streams[0] (door): results".
+Status ValidateStreamResultsConfig(const StreamResultsConfig& results, const std::string& key);
 
 // All streams: each valid, names unique.
 Status ValidateStreamConfigs(const std::vector<StreamConfig>& streams);

@@ -18,6 +18,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <regex>
 #include <set>
 #include <thread>
@@ -34,6 +36,7 @@
 #include "server/live_series.h"
 #include "server/metrics_registry.h"
 #include "telemetry/telemetry_factory.h"
+#include "testing/test_videos.h"
 
 namespace yoloscope {
 namespace {
@@ -150,13 +153,15 @@ class LivePageBrowserTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  // Loads the live page at `port`, waits for `updates` polls; checks.
-  void CheckLivePage(int port, const std::string& name, const std::set<std::string>& must_draw) {
+  // Loads the live page at `port`, waits for `updates` polls; checks. The
+  // checker's result (web/test/check_page.mjs).
+  Json CheckLivePage(int port, const std::string& name, const std::set<std::string>& must_draw) {
     const std::string png = BrowserCheck::ArtifactsDir() + "/" + name + ".png";
     std::filesystem::remove(png);
     const Json r = BrowserCheck::Run("http://127.0.0.1:" + std::to_string(port) + "/", name,
                                      {"--mode", "live", "--min-updates", "3", "--screenshot", png});
-    ASSERT_TRUE(r.value("ok", false)) << r.dump(2);
+    EXPECT_TRUE(r.value("ok", false)) << r.dump(2);
+    if (!r.value("ok", false)) return r;
     EXPECT_TRUE(r["console_errors"].empty()) << r["console_errors"].dump(2);
     EXPECT_TRUE(r["page_errors"].empty()) << r["page_errors"].dump(2);
     EXPECT_TRUE(r["report_errors"].empty()) << r["report_errors"].dump(2);
@@ -176,6 +181,7 @@ class LivePageBrowserTest : public ::testing::Test {
     for (const std::string& id : must_draw)
       EXPECT_TRUE(drawn.count(id)) << id << " not drawn: " << r["charts"].dump();
     EXPECT_TRUE(std::filesystem::exists(png));
+    return r;
   }
 
   std::filesystem::path dir_;
@@ -215,14 +221,31 @@ TEST_F(LivePageBrowserTest, ServeProcessLivePage) {
   ASSERT_EQ(pipe(err), 0);
   const std::string model = std::string(YOLOSCOPE_SOURCE_DIR) + "/configs/sim/default.yaml";
   const std::string log = (dir_ / "serve.jsonl").string();
+  std::vector<std::string> args = {
+      YOLOSCOPE_BINARY, "serve", "--backend", "sim", "--model",     model, "--port", "0",
+      "--grpc-port",    "0",     "--log",     log,   "--max-batch", "8"};
+  // A video stream for the per-stream panel (issue 19): 60 s at 25 fps,
+  // read at its own rate (realtime, like a camera) and sampled at 5 fps, so
+  // it is running while the page is checked.
+  const std::string video = (dir_ / "cam.mp4").string();
+  const bool with_stream = YOLOSCOPE_HAVE_OPENCV && testing::HaveFfmpeg() &&
+                           testing::MakeTestVideo(video, 60, 25, 160, 120);
+  if (with_stream) {
+    const std::string config = (dir_ / "serve.yaml").string();
+    std::ofstream(config) << "streams:\n  - {name: cam, uri: '" << video
+                          << "', fps: 5, realtime: true}\n";
+    args.push_back("--config");
+    args.push_back(config);
+  }
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(err[1], 2);
     close(err[0]);
     close(err[1]);
-    execl(YOLOSCOPE_BINARY, YOLOSCOPE_BINARY, "serve", "--backend", "sim", "--model", model.c_str(),
-          "--port", "0", "--grpc-port", "0", "--log", log.c_str(), "--max-batch", "8",
-          static_cast<char*>(nullptr));
+    execv(YOLOSCOPE_BINARY, argv.data());
     _exit(127);
   }
   close(err[1]);
@@ -266,10 +289,35 @@ TEST_F(LivePageBrowserTest, ServeProcessLivePage) {
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  CheckLivePage(port, "live_page_serve",
-                {"latency_stages", "latency_percentiles", "throughput", "gpu_memory", "queue"});
+  const Json r =
+      CheckLivePage(port, "live_page_serve",
+                    {"latency_stages", "latency_percentiles", "throughput", "gpu_memory", "queue"});
   stop = true;
   traffic.join();
+  if (!with_stream) {
+    std::cerr << "no ffmpeg or no video support: the streams panel was not checked\n";
+    return;
+  }
+  // The streams panel shows the stream with real numbers.
+  EXPECT_EQ(r["streams_hidden"], false) << r.dump(2);
+  ASSERT_EQ(r["streams"].size(), 1u) << r["streams"].dump(2);
+  const Json& row = r["streams"][0];
+  EXPECT_EQ(row["stream"], "cam");
+  const Json& cells = row["cells"];
+  EXPECT_EQ(cells["name"], "cam");
+  EXPECT_EQ(cells["state"], "running") << cells.dump();
+  // "4.9 / 5 (source 25)": achieved fps, a number, against the target.
+  EXPECT_TRUE(std::regex_search(cells["fps"].get<std::string>(),
+                                std::regex("^[0-9.]+ / 5 \\(source 25\\)$")))
+      << cells.dump();
+  EXPECT_TRUE(std::regex_search(cells["latency"].get<std::string>(),
+                                std::regex("^[0-9.]+ ms / [0-9.]+ ms$")))
+      << cells.dump();
+  EXPECT_GT(std::stoi(cells["processed"].get<std::string>()), 0) << cells.dump();
+  EXPECT_TRUE(
+      std::regex_search(cells["dropped"].get<std::string>(), std::regex("^[0-9]+ of [0-9]+$")))
+      << cells.dump();
+  EXPECT_EQ(cells["reconnects"], "0");
 }
 
 }  // namespace

@@ -539,6 +539,52 @@
     });
   }
 
+  // The per-stream panel (serve --stream): one row per stream of
+  // /api/live's "streams", text only (names and errors are never markup).
+  function updateStreams(streams) {
+    var section = document.getElementById('streams');
+    var body = document.getElementById('ys-streams-body');
+    if (!section || !body) return;
+    if (!streams || !streams.length) {
+      section.hidden = true;
+      return;
+    }
+    section.hidden = false;
+    while (body.firstChild) body.removeChild(body.firstChild);
+    streams.forEach(function (s) {
+      var tr = document.createElement('tr');
+      tr.setAttribute('data-stream', s.name);
+      function cell(key, text, title) {
+        var td = document.createElement('td');
+        td.setAttribute('data-col', key);
+        td.textContent = text;
+        if (title) td.title = title;
+        tr.appendChild(td);
+      }
+      var sinks = [];
+      var res = s.results || {};
+      ['jsonl', 'webhook'].forEach(function (k) {
+        var r = res[k];
+        if (!r) return;
+        sinks.push(k + ' ' + fmt(r.written, '') + ' ok' +
+                   (r.failed ? ', ' + fmt(r.failed, '') + ' failed' : '') +
+                   (r.dropped ? ', ' + fmt(r.dropped, '') + ' dropped' : ''));
+      });
+      cell('name', s.name, s.uri);
+      cell('state', s.state + (s.error ? ': ' + s.error : ''));
+      cell('fps', fmt(s.fps, '') + ' / ' + (s.target_fps ? fmt(s.target_fps, '') : 'all') +
+           (s.source_fps ? ' (source ' + fmt(s.source_fps, '') + ')' : ''));
+      cell('latency', fmt(s.latency_p50_ms, 'ms') + ' / ' + fmt(s.latency_p99_ms, 'ms'));
+      cell('processed', fmt(s.frames_processed, '') +
+           (s.frames_failed ? ' (' + fmt(s.frames_failed, '') + ' failed)' : ''));
+      cell('dropped', fmt(s.frames_dropped, '') + ' of ' + fmt(s.frames_read, ''));
+      cell('reconnects', fmt(s.reconnects, ''));
+      cell('results', sinks.length ? sinks.join('; ') : '-');
+      cell('alerts', s.alerts_firing && s.alerts_firing.length ? s.alerts_firing.join(', ') : '-');
+      body.appendChild(tr);
+    });
+  }
+
   function setStatus(text, bad) {
     var el = document.getElementById('ys-live-status');
     if (!el) return;
@@ -554,6 +600,7 @@
     }).then(function (live) {
       doc = live.charts || doc;
       updateSummary(live.summary || {});
+      updateStreams(live.streams);
       renderAll();
       state.updates += 1;
       state.ready = true;

@@ -10,7 +10,9 @@
 // Result: {ok, error, console_errors, page_errors, failed_requests, requests,
 //          ready, report_errors, containers, nodata, charts: [{id, kind, series,
 //          rows, colored_pixels, canvas}], jumps: [{band, chart, in_view,
-//          active, x_min, x_max, start, end, charts_on_range}], updates}.
+//          active, x_min, x_max, start, end, charts_on_range}], updates,
+//          streams_hidden, streams: [{stream, cells: {COLUMN: text}}] (the live
+//          page's per-stream panel)}.
 // playwright-core starts Chromium with a fresh temporary profile (its own
 // --user-data-dir) and removes it afterwards.
 // Exit status: 0 when the page was examined (whatever it showed), 2 when the
@@ -63,7 +65,7 @@ async function main() {
   const args = parseArgs(process.argv);
   const result = {ok: false, error: null, console_errors: [], page_errors: [], failed_requests: [],
                   requests: [], ready: false, report_errors: [], containers: [], nodata: [],
-                  charts: [], jumps: [], updates: 0};
+                  charts: [], jumps: [], updates: 0, streams_hidden: null, streams: []};
   let browser = null;
   try {
     const {chromium} = await import('playwright-core');
@@ -94,6 +96,16 @@ async function main() {
     result.nodata = await page.$$eval('.ys-chart .ys-nodata', (els) =>
         els.map((e) => e.closest('.ys-chart').getAttribute('data-chart')));
     result.charts = await page.evaluate(inspectCharts);
+    // The live page's per-stream panel: its rows' cells by column, as shown.
+    result.streams_hidden = await page.evaluate(() => {
+      const el = document.getElementById('streams');
+      return el ? el.hidden : null;
+    });
+    result.streams = await page.$$eval('#ys-streams-body tr', (rows) => rows.map((tr) => {
+      const cells = {};
+      for (const td of tr.children) cells[td.getAttribute('data-col')] = td.textContent;
+      return {stream: tr.getAttribute('data-stream'), cells};
+    }));
     result.updates = await page.evaluate(() => window.ysReport.updates);
     if (args.screenshot) await page.screenshot({path: args.screenshot, fullPage: true});
     if (args.chartShots) {
