@@ -417,6 +417,9 @@ void AppendJsonLine(const StreamLogRecord& r, std::string* out) {
   w.NonEmptyString(ls::kUri, r.uri);
   w.NonEmptyString(ls::kState, r.state);
   w.NonEmptyString(ls::kCodec, r.codec);
+  w.NonEmptyString(ls::kSourceKind, r.source_kind);
+  w.Bool(ls::kRealtime, r.realtime);
+  w.NonEmptyString(ls::kDropPolicy, r.drop_policy);
   w.Int(ls::kInputW, r.input_w);
   w.Int(ls::kInputH, r.input_h);
   w.Number(ls::kSourceFps, r.source_fps, 3);

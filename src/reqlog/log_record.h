@@ -40,6 +40,8 @@ struct LogRecord {
   std::optional<double> pts_ms;
   std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
   std::optional<double> target_fps, source_fps;
+  std::string_view source_kind;  // "file", "network", "device"
+  std::optional<bool> realtime;  // a file delivered at its own frame rate
 
   // Request shape and queueing.
   std::optional<int64_t> input_w, input_h, input_bytes, batch_size, queue_len, detections;

@@ -78,6 +78,9 @@ struct StreamLogRecord {
   std::string uri;    // credentials redacted
   std::string state;  // connecting, running, reconnecting, ended, failed, stopped
   std::string codec;  // omitted when empty
+  std::string source_kind;       // "file", "network", "device"; omitted when empty
+  std::optional<bool> realtime;  // files only: delivered at the file's frame rate
+  std::string drop_policy;       // "block" or "drop_oldest" (auto resolved); omitted when empty
   std::optional<int64_t> input_w, input_h;
   std::optional<double> source_fps, target_fps, fps;
   std::optional<int64_t> frames_read, frames_processed, frames_failed, frames_dropped,

@@ -58,6 +58,12 @@ inline constexpr std::string_view kPtsMs = "pts_ms";
 inline constexpr std::string_view kUri = "uri";  // credentials redacted
 inline constexpr std::string_view kState = "state";
 inline constexpr std::string_view kCodec = "codec";
+// "file", "network" or "device" (docs/streams.md); `realtime`: a file
+// delivered at its own frame rate. A network or device source, or a realtime
+// file, runs on the wall clock: its reader must keep pace with it.
+inline constexpr std::string_view kSourceKind = "source_kind";
+inline constexpr std::string_view kRealtime = "realtime";
+inline constexpr std::string_view kDropPolicy = "drop_policy";  // "block" or "drop_oldest"
 inline constexpr std::string_view kSourceFps = "source_fps";
 inline constexpr std::string_view kTargetFps = "target_fps";
 inline constexpr std::string_view kFps =

@@ -455,6 +455,10 @@ void StreamFrontend::WriteStreamRecord(Stream* s) {
   rec.uri = RedactStreamUri(s->config.uri);
   rec.state = std::string(StreamStateName(st.state));
   rec.codec = st.codec;
+  const StreamSourceKind kind = ClassifyStreamUri(s->config.uri);
+  rec.source_kind = std::string(StreamSourceKindName(kind));
+  if (kind == StreamSourceKind::kFile) rec.realtime = s->config.realtime;
+  rec.drop_policy = std::string(FrameDropPolicyName(EffectiveDropPolicy(s->config)));
   if (st.width > 0) {
     rec.input_w = st.width;
     rec.input_h = st.height;

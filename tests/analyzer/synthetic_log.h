@@ -21,7 +21,7 @@ namespace yoloscope::testing {
 struct TestRecord {
   LogRecord r;
   std::string request_id, model = "yolov8n", status = "ok", error, device = "cuda:0", throttle,
-                          source = "synthetic.jsonl", stream;
+                          source = "synthetic.jsonl", stream, source_kind;
   bool auto_total = true;  // total_ms = sum of stages (+0.3 ms) unless set.
 
   const LogRecord& View() {
@@ -33,6 +33,7 @@ struct TestRecord {
     r.throttle_reasons = throttle;
     r.source = source;
     r.stream = stream;
+    r.source_kind = source_kind;
     return r;
   }
   void FixTotal() {

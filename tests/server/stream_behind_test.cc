@@ -7,8 +7,8 @@
 // a slow model is device-bound, a fast model behind a 100 ms batch window
 // with one frame in flight is batcher-starved, and two healthy controls (a
 // live stream that keeps up, a file slower than real time with the `block`
-// policy) give no finding. Decode-bound is covered by synthetic logs only
-// (tests/analyzer/rules/stream_falling_behind_test.cc): see the docs.
+// policy) give no finding; a realtime 4K file at 120 fps, which no 2-core
+// reader decodes in real time, is decode-bound.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -288,6 +288,41 @@ TEST_F(StreamBehindTest, LiveStreamThatKeepsUpGivesNoFinding) {
   ASSERT_EQ(r.summary.by_stream.size(), 1u);
   EXPECT_GT(r.summary.by_stream[0].frames, 40) << Describe(r);
   EXPECT_EQ(Find(r), nullptr) << Describe(r);
+}
+
+TEST_F(StreamBehindTest, RealtimeFileTheReaderCannotDecodeInTimeIsDecodeBound) {
+  // 4K H.264 at 120 fps (a frame every 8.3 ms) played in real time into a
+  // near-instant model: decoding a 4K frame takes longer than 8.3 ms on
+  // these cores, so the reader falls further and further behind the file's
+  // clock without a frame dropped (measured 0.50x real time at 60 fps on
+  // the 2-core development machine).
+  SimModel(1, 0);
+  StreamConfig s;
+  s.name = "uhd";
+  s.uri = (dir_ / "uhd.mp4").string();
+  ASSERT_TRUE(testing::MakeTestVideo(s.uri, 1, 120, 3840, 2160,
+                                     "-c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 120 "
+                                     "-bf 0"));
+  s.realtime = true;
+  config_.streams = {s};
+  Start();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Metric("yoloscope_stream_frames_total{stream=\"uhd\",outcome=\"processed\"}") >=
+               120;
+      },
+      milliseconds(60'000)));
+  server_->Shutdown(std::chrono::seconds(10));
+  const AnalysisReport r = Analyze();
+  std::cout << Describe(r);
+  const Finding* f = Find(r);
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_NE(f->title.find("Stream uhd falls behind (decode-bound)"), std::string::npos)
+      << f->title;
+  EXPECT_LT(MetricOf(*f, "pace"), 0.8);
+  EXPECT_GE(MetricOf(*f, "reader_wall_busy"), 0.8);
+  EXPECT_EQ(MetricOf(*f, "frames_lost"), 0);
+  EXPECT_NE(f->recommendation.find("decod"), std::string::npos) << f->recommendation;
 }
 
 TEST_F(StreamBehindTest, FileSlowerThanRealTimeIsNotFallingBehind) {

@@ -206,6 +206,8 @@ void StreamStats::AddCounters(const LogRecord& r) {
   frames_skipped = r.frames_skipped;
   target_fps = r.target_fps;
   source_fps = r.source_fps;
+  if (!r.source_kind.empty()) source_kind = std::string(r.source_kind);
+  if (r.realtime) realtime = r.realtime;
 }
 
 void StreamStats::Merge(const StreamStats& o) {
@@ -230,6 +232,7 @@ void StreamStats::Merge(const StreamStats& o) {
   index_steps += o.index_steps;
   step_pairs += o.step_pairs;
   pts_steps_ms += o.pts_steps_ms;
+  ts_steps_ms += o.ts_steps_ms;
   stalls += o.stalls;
   stall_ms += o.stall_ms;
   stall_decode_ms += o.stall_decode_ms;
@@ -247,6 +250,8 @@ void StreamStats::Merge(const StreamStats& o) {
     target_fps = o.target_fps;
     source_fps = o.source_fps;
   }
+  if (source_kind.empty()) source_kind = o.source_kind;
+  if (!realtime) realtime = o.realtime;
 }
 
 void WorkStats::Merge(const WorkStats& o) {
@@ -732,6 +737,7 @@ void LogAggregator::AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* buck
         } else if (pts_pair) {
           st.index_steps += index - st.last_index;
           st.pts_steps_ms += pts_step;
+          st.ts_steps_ms += gap_ms;
           ++st.step_pairs;
         }
       }

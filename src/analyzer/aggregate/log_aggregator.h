@@ -156,6 +156,11 @@ struct StreamStats {
   static constexpr double kMaxStepMs = 5000;
   int64_t index_steps = 0, step_pairs = 0;
   double pts_steps_ms = 0;
+  // The capture-time steps of the same pairs: pts_steps_ms / ts_steps_ms is
+  // the pace at which the reader delivers the source's time (1 = real time).
+  // A source on the wall clock (a camera, a realtime file) read slower than
+  // that is lagging further and further behind it.
+  double ts_steps_ms = 0;
   // Stalls: consecutive frames whose capture times are >= kStallMs apart
   // (and >= 4x their pts step): the source went silent (a read timeout, a
   // paused sender). Their gaps, and the decode_ms of the frames that ended
@@ -176,6 +181,15 @@ struct StreamStats {
   int64_t counters_ts_us = INT64_MIN;
   std::optional<int64_t> frames_read, frames_dropped, frames_skipped;
   std::optional<double> target_fps, source_fps;
+  std::string source_kind;       // "file", "network", "device"; empty: not in the log
+  std::optional<bool> realtime;  // files: delivered at their own frame rate
+
+  // Runs on the wall clock (its reader must keep pace): a network or device
+  // source, or a realtime file. False when the log does not say.
+  bool Paced() const {
+    return source_kind == "network" || source_kind == "device" ||
+           (source_kind == "file" && realtime.value_or(false));
+  }
 
   void AddCounters(const LogRecord& r);
   void Merge(const StreamStats& o);

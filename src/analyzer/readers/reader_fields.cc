@@ -71,6 +71,9 @@ constexpr ReaderField kFields[] = {
     Int(ls::kFramesSkipped, &LogRecord::frames_skipped),
     Dbl(ls::kTargetFps, FieldUnit::kNone, &LogRecord::target_fps),
     Dbl(ls::kSourceFps, FieldUnit::kNone, &LogRecord::source_fps),
+    Str(ls::kSourceKind, &LogRecord::source_kind),
+    {ls::kRealtime, FieldType::kBool, FieldUnit::kNone, nullptr, nullptr, nullptr,
+     &LogRecord::realtime},
 };
 
 }  // namespace

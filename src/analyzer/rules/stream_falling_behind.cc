@@ -156,7 +156,13 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
             : std::nullopt;
     const bool by_source =
         interval_ms && pts_step_ms && *pts_step_ms >= t_.source_loss_ratio * *interval_ms;
-    if (!by_drops && !by_source) continue;
+    // (c) a source on the wall clock read slower than real time.
+    const std::optional<double> pace =
+        st.Paced() && st.step_pairs >= t_.min_step_pairs && st.ts_steps_ms > 0
+            ? std::optional<double>(st.pts_steps_ms / st.ts_steps_ms)
+            : std::nullopt;
+    const bool by_pace = pace && *pace < t_.min_pace;
+    if (!by_drops && !by_source && !by_pace) continue;
     const double interval = interval_ms.value_or(0), pts_step = pts_step_ms.value_or(0);
     const double source_loss = by_source ? 1.0 - interval / pts_step : 0.0;
 
@@ -221,7 +227,16 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     Cause cause = Cause::kUnknown;
     std::optional<double> reader_busy;
     if (decode && pts_step_ms && *pts_step_ms > 0) reader_busy = *decode / *pts_step_ms;
-    if (!by_drops) {
+    // The reader's wall time per frame it read (capture-time steps over the
+    // frames read between them) against its read + decode time: ~1 when it
+    // never waits -- neither for the source nor for a full queue.
+    std::optional<double> reader_wall_busy;
+    if (decode && st.index_steps > 0 && st.ts_steps_ms > 0) {
+      reader_wall_busy = *decode / (st.ts_steps_ms / static_cast<double>(st.index_steps));
+    }
+    if (by_pace && reader_wall_busy && *reader_wall_busy >= t_.reader_busy) {
+      cause = Cause::kDecode;
+    } else if (!by_drops && !by_pace) {
       // Only frames missing before the reader: blame it when it was busy
       // all along; an idle reader missing frames is the network's loss.
       if (!reader_busy || *reader_busy < t_.reader_busy) continue;
@@ -232,15 +247,22 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
       cause = working < t_.working_frames ? Cause::kBatchWindow : Cause::kInFlight;
     }
 
-    const FindingSeverity sev = std::max(lost_share, source_loss) >= t_.critical_lost_fraction
-                                    ? FindingSeverity::kCritical
-                                    : FindingSeverity::kWarning;
+    const double lag_share = by_pace ? 1.0 - *pace : 0.0;
+    const FindingSeverity sev =
+        std::max({lost_share, source_loss, lag_share}) >= t_.critical_lost_fraction
+            ? FindingSeverity::kCritical
+            : FindingSeverity::kWarning;
     std::string rate =
         expected ? fmt::format("{} of {}", FormatNumber(achieved), Fps(*expected)) : Fps(achieved);
+    const double lag_growth_ms = std::max(0.0, st.ts_steps_ms - st.pts_steps_ms);
     std::string title =
         by_drops ? fmt::format("Stream {} falls behind ({}): {}, {} of its frames lost", s.name,
                                CauseLabel(cause), rate, FormatPercent(lost_share))
-                 : fmt::format(
+        : !by_source
+            ? fmt::format("Stream {} falls behind ({}): read at {:.2f}x real time, {} behind "
+                          "its source by the end",
+                          s.name, CauseLabel(cause), *pace, FormatMs(lag_growth_ms))
+            : fmt::format(
                        "Stream {} falls behind ({}): {} of the source's frames never "
                        "reached the reader",
                        s.name, CauseLabel(cause), FormatPercent(source_loss));
@@ -255,8 +277,11 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
       case Cause::kDecode:
         f.evidence.push_back(fmt::format(
             "cause: decode-bound -- the reader takes {} to read + decode a frame while the source "
-            "sends one every {}: it cannot keep up, and the frames sent meanwhile are lost",
-            FormatMs(decode.value_or(0)), FormatMs(interval)));
+            "sends one every {}: it cannot keep up, and {}",
+            FormatMs(decode.value_or(0)), FormatMs(interval),
+            by_source ? "the frames sent meanwhile are lost"
+                      : "each frame reaches inference later behind its source than the one "
+                        "before"));
         break;
       case Cause::kDevice:
         f.evidence.push_back(fmt::format(
@@ -310,6 +335,14 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
           by_source ? fmt::format(": about {} of its frames never reached the reader",
                                   FormatPercent(source_loss))
                     : std::string(" (no frame lost before the reader)")));
+    }
+    if (pace) {
+      f.evidence.push_back(fmt::format(
+          "between frames the reader delivered, the source's time advanced {} in {} of capture "
+          "time ({:.2f}x real time{}): the frames' lag behind the source grew by {}",
+          FormatMs(st.pts_steps_ms), FormatMs(st.ts_steps_ms), *pace,
+          st.source_kind == "file" ? ", a realtime file" : ", a live source",
+          FormatMs(lag_growth_ms)));
     }
     if (decode) {
       f.evidence.push_back(fmt::format(
@@ -376,10 +409,12 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     f.time_ranges.push_back(TimeRange{from_us, to_us + 1});
     AddMetric(&f, "frames_due", static_cast<double>(due));
     f.affected_count =
-        by_drops ? lost
-                 : static_cast<int64_t>(std::llround(st.pts_steps_ms / std::max(interval, 1e-3) -
-                                                     static_cast<double>(st.index_steps)));
-    f.affected_fraction = by_drops ? lost_share : source_loss;
+        by_drops    ? lost
+        : by_source ? static_cast<int64_t>(std::llround(
+                          st.pts_steps_ms / std::max(interval, 1e-3) -
+                          static_cast<double>(st.index_steps)))
+                    : s.frames;  // every frame later than the one before
+    f.affected_fraction = by_drops ? lost_share : by_source ? source_loss : 1.0;
     AddMetric(&f, "fps", achieved);
     if (expected) AddMetric(&f, "expected_fps", *expected);
     AddMetric(&f, "lost_fraction", lost_share);
@@ -388,6 +423,9 @@ void StreamFallingBehindRule::Run(AnalysisContext& ctx) const {
     if (interval_ms) AddMetric(&f, "frame_interval_ms", interval);
     if (decode) AddMetric(&f, "decode_mean_ms", *decode);
     if (reader_busy) AddMetric(&f, "reader_busy", *reader_busy);
+    if (reader_wall_busy) AddMetric(&f, "reader_wall_busy", *reader_wall_busy);
+    if (pace) AddMetric(&f, "pace", *pace);
+    if (by_pace) AddMetric(&f, "lag_growth_ms", lag_growth_ms);
     if (busy) AddMetric(&f, "device_busy", std::min(*busy, 1.0));  // busy all the time
     if (s.queue_mean_ms) AddMetric(&f, "queue_mean_ms", *s.queue_mean_ms);
     if (work_ms) {

@@ -38,6 +38,13 @@ struct StreamFallingBehindThresholds {
   // interval (over at least min_step_pairs pairs of consecutive frames).
   double source_loss_ratio = 1.25;
   int64_t min_step_pairs = 10;
+  // Falling behind (c): a source on the wall clock (a camera, a network
+  // stream, a realtime file; the `stream` records' source_kind / realtime)
+  // whose presentation time advances less than this x real time between
+  // frames the reader delivers: it lags further and further behind its
+  // source (frames pile up in FFmpeg's / the kernel's buffers until they
+  // overflow) without losing a frame yet.
+  double min_pace = 0.8;
   // Decode-bound: the reader spends at least this share of the time between
   // two frames it read in reading + decoding (no idle).
   double reader_busy = 0.8;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "analyzer/aggregate/log_aggregator.h"
@@ -47,6 +48,10 @@ struct StreamSpec {
   // one at the start and one at the end; 0: only those two.
   double stats_period_s = 1;
   int64_t gpu_id = 0;
+  // The `stream` records' source_kind and realtime (empty / unset: a log
+  // from before they were written).
+  std::string source_kind;
+  std::optional<bool> realtime;
 };
 
 void AddStream(SyntheticLog* log, const StreamSpec& s, int64_t* next_batch) {
@@ -63,6 +68,8 @@ void AddStream(SyntheticLog* log, const StreamSpec& s, int64_t* next_batch) {
     q.r.frames_read = read;
     q.r.frames_dropped = dropped;
     q.r.frames_skipped = skipped;
+    q.source_kind = s.source_kind;
+    q.r.realtime = s.realtime;
   };
   if (s.stream_records) stream_record(kT0, 0, 0);
   double next_record_s = s.stats_period_s > 0 ? s.stats_period_s : 1e18;
@@ -233,6 +240,69 @@ TEST(StreamFallingBehindTest, DecodeBoundWhenTheReaderLosesTheSourcesFrames) {
   EXPECT_NEAR(Metric(f, "reader_busy"), 64.0 / 66, 0.01);
   EXPECT_NEAR(Metric(f, "lost_fraction"), 0.0, 1e-9);
   EXPECT_NE(f.recommendation.find("decod"), std::string::npos) << f.recommendation;
+}
+
+// A 25 fps camera whose reader needs 300 ms a frame and loses nothing yet:
+// the frames wait in FFmpeg's / the kernel's buffers (pts advance 40 ms per
+// frame, capture times 300 ms), so the stream lags further and further
+// behind the camera. Seen on a real 4K 50 fps stream over UDP: pts 20 ms
+// apart, captures ~340 ms apart, 9 s behind after 27 frames.
+TEST(StreamFallingBehindTest, DecodeBoundWhenALiveReaderLagsItsSourceWithoutLosingFrames) {
+  StreamSpec cam;
+  cam.source_kind = "network";
+  cam.read_every_ms = 300;
+  cam.pts_step_ms = 40;
+  cam.decode_ms = 298;
+  const AnalysisReport r = AnalyzeStreams({cam});
+  const Finding& f = Expect(r, kKind);
+  EXPECT_EQ(f.severity, FindingSeverity::kCritical);
+  EXPECT_NE(f.title.find("(decode-bound)"), std::string::npos) << f.title;
+  EXPECT_NE(f.title.find("0.13x real time"), std::string::npos) << f.title;
+  EXPECT_TRUE(Contains(f.evidence, "later behind its source than the one before"))
+      << testing::Describe(r);
+  EXPECT_NEAR(Metric(f, "pace"), 40.0 / 300, 0.001);
+  EXPECT_NEAR(Metric(f, "reader_wall_busy"), 298.0 / 300, 0.01);
+  // 33 frames, 32 steps of 300 ms capture and 40 ms pts: 8.32 s behind.
+  EXPECT_NEAR(Metric(f, "lag_growth_ms"), 32 * 260.0, 1.0);
+  EXPECT_NEAR(Metric(f, "lost_fraction"), 0.0, 1e-9);
+}
+
+// A realtime file (delivered at its own frame rate) whose reader blocks on
+// the stream's full queue behind a slow model: it lags its clock too, but the
+// reader is idle -- the device holds it back.
+TEST(StreamFallingBehindTest, RealtimeFileHeldBackByASlowModelIsDeviceBound) {
+  StreamSpec file;
+  file.source_kind = "file";
+  file.realtime = true;
+  file.read_every_ms = 100;
+  file.decode_ms = 3;
+  file.inference_ms = 97;
+  file.queue_ms = 300;
+  const AnalysisReport r = AnalyzeStreams({file});
+  const Finding& f = Expect(r, kKind);
+  EXPECT_NE(f.title.find("(device-bound)"), std::string::npos) << f.title;
+  EXPECT_NEAR(Metric(f, "pace"), 0.4, 0.001);
+  EXPECT_TRUE(Contains(f.evidence, "a realtime file")) << testing::Describe(r);
+}
+
+// The same file without `realtime` is a batch job: no clock to keep up with.
+TEST(StreamFallingBehindTest, NonRealtimeFileReadSlowerThanItsRateIsNotFallingBehind) {
+  StreamSpec file;
+  file.source_kind = "file";
+  file.realtime = false;
+  file.read_every_ms = 100;
+  file.decode_ms = 3;
+  file.inference_ms = 97;
+  file.queue_ms = 300;
+  ExpectNone(AnalyzeStreams({file}), kKind);
+}
+
+// A live source read at its own pace (captures and pts both 40 ms apart).
+TEST(StreamFallingBehindTest, LiveSourceReadInRealTimeIsNotLagging) {
+  StreamSpec cam;
+  cam.source_kind = "network";
+  const AnalysisReport r = AnalyzeStreams({cam});
+  ExpectNone(r, kKind);
 }
 
 TEST(StreamFallingBehindTest, LostShareCountsOnlyTheFramesDueAfterSampling) {
