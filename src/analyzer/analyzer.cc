@@ -187,7 +187,14 @@ void BuildSummary(const LogAggregator& agg, Summary* s) {
     out.name = name;
     out.frames = st.frames;
     out.errors = st.errors;
-    if (st.ts_us.n >= 2 && st.ts_us.max > st.ts_us.min) {
+    // Frames per second while frames flowed: a stall (the source silent for
+    // a second or more, e.g. the read timeout before a live stream ends) is
+    // not time the stream ran at a lower rate.
+    const double active_s = (st.ts_us.max - st.ts_us.min) / 1e6 - st.stall_ms / 1e3;
+    const auto intervals = static_cast<double>(st.ts_us.n - 1 - st.stalls);
+    if (st.ts_us.n >= 2 && active_s > 0 && intervals > 0) {
+      out.fps = intervals / active_s;
+    } else if (st.ts_us.n >= 2 && st.ts_us.max > st.ts_us.min) {
       out.fps = static_cast<double>(st.ts_us.n - 1) / ((st.ts_us.max - st.ts_us.min) / 1e6);
     }
     out.target_fps = st.target_fps;
