@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace yoloscope {
 namespace {
 
@@ -37,6 +39,29 @@ TEST(TimeFormatTest, ParsesCommonForms) {
 TEST(TimeFormatTest, RejectsGarbage) {
   for (const char* bad : {"", "yesterday", "2026-13-01 00:00:00", "2026-01-01X00:00",
                           "2026-01-01T25:00:00Z", "2026-01-01T00:00:00Zjunk", "12:00"}) {
+    EXPECT_FALSE(ParseTimestampUs(bad).ok()) << bad;
+  }
+}
+
+// The writer's own form ("...T...Z") has a shortcut; the same instant written
+// with a space and no zone takes the general path: both must agree.
+TEST(TimeFormatTest, CanonicalFormAgreesWithTheGeneralPath) {
+  for (std::string canonical :
+       {"2026-01-01T00:00:00.006433Z", "2000-02-29T23:59:59.999999Z", "1970-01-01T00:00:00Z",
+        "2026-06-30T23:59:60.5Z", "2026-01-01T00:00:00.1234567891Z", "2026-01-01T12:34:56,25Z",
+        "2026-01-01T12:34:56.z", "1900-03-01T01:02:03.000001Z", "9999-12-31T23:59:59.9Z"}) {
+    std::string general = canonical;
+    general[10] = ' ';
+    general.pop_back();  // 'Z' / 'z'
+    auto a = ParseTimestampUs(canonical);
+    auto b = ParseTimestampUs(general);
+    ASSERT_TRUE(a.ok()) << canonical << ": " << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << general << ": " << b.status().ToString();
+    EXPECT_EQ(*a, *b) << canonical;
+  }
+  for (const char* bad : {"2026-13-01T00:00:00Z", "2026-01-32T00:00:00Z", "2026-01-01T24:00:00Z",
+                          "2026-01-01T00:60:00Z", "2026-01-01T00:00:61Z", "2026-01-01T00:00:00.5Zz",
+                          "2026-01-01T00:00:0xZ", "2026-0a-01T00:00:00Z"}) {
     EXPECT_FALSE(ParseTimestampUs(bad).ok()) << bad;
   }
 }
