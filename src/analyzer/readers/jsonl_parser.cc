@@ -223,6 +223,7 @@ struct JsonlParser::Impl {
   // had it (lines of one writer repeat their key order): one comparison
   // instead of a scan and a lookup per field. Only a guess, always checked.
   std::array<uint16_t, kSlots + 2> next;
+  TimestampCache ts_cache;  // "ts" of the lines before
 
   Impl() { next.fill(kNoSlot); }
 
@@ -355,9 +356,13 @@ bool JsonlParser::Impl::FastParse(std::string_view line, LogRecord* record, bool
             record->*(spec->string_member) = v;
             break;
           case FieldType::kTimestamp: {
-            StatusOr<int64_t> ts = ParseTimestampUs(v);
-            if (!ts.ok()) return false;
-            record->ts_us = *ts;
+            int64_t us;
+            if (!ParseCanonicalTimestampUs(v, &us, &ts_cache)) {
+              StatusOr<int64_t> ts = ParseTimestampUs(v);
+              if (!ts.ok()) return false;
+              us = *ts;
+            }
+            record->ts_us = us;
             break;
           }
           case FieldType::kEvent:
