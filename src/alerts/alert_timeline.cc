@@ -28,7 +28,9 @@ constexpr char kCopyTag = 'C';
 // Per-second statistics of every (rule, series) a reader thread saw.
 class AlertTimeline::Shard final : public RecordSink {
  public:
-  explicit Shard(const RuleSet& rules) : rules_(rules), caches_(rules.rules().size()) {}
+  explicit Shard(const RuleSet& rules) : rules_(rules), caches_(rules.rules().size()) {
+    for (const AlertRule& rule : rules.rules()) wanted_ |= MetricBit(rule.metric);
+  }
 
   void OnRecord(const LogRecord& record) override {
     ++records_;
@@ -37,7 +39,7 @@ class AlertTimeline::Shard final : public RecordSink {
       ++records_no_ts_;
       return;
     }
-    if (!ExtractMetricSamples(record, &samples)) return;
+    if (!ExtractMetricSamples(record, &samples, wanted_)) return;
     const int64_t second = WindowAggregator::SecondOf(samples.event_us);
     const auto& rules = rules_.rules();
     for (size_t i = 0; i < rules.size(); ++i) {
@@ -126,6 +128,7 @@ class AlertTimeline::Shard final : public RecordSink {
   }
 
   const RuleSet& rules_;
+  uint32_t wanted_ = 0;  // the rules' metrics: the only ones extracted
   std::vector<RuleCache> caches_;
   std::map<SeriesId, std::map<int64_t, BucketStats>> series_;
   int64_t records_ = 0;

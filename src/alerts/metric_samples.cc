@@ -71,15 +71,16 @@ std::optional<int64_t> EventTimeUs(const LogRecord& r) {
   return t;
 }
 
-bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out) {
+bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out, uint32_t wanted) {
   if (!r.ts_us) return false;
   if (r.kind != RecordKind::kRequest && r.kind != RecordKind::kBatch &&
       r.kind != RecordKind::kGpu) {
     return false;
   }
   out->values.fill(std::numeric_limits<double>::quiet_NaN());
-  auto set = [out](AlertMetric m, double v) {
-    if (std::isfinite(v)) out->values[static_cast<size_t>(m)] = v;
+  auto want = [wanted](AlertMetric m) { return ((wanted >> static_cast<unsigned>(m)) & 1u) != 0; };
+  auto set = [out, &want](AlertMetric m, double v) {
+    if (want(m) && std::isfinite(v)) out->values[static_cast<size_t>(m)] = v;
   };
   auto set_opt = [&set](AlertMetric m, const auto& opt) {
     if (opt) set(m, static_cast<double>(*opt));
@@ -95,8 +96,10 @@ bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out) {
   set_opt(AlertMetric::kGpuUtil, r.gpu_util);
   set(AlertMetric::kDroppedRecords, static_cast<double>(r.dropped_records.value_or(0)));
 
-  const bool oom_text = (!r.status.empty() && IsAlertOomText(r.status)) ||
-                        (!r.error.empty() && IsAlertOomText(r.error));
+  // The text scans only where a wanted metric depends on them.
+  const bool oom_text =
+      want(AlertMetric::kOomCount) && ((!r.status.empty() && IsAlertOomText(r.status)) ||
+                                       (!r.error.empty() && IsAlertOomText(r.error)));
   const bool is_oom = r.oom.value_or(false) || oom_text;
   const bool oom_known = r.oom.has_value() || !r.status.empty() || !r.error.empty();
 
@@ -106,7 +109,13 @@ bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out) {
       // a fast request (it pulled the overload p99 down), and a failure
       // measures the time to fail. Refused and failed requests count in
       // the request and error rates.
-      const bool failed = !r.status.empty() ? !IsOkStatus(r.status) : !r.error.empty();
+      constexpr uint32_t kLatencies =
+          MetricBit(AlertMetric::kInferenceMs) | MetricBit(AlertMetric::kTotalMs) |
+          MetricBit(AlertMetric::kQueueMs) | MetricBit(AlertMetric::kDecodeMs) |
+          MetricBit(AlertMetric::kPreprocessMs) | MetricBit(AlertMetric::kH2dMs) |
+          MetricBit(AlertMetric::kD2hMs) | MetricBit(AlertMetric::kPostprocessMs);
+      const bool failed = (wanted & kLatencies) == 0 ||
+                          (!r.status.empty() ? !IsOkStatus(r.status) : !r.error.empty());
       if (!failed) {
         set_opt(AlertMetric::kInferenceMs, r.inference_ms);
         set_opt(AlertMetric::kTotalMs, r.total_ms);
@@ -119,7 +128,9 @@ bool ExtractMetricSamples(const LogRecord& r, MetricSamples* out) {
       }
       set_opt(AlertMetric::kQueueLen, r.queue_len);
       set(AlertMetric::kRequestRate, 1.0);
-      if (!r.status.empty()) set(AlertMetric::kErrorRate, IsOkStatus(r.status) ? 0.0 : 1.0);
+      if (!r.status.empty() && want(AlertMetric::kErrorRate)) {
+        set(AlertMetric::kErrorRate, IsOkStatus(r.status) ? 0.0 : 1.0);
+      }
       if (!r.batch_id) {
         // Not tied to a batch record: count its batch-level facts here.
         set_opt(AlertMetric::kBatchSize, r.batch_size);

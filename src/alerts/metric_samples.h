@@ -45,9 +45,16 @@ inline bool IsDeviceStateMetric(AlertMetric m) {
          m == AlertMetric::kGpuUtil;
 }
 
+// The bit of metric `m` in a `wanted` mask.
+constexpr uint32_t MetricBit(AlertMetric m) { return uint32_t{1} << static_cast<unsigned>(m); }
+static_assert(kNumAlertMetrics <= 32);
+inline constexpr uint32_t kAllAlertMetrics = (uint32_t{1} << kNumAlertMetrics) - 1;
+
 // Fills `out`; false when the record feeds no metric (no timestamp, or an
-// alert / other record).
-bool ExtractMetricSamples(const LogRecord& record, MetricSamples* out);
+// alert / other record). Metrics outside `wanted` stay NaN and cost nothing
+// (the others are the same whatever the mask).
+bool ExtractMetricSamples(const LogRecord& record, MetricSamples* out,
+                          uint32_t wanted = kAllAlertMetrics);
 
 // The event time of a record (see above); empty without a timestamp.
 std::optional<int64_t> EventTimeUs(const LogRecord& record);

@@ -106,11 +106,24 @@ int64_t WindowAggregator::EndSecond(int64_t now_us) {
   return FloorDiv(now_us, 1'000'000) + (now_us % 1'000'000 != 0 ? 1 : 0);
 }
 
+void WindowAggregator::HistAdd(const BucketStats& stats, int sign) const {
+  for (const auto& [bin, n] : stats.bins) {
+    if (sign > 0) {
+      hist_[bin] += n;
+      hist_n_ += n;
+    } else {
+      hist_[bin] -= n;
+      hist_n_ -= n;
+    }
+  }
+}
+
 BucketStats* WindowAggregator::SlotFor(int64_t second) {
   if (newest_second_ != kNoSecond && second <= newest_second_ - ring_s_) return nullptr;
   Slot& slot = ring_[static_cast<size_t>(((second % ring_s_) + ring_s_) % ring_s_)];
   if (slot.second != second) {
     // The slot holds an older second (at least ring_s_ before): reuse it.
+    if (slot.second != kNoSecond && InHist(slot.second)) HistAdd(slot.stats, -1);
     slot.second = second;
     slot.stats.Clear();
   }
@@ -119,9 +132,14 @@ BucketStats* WindowAggregator::SlotFor(int64_t second) {
 }
 
 bool WindowAggregator::Add(int64_t t_us, double value) {
-  BucketStats* b = SlotFor(SecondOf(t_us));
+  const int64_t second = SecondOf(t_us);
+  BucketStats* b = SlotFor(second);
   if (b == nullptr) return false;
   b->Add(t_us, value, keep_quantiles_);
+  if (keep_quantiles_ && InHist(second)) {
+    ++hist_[static_cast<size_t>(QuantileBin(value))];
+    ++hist_n_;
+  }
   return true;
 }
 
@@ -129,6 +147,7 @@ bool WindowAggregator::AddBucket(int64_t second, const BucketStats& stats) {
   BucketStats* b = SlotFor(second);
   if (b == nullptr) return false;
   b->Merge(stats);
+  if (stats.count != 0 && InHist(second)) HistAdd(stats, +1);  // as Merge took them
   return true;
 }
 
@@ -141,9 +160,28 @@ double WindowAggregator::Evaluate(Aggregation aggregation, double quantile, int6
   const int64_t end = EndSecond(now_us);
   const int64_t start = end - window_s_;
   BucketStats total;
-  // Quantiles: the window's histogram, dense (kNumQuantileBins counts).
-  std::vector<uint64_t> dense;
-  if (aggregation == Aggregation::kQuantile) dense.assign(kNumQuantileBins, 0);
+  if (aggregation == Aggregation::kQuantile) {
+    // The window's histogram: hist_ moved from its last window to this one.
+    if (hist_.empty()) hist_.assign(kNumQuantileBins, 0);
+    if (start < hist_start_ || end < hist_end_ || start >= hist_end_) {
+      std::fill(hist_.begin(), hist_.end(), 0);  // no overlap (or backwards): start over
+      hist_n_ = 0;
+      hist_start_ = hist_end_ = start;
+    }
+    auto slot_of = [this](int64_t second) -> const Slot& {
+      return ring_[static_cast<size_t>(((second % ring_s_) + ring_s_) % ring_s_)];
+    };
+    for (int64_t second = hist_start_; second < start; ++second) {  // seconds that left
+      const Slot& slot = slot_of(second);
+      if (slot.second == second) HistAdd(slot.stats, -1);
+    }
+    for (int64_t second = std::max(hist_end_, start); second < end; ++second) {  // that came
+      const Slot& slot = slot_of(second);
+      if (slot.second == second) HistAdd(slot.stats, +1);
+    }
+    hist_start_ = start;
+    hist_end_ = end;
+  }
   if (!EmptyAt(now_us)) {
     for (const Slot& slot : ring_) {
       if (slot.second == kNoSecond || slot.second < start || slot.second >= end) continue;
@@ -156,9 +194,6 @@ double WindowAggregator::Evaluate(Aggregation aggregation, double quantile, int6
       if (s.last_us >= total.last_us) {
         total.last_us = s.last_us;
         total.last = s.last;
-      }
-      if (aggregation == Aggregation::kQuantile) {
-        for (const auto& [bin, n] : s.bins) dense[bin] += n;
       }
     }
   }
@@ -184,14 +219,13 @@ double WindowAggregator::Evaluate(Aggregation aggregation, double quantile, int6
       return total.last;
     case Aggregation::kQuantile: {
       if (quantile >= 1.0) return total.max;
-      uint64_t n = 0;
-      for (uint64_t c : dense) n += c;
+      const uint64_t n = hist_n_;
       if (n == 0) return nan;  // quantiles not kept
       const auto rank =
           static_cast<uint64_t>(std::max(1.0, std::ceil(quantile * static_cast<double>(n))));
       uint64_t seen = 0;
       for (int bin = 0; bin < kNumQuantileBins; ++bin) {
-        seen += dense[static_cast<size_t>(bin)];
+        seen += hist_[static_cast<size_t>(bin)];
         if (seen >= rank) {
           const double v = bin == 0 ? total.min : QuantileBinValue(bin);
           return std::clamp(v, total.min, total.max);

@@ -81,12 +81,23 @@ class WindowAggregator {
     BucketStats stats;
   };
   BucketStats* SlotFor(int64_t second);
+  bool InHist(int64_t second) const { return second >= hist_start_ && second < hist_end_; }
+  // Adds (sign +1) or removes (-1) the bins of `stats` to / from hist_.
+  void HistAdd(const BucketStats& stats, int sign) const;
 
   int64_t window_s_;
   int64_t ring_s_;  // window_s_ + slack
   bool keep_quantiles_;
   std::vector<Slot> ring_;
   int64_t newest_second_ = kNoSecond;
+  // Quantiles: the dense histogram of the seconds [hist_start_, hist_end_)
+  // (the window of the last quantile Evaluate), kept current by Add,
+  // AddBucket and the reuse of slots, so that the next evaluation -- a second
+  // later -- adds a second and drops one instead of summing every second of
+  // the window again (most of the alert replay at the end of `analyze`).
+  mutable std::vector<uint64_t> hist_;
+  mutable uint64_t hist_n_ = 0;  // sum of hist_
+  mutable int64_t hist_start_ = 0, hist_end_ = 0;
 };
 
 }  // namespace yoloscope

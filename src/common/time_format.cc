@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace yoloscope {
 namespace {
@@ -67,7 +68,59 @@ std::string FormatRfc3339Micros(int64_t unix_us) {
   return s;
 }
 
+bool ParseCanonicalTimestampUs(std::string_view text, int64_t* us, TimestampCache* cache) {
+  const size_t n = text.size();
+  if (n < 20) return false;
+  const char* s = text.data();
+  int64_t minute_us = 0;
+  if (cache != nullptr && cache->valid && std::memcmp(s, cache->minute, 16) == 0) {
+    minute_us = cache->minute_us;
+  } else {
+    // "YYYY-MM-DDTHH:MM", checked as the general path checks it.
+    if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':') return false;
+    static constexpr int kDigitAt[12] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15};
+    unsigned v[12];
+    unsigned bad = 0;
+    for (int i = 0; i < 12; ++i) {
+      v[i] = static_cast<unsigned>(static_cast<unsigned char>(s[kDigitAt[i]])) - '0';
+      bad |= v[i] > 9 ? 1u : 0u;
+    }
+    if (bad) return false;
+    const int y = static_cast<int>(v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3]);
+    const unsigned mo = v[4] * 10 + v[5], d = v[6] * 10 + v[7];
+    const int h = static_cast<int>(v[8] * 10 + v[9]), mi = static_cast<int>(v[10] * 10 + v[11]);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return false;
+    minute_us = (DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000000;
+    if (cache != nullptr) {
+      std::memcpy(cache->minute, s, 16);
+      cache->minute_us = minute_us;
+      cache->valid = true;
+    }
+  }
+  // ":SS[.f*]Z"
+  const unsigned s1 = static_cast<unsigned>(static_cast<unsigned char>(s[17])) - '0';
+  const unsigned s2 = static_cast<unsigned>(static_cast<unsigned char>(s[18])) - '0';
+  if (s[16] != ':' || s1 > 9 || s2 > 9) return false;
+  const int64_t sec = s1 * 10 + s2;
+  if (sec > 60) return false;
+  size_t pos = 19;
+  int64_t frac_us = 0;
+  if (s[pos] == '.' || s[pos] == ',') {
+    ++pos;
+    int64_t scale = 100000;
+    while (pos < n && s[pos] >= '0' && s[pos] <= '9') {
+      frac_us += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+  }
+  if (pos + 1 != n || (s[pos] != 'Z' && s[pos] != 'z')) return false;
+  *us = minute_us + sec * 1000000 + frac_us;
+  return true;
+}
+
 StatusOr<int64_t> ParseTimestampUs(std::string_view text) {
+  if (int64_t us = 0; ParseCanonicalTimestampUs(text, &us)) return us;
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
   if (text.empty()) return InvalidArgumentError("empty timestamp");

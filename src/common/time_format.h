@@ -20,4 +20,17 @@ void AppendRfc3339Micros(int64_t unix_us, std::string* out);
 // in s, ms, us or ns (told apart by magnitude). Returns Unix microseconds.
 StatusOr<int64_t> ParseTimestampUs(std::string_view text);
 
+// The date and time to the minute of the last timestamp read through it:
+// the records of a log share them, so the next one reads only its seconds.
+struct TimestampCache {
+  char minute[16] = {};  // "YYYY-MM-DDTHH:MM"
+  int64_t minute_us = 0;
+  bool valid = false;
+};
+
+// The form the request log writes, "YYYY-MM-DDTHH:MM:SS[.f*]Z", only: true
+// with the value ParseTimestampUs gives; false for any other text (it may
+// still be a timestamp: ask ParseTimestampUs). `cache` may be null.
+bool ParseCanonicalTimestampUs(std::string_view text, int64_t* us, TimestampCache* cache = nullptr);
+
 }  // namespace yoloscope

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <thread>
+#include <vector>
 
 #include "alerts/metric_samples.h"
 #include "alerts/test_records.h"
@@ -303,6 +304,64 @@ TEST(AlertEngineTest, LatencyMetricsComeFromServedRequestsOnly) {
   ASSERT_TRUE(ExtractMetricSamples(served, &s));
   EXPECT_EQ(s.Get(AlertMetric::kTotalMs), 1200.0);
   EXPECT_EQ(s.Get(AlertMetric::kErrorRate), 0);
+}
+
+// A mask of wanted metrics leaves the others NaN and changes none of the
+// wanted ones, whatever the record.
+TEST(AlertEngineTest, MetricExtractionOfWantedMetricsOnly) {
+  std::vector<LogRecord> records;
+  LogRecord r = Request(kT0, 5.0, 20.0);
+  r.queue_ms = 3;
+  r.queue_len = 2;
+  r.batch_size = 4;
+  r.alloc_retries = 1;
+  r.mem_used_mb = 900;
+  r.mem_total_mb = 1000;
+  r.gpu_util = 50;
+  records.push_back(r);
+  r.status = "CUDA out of memory";
+  records.push_back(r);
+  r.status = "ok";
+  r.oom = false;
+  r.batch_id = 3;
+  records.push_back(r);
+  r.status = "";
+  r.error = "oom";
+  r.oom.reset();
+  records.push_back(r);
+  LogRecord batch;
+  batch.kind = RecordKind::kBatch;
+  batch.ts_us = kT0;
+  batch.batch_size = 8;
+  batch.status = "oom";
+  records.push_back(batch);
+  LogRecord gpu;
+  gpu.kind = RecordKind::kGpu;
+  gpu.ts_us = kT0;
+  gpu.temp_c = 80;
+  gpu.power_w = 250;
+  gpu.mem_used_mb = 10;
+  gpu.mem_total_mb = 100;
+  records.push_back(gpu);
+  for (const LogRecord& record : records) {
+    MetricSamples all;
+    ASSERT_TRUE(ExtractMetricSamples(record, &all));
+    for (size_t m = 0; m < kNumAlertMetrics; ++m) {
+      const auto metric = static_cast<AlertMetric>(m);
+      MetricSamples one;
+      ASSERT_TRUE(ExtractMetricSamples(record, &one, MetricBit(metric)));
+      EXPECT_EQ(one.event_us, all.event_us);
+      EXPECT_EQ(one.from_telemetry, all.from_telemetry);
+      for (size_t k = 0; k < kNumAlertMetrics; ++k) {
+        const double want = k == m ? all.values[k] : std::nan("");
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(one.values[k])) << "metric " << m << " value " << k;
+        } else {
+          EXPECT_EQ(one.values[k], want) << "metric " << m << " value " << k;
+        }
+      }
+    }
+  }
 }
 
 TEST(AlertEngineTest, MetricExtraction) {

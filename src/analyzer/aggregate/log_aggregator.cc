@@ -435,26 +435,36 @@ int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
   if (!r.alloc_retries) return 0;
   const int64_t v = std::max<int64_t>(0, *r.alloc_retries);
   const int64_t instance = r.instance.value_or(-1);
-  if (last_retry_track_ == nullptr || gpu != last_retry_gpu_ || instance != last_retry_instance_ ||
-      r.kind != last_retry_kind_ || r.source != last_retry_source_) {
-    retry_key_.assign(r.kind == RecordKind::kBatch ? "b\x1f" : "r\x1f");
-    retry_key_ += r.source;
-    retry_key_ += '\x1f';
-    retry_key_ += std::to_string(gpu);
-    retry_key_ += '\x1f';
-    retry_key_ += std::to_string(instance);
-    auto it = retry_tracks_.find(retry_key_);
-    if (it == retry_tracks_.end()) {
-      it = retry_tracks_.try_emplace(retry_key_).first;
-      it->second.batch = r.kind == RecordKind::kBatch;
+  auto same = [&](const RetrySource& e) {
+    return e.track != nullptr && e.gpu == gpu && e.instance == instance && e.kind == r.kind &&
+           e.source == r.source;
+  };
+  if (!same(retry_sources_[retry_hit_])) {
+    size_t i = 0;
+    while (i < retry_sources_.size() && !same(retry_sources_[i])) ++i;
+    if (i == retry_sources_.size()) {
+      retry_key_.assign(r.kind == RecordKind::kBatch ? "b\x1f" : "r\x1f");
+      retry_key_ += r.source;
+      retry_key_ += '\x1f';
+      retry_key_ += std::to_string(gpu);
+      retry_key_ += '\x1f';
+      retry_key_ += std::to_string(instance);
+      auto it = retry_tracks_.find(retry_key_);
+      if (it == retry_tracks_.end()) {
+        it = retry_tracks_.try_emplace(retry_key_).first;
+        it->second.batch = r.kind == RecordKind::kBatch;
+      }
+      i = retry_next_++ % retry_sources_.size();
+      RetrySource& e = retry_sources_[i];
+      e.track = &it->second;  // std::map nodes stay put.
+      e.kind = r.kind;
+      e.gpu = gpu;
+      e.instance = instance;
+      e.source.assign(r.source);
     }
-    last_retry_track_ = &it->second;  // std::map nodes stay put.
-    last_retry_kind_ = r.kind;
-    last_retry_source_.assign(r.source);
-    last_retry_gpu_ = gpu;
-    last_retry_instance_ = instance;
+    retry_hit_ = i;
   }
-  CounterTrack& t = *last_retry_track_;
+  CounterTrack& t = *retry_sources_[retry_hit_].track;
   int64_t delta = 0;
   if (t.last < 0) {
     delta = v;  // counted from the process start.
@@ -1138,7 +1148,7 @@ void LogAggregator::Merge(const LogAggregator& o) {
   for (int f = 0; f < kNumRecordFlags; ++f)
     flags_[static_cast<size_t>(f)].Merge(o.flags_[static_cast<size_t>(f)]);
   low_load_.Merge(o.low_load_);
-  last_retry_track_ = nullptr;  // the map may gain nodes; the cache is per stream.
+  for (RetrySource& e : retry_sources_) e.track = nullptr;  // the cache is per stream.
   for (const auto& [key, t] : o.retry_tracks_) {
     CounterTrack& mine = retry_tracks_[key];
     mine.points.insert(mine.points.end(), t.points.begin(), t.points.end());

@@ -454,12 +454,18 @@ class LogAggregator : public RecordSink {
   // Cumulative alloc_retries, per source key (see RetryTrack).
   std::map<std::string, CounterTrack> retry_tracks_;
   std::string retry_key_;  // scratch (no allocation per record once grown).
-  // The last record's source (records of one file and device come in runs):
-  // skips building the key and the map lookup on the hot path.
-  std::string last_retry_source_;
-  int64_t last_retry_gpu_ = 0, last_retry_instance_ = 0;
-  RecordKind last_retry_kind_ = RecordKind::kRequest;
-  CounterTrack* last_retry_track_ = nullptr;
+  // The tracks of the last few sources (records of a couple of GPUs and
+  // instances interleave): skips building the key and the map lookup on the
+  // hot path.
+  struct RetrySource {
+    CounterTrack* track = nullptr;  // nullptr: an empty entry
+    RecordKind kind = RecordKind::kRequest;
+    int64_t gpu = 0, instance = 0;
+    std::string source;
+  };
+  std::array<RetrySource, 8> retry_sources_;
+  size_t retry_hit_ = 0;   // the entry that matched last
+  size_t retry_next_ = 0;  // round-robin replacement
   int64_t retry_points_ = 0;
   // The track of `r`'s source, and the increase since that source's previous
   // record in this aggregator (0 when unknown).

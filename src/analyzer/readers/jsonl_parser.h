@@ -1,7 +1,9 @@
 // JsonlParser: parses one line of a yoloscope.v1 JSON Lines log (or any JSON
 // Lines log using the schema's field names) into a LogRecord, with simdjson's
-// on-demand API. Fields are dispatched by key through a small hash table, so
-// field order does not matter and unknown fields are skipped unparsed.
+// on-demand API (plain lines -- a flat object without escapes, ASCII -- by a
+// scalar fast path with the same result). Fields are dispatched by key through
+// a small hash table, so field order does not matter and unknown fields are
+// skipped.
 //
 // Rules (docs/log-schema.md):
 //   - "event" picks the RecordKind ("request", "batch", "gpu", "alert"; other
@@ -66,6 +68,11 @@ class JsonlParser {
   // yoloscope.v1 version (a newer major version or another schema).
   bool foreign_schema() const { return foreign_schema_; }
 
+  // On (the default): plain lines (a flat object, no escapes, ASCII) are read
+  // by a scalar fast path, the rest by simdjson; the result is the same. Off:
+  // simdjson alone (for the tests that compare the two).
+  void set_fast_path(bool on) { fast_path_ = on; }
+
  private:
   struct Impl;
   explicit JsonlParser(std::unique_ptr<Impl> impl);
@@ -75,6 +82,7 @@ class JsonlParser {
   std::string why_;
   bool field_error_ = false;
   bool foreign_schema_ = false;
+  bool fast_path_ = true;
 };
 
 }  // namespace yoloscope
