@@ -1,0 +1,328 @@
+#include "analyzer/clickhouse_pushdown.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "fleet/clickhouse_client.h"
+#include "fleet/clickhouse_schema.h"
+
+namespace yoloscope {
+namespace {
+
+// The aggregator's request outcomes (log_aggregator.cc IsOkStatus /
+// IsRejection) on the `status` column. A request with no status is served
+// (the `error` text of a record without status is not consulted).
+constexpr const char* kOk =
+    "(status = '' OR status IN ('ok', '200', '\xE6\x88\x90\xE5\x8A\x9F', "
+    "'\xE6\xAD\xA3\xE5\xB8\xB8') OR lower(status) IN ('ok', 'success', 'succeeded', "
+    "'successful'))";
+constexpr const char* kRejected =
+    "(status IN ('503', '429') OR positionCaseInsensitive(status, 'queue_full') > 0 OR "
+    "positionCaseInsensitive(status, 'queue full') > 0 OR positionCaseInsensitive(status, "
+    "'overload') > 0 OR positionCaseInsensitive(status, 'reject') > 0 OR "
+    "positionCaseInsensitive(status, 'too_many') > 0 OR positionCaseInsensitive(status, 'too "
+    "many') > 0 OR positionCaseInsensitive(status, 'resource_exhausted') > 0 OR "
+    "positionCaseInsensitive(status, 'unavailable') > 0 OR positionCaseInsensitive(status, "
+    "'busy') > 0)";
+// Input size class (work_key.h SizeClass) of input_w/input_h.
+constexpr const char* kSizeClass =
+    "multiIf(greatest(input_w, input_h) <= 0, 0, greatest(input_w, input_h) <= 320, 1, "
+    "greatest(input_w, input_h) <= 640, 2, greatest(input_w, input_h) <= 1280, 3, "
+    "greatest(input_w, input_h) <= 1920, 4, greatest(input_w, input_h) <= 2560, 5, "
+    "greatest(input_w, input_h) <= 4096, 6, 7)";
+
+std::string Cls() { return std::string("multiIf(") + kOk + ", 0, " + kRejected + ", 1, 2)"; }
+
+// log_aggregator.cc ResolveGpu on the gpu_id column (-2: not logged).
+std::string Gpu(int max_gpus) {
+  return "if(gpu_id >= " + std::to_string(max_gpus) +
+         ", -3, if(gpu_id >= 0 OR gpu_id = -1, gpu_id, -2))";
+}
+
+std::string And(const std::string& where, const std::string& cond) {
+  return where.empty() ? " WHERE " + cond : where + " AND " + cond;
+}
+
+// The TabSeparated rows of a result, fields unescaped.
+std::vector<std::vector<std::string>> Rows(const std::string& body) {
+  std::vector<std::vector<std::string>> rows;
+  size_t p = 0;
+  while (p < body.size()) {
+    size_t nl = body.find('\n', p);
+    if (nl == std::string::npos) nl = body.size();
+    std::vector<std::string> row(1);
+    for (size_t i = p; i < nl; ++i) {
+      const char c = body[i];
+      if (c == '\t') {
+        row.emplace_back();
+      } else if (c == '\\' && i + 1 < nl) {
+        const char e = body[++i];
+        row.back().push_back(e == 't' ? '\t' : e == 'n' ? '\n' : e == '0' ? '\0' : e);
+      } else {
+        row.back().push_back(c);
+      }
+    }
+    if (nl > p) rows.push_back(std::move(row));
+    p = nl + 1;
+  }
+  return rows;
+}
+
+int64_t I(const std::string& s) { return std::strtoll(s.c_str(), nullptr, 10); }
+double D(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
+
+RunningStat Stat(int64_t n, double sum, double min, double max) {
+  RunningStat r;
+  if (n <= 0) return r;
+  r.n = n;
+  r.sum = sum;
+  r.min = min;
+  r.max = max;
+  return r;
+}
+
+}  // namespace
+
+std::string ClickHousePushDown::BucketSql(const std::string& ms, int bits) {
+  // BucketIndex: 0 below 1 us, the top bucket from 2^32 us, else
+  // 1 + (exponent << bits) + top `bits` mantissa bits of the double us
+  // = 1 + (raw >> (52 - bits)) - (1023 << bits) for a positive double.
+  const std::string us = "(" + ms + ") * 1000.";
+  return "if(" + us + " < 1, 0, if(" + us + " >= 4294967296, " + std::to_string(32 << bits) +
+         ", toInt32(bitShiftRight(reinterpretAsUInt64(" + "reinterpretAsString(" + us + ")), " +
+         std::to_string(52 - bits) + ")) - " + std::to_string(1023 << bits) + " + 1))";
+}
+
+Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
+  YS_ASSIGN_OR_RETURN(std::string where, ClickHouseSchema::WhereClause(uri));
+  YS_ASSIGN_OR_RETURN(auto client, ClickHouseClient::Create(uri, ClickHouseClientConfig{}));
+  const std::string db = uri.database + ".";
+  const std::string gpu = Gpu(agg->config_.max_gpus);
+  const std::string cls = Cls();
+  const int fine = LatencyHistogram::kFineBits;
+  auto query = [&](const std::string& sql) -> StatusOr<std::vector<std::vector<std::string>>> {
+    YS_ASSIGN_OR_RETURN(std::string body, client->Execute(sql + " FORMAT TabSeparated"));
+    return Rows(body);
+  };
+
+  // Records per table.
+  {
+    std::string sql;
+    for (size_t t = 0; t < ClickHouseSchema::Tables().size(); ++t) {
+      if (t > 0) sql += " UNION ALL ";
+      sql += "SELECT " + std::to_string(t) +
+             ", count(), min(ts_us), max(ts_us), sum(toFloat64(ts_us)) FROM " + db +
+             ClickHouseSchema::Tables()[t] + where;
+    }
+    YS_ASSIGN_OR_RETURN(auto rows, query(sql));
+    for (const auto& r : rows) {
+      const int64_t n = I(r[1]);
+      agg->records_ += n;
+      const int64_t t = I(r[0]);
+      if (t == 1) agg->batches_ += n;
+      if (t == 2) agg->gpu_samples_ += n;
+      if (t == 3) agg->other_records_ += n;
+      agg->any_ts_.Merge(Stat(n, D(r[4]), D(r[2]), D(r[3])));
+    }
+    agg->field_counts_[static_cast<size_t>(LogField::kTs)] = agg->records_;
+  }
+
+  // Requests by outcome and group (GPU, model, replica).
+  {
+    YS_ASSIGN_OR_RETURN(
+        auto rows,
+        query("SELECT model, " + gpu + " AS g, host, replica, " + cls +
+              " AS cls, count(), min(ts_us), max(ts_us), sum(toFloat64(ts_us)), "
+              "countIf(batch_size > 0), sumIf(toFloat64(batch_size), batch_size > 0), "
+              "minIf(batch_size, batch_size > 0), maxIf(batch_size, batch_size > 0), "
+              "sumIf(1 / batch_size, batch_size > 0), minIf(1 / batch_size, batch_size > 0), "
+              "maxIf(1 / batch_size, batch_size > 0), countIf(status != ''), "
+              "countIf(request_id != ''), countIf(model != ''), countIf(gpu_id != -2) FROM " +
+              db + "requests" + where + " GROUP BY model, g, host, replica, cls"));
+    for (const auto& r : rows) {
+      const int64_t n = I(r[5]), c = I(r[4]);
+      const RunningStat ts = Stat(n, D(r[8]), D(r[6]), D(r[7]));
+      const int64_t nb = I(r[9]);
+      const RunningStat bs = Stat(nb, D(r[10]), D(r[11]), D(r[12]));
+      const RunningStat inv = Stat(nb, D(r[13]), D(r[14]), D(r[15]));
+      agg->requests_ += n;
+      agg->request_ts_.Merge(ts);
+      if (c == 0) agg->served_ts_.Merge(ts);
+      if (c != 0) agg->errors_ += n;
+      if (c == 1) agg->refused_ += n;
+      agg->field_counts_[static_cast<size_t>(LogField::kStatus)] += I(r[16]);
+      agg->field_counts_[static_cast<size_t>(LogField::kRequestId)] += I(r[17]);
+      agg->field_counts_[static_cast<size_t>(LogField::kModel)] += I(r[18]);
+      agg->field_counts_[static_cast<size_t>(LogField::kGpuId)] += I(r[19]);
+      agg->field_counts_[static_cast<size_t>(LogField::kBatchSize)] += nb;
+      std::vector<GroupStats*> groups = {&agg->by_gpu_[I(r[1])], &agg->by_model_[r[0]]};
+      if (!r[2].empty() || !r[3].empty()) groups.push_back(&agg->by_replica_[r[2] + "/" + r[3]]);
+      for (GroupStats* g : groups) {
+        g->requests += n;
+        if (c != 0) g->errors += n;
+        g->ts_us.Merge(ts);
+        g->batch_size.Merge(bs);
+        g->inverse_batch_size.Merge(inv);
+      }
+    }
+  }
+
+  // Errors by status.
+  {
+    YS_ASSIGN_OR_RETURN(auto rows, query("SELECT status, count() FROM " + db + "requests" +
+                                         And(where, cls + " != 0") + " GROUP BY status"));
+    for (const auto& r : rows) agg->errors_by_status_[r[0].empty() ? "error" : r[0]] += I(r[1]);
+  }
+
+  // Per-stage latency of served requests (stages 0-7), the latency of
+  // refused and failed ones (8), and the memory and utilisation that request
+  // records carry (9-11), per group. decode/h2d/d2h and the device fields
+  // have no column: read from the record (the one statement here that reads
+  // `record`).
+  {
+    auto col = [](const char* c) { return "ifNull(" + std::string(c) + ", -1)"; };
+    auto rec = [](const char* f) {
+      return "if(visitParamHas(record, '" + std::string(f) +
+             "'), visitParamExtractFloat(record, '" + f + "'), -1)";
+    };
+    const std::string inner =
+        "SELECT model, " + gpu + " AS g, host, replica, " + cls + " AS cls, " + col("queue_ms") +
+        " AS s0, " + rec("decode_ms") + " AS s1, " + col("preprocess_ms") + " AS s2, " +
+        rec("h2d_ms") + " AS s3, " + col("inference_ms") + " AS s4, " + rec("d2h_ms") + " AS s5, " +
+        col("postprocess_ms") + " AS s6, " + col("total_ms") + " AS s7, " + rec("mem_used_mb") +
+        " AS s9, " + rec("mem_total_mb") + " AS s10, " + rec("gpu_util") + " AS s11 FROM " + db +
+        "requests" + where;
+    YS_ASSIGN_OR_RETURN(
+        auto rows,
+        query("SELECT model, g, host, replica, cls, x.1 AS stage, if(stage >= 9, 0, " +
+              BucketSql("x.2", fine) + ") AS b, count(), sum(x.2), min(x.2), max(x.2) FROM (" +
+              inner +
+              ") ARRAY JOIN arrayFilter(y -> y.2 >= 0, if(cls = 0, [(0, s0), (1, s1), (2, s2), "
+              "(3, s3), (4, s4), (5, s5), (6, s6), (7, s7), (9, s9), (10, s10), (11, s11)], [(8, "
+              "if(s7 >= 0, s7, s4)), (9, s9), (10, s10), (11, s11)])) AS x "
+              "GROUP BY model, g, host, replica, cls, stage, b"));
+    constexpr LogField kStageFields[] = {
+        LogField::kQueueMs,     LogField::kDecodeMs, LogField::kPreprocessMs,  LogField::kH2dMs,
+        LogField::kInferenceMs, LogField::kD2hMs,    LogField::kPostprocessMs, LogField::kTotalMs};
+    for (const auto& r : rows) {
+      const int64_t c = I(r[4]), stage = I(r[5]), n = I(r[7]);
+      const int b = static_cast<int>(I(r[6]));
+      const double sum = D(r[8]), min = D(r[9]), max = D(r[10]);
+      std::vector<GroupStats*> groups = {&agg->by_gpu_[I(r[1])], &agg->by_model_[r[0]]};
+      if (!r[2].empty() || !r[3].empty()) groups.push_back(&agg->by_replica_[r[2] + "/" + r[3]]);
+      if (stage < kNumLogStages) {
+        agg->stages_[static_cast<size_t>(stage)].RecordBucket(b, n, sum, min, max);
+        agg->field_counts_[static_cast<size_t>(kStageFields[stage])] += n;
+        for (GroupStats* g : groups) {
+          if (stage == static_cast<int>(LogStage::kTotal))
+            g->total.RecordBucket(b, n, sum, min, max);
+          if (stage == static_cast<int>(LogStage::kInference))
+            g->inference.RecordBucket(b, n, sum, min, max);
+        }
+      } else if (stage == kNumLogStages) {
+        (c == 1 ? agg->refused_latency_ : agg->failed_latency_).RecordBucket(b, n, sum, min, max);
+      } else {
+        const RunningStat st = Stat(n, sum, min, max);
+        for (GroupStats* g : groups) {
+          (stage == 9 ? g->mem_used : stage == 10 ? g->mem_total : g->gpu_util).Merge(st);
+        }
+        const LogField f = stage == 9    ? LogField::kMemUsed
+                           : stage == 10 ? LogField::kMemTotal
+                                         : LogField::kGpuUtil;
+        agg->field_counts_[static_cast<size_t>(f)] += n;
+      }
+    }
+  }
+
+  // Equal-work baselines: served requests by model x gpu x batch x size
+  // class (inference_ms, else total_ms), and served batch records.
+  {
+    YS_ASSIGN_OR_RETURN(
+        auto rows,
+        query("SELECT model, g, bs, sc, m, " + BucketSql("v", fine) +
+              " AS b, count(), sum(v), min(v), max(v) FROM (SELECT model, " + gpu +
+              " AS g, batch_size AS bs, " + kSizeClass +
+              " AS sc, ifNull(inference_ms, -1) AS inf_v, ifNull(total_ms, -1) AS tot, if(inf_v >= "
+              "0, 0, 1) AS m, if(inf_v >= 0, inf_v, tot) AS v FROM " +
+              db + "requests" + And(where, cls + " = 0") +
+              ") WHERE v >= 0 GROUP BY model, g, bs, sc, m, b"));
+    for (const auto& r : rows) {
+      WorkKey key;
+      key.model_hash = ModelHash(r[0]);
+      key.gpu_id = static_cast<int32_t>(I(r[1]));
+      key.batch_size = static_cast<int32_t>(std::clamp<int64_t>(I(r[2]), 0, 1 << 20));
+      key.size_class = static_cast<int16_t>(I(r[3]));
+      WorkStats& w = agg->FindOrAddWork(key, r[0]);
+      (I(r[4]) == 0 ? w.inference : w.total)
+          .RecordBucket(static_cast<int>(I(r[5])), I(r[6]), D(r[7]), D(r[8]), D(r[9]));
+    }
+    YS_ASSIGN_OR_RETURN(
+        auto batches,
+        query("SELECT model, " + gpu + " AS g, batch_size, " + BucketSql("inference_ms", fine) +
+              " AS b, count(), sum(inference_ms), min(inference_ms), max(inference_ms) FROM " + db +
+              "batches" +
+              And(where, std::string(kOk) + " AND inference_ms IS NOT NULL AND inference_ms >= 0") +
+              " GROUP BY model, g, batch_size, b"));
+    for (const auto& r : batches) {
+      WorkKey key;
+      key.model_hash = ModelHash(r[0]);
+      key.gpu_id = static_cast<int32_t>(I(r[1]));
+      key.batch_size = static_cast<int32_t>(std::clamp<int64_t>(I(r[2]), 0, 1 << 20));
+      key.from_batch_record = 1;
+      const int b = static_cast<int>(I(r[3]));
+      const int64_t n = I(r[4]);
+      agg->FindOrAddWork(key, r[0]).inference.RecordBucket(b, n, D(r[5]), D(r[6]), D(r[7]));
+      agg->batch_inference_.RecordBucket(b, n, D(r[5]), D(r[6]), D(r[7]));
+    }
+  }
+
+  // Batch sizes and queue lengths (exact distributions).
+  {
+    auto bump = [](std::vector<int64_t>* v, int64_t index, size_t slots, int64_t n) {
+      if (v->empty()) v->assign(slots + 1, 0);
+      (*v)[index < 0 ? 0 : std::min(static_cast<size_t>(index), slots)] += n;
+    };
+    YS_ASSIGN_OR_RETURN(auto rb, query("SELECT batch_size, count() FROM " + db + "requests" +
+                                       And(where, "batch_size > 0") + " GROUP BY batch_size"));
+    for (const auto& r : rb) bump(&agg->batch_size_requests_, I(r[0]), 1024, I(r[1]));
+    YS_ASSIGN_OR_RETURN(auto bb, query("SELECT batch_size, count() FROM " + db + "batches" +
+                                       And(where, "batch_size > 0") + " GROUP BY batch_size"));
+    for (const auto& r : bb) bump(&agg->batch_size_batches_, I(r[0]), 1024, I(r[1]));
+    YS_ASSIGN_OR_RETURN(auto rq, query("SELECT queue_len, count() FROM " + db + "requests" +
+                                       And(where, "queue_len >= 0") + " GROUP BY queue_len"));
+    for (const auto& r : rq) {
+      const int64_t q = I(r[0]), n = I(r[1]);
+      bump(&agg->queue_len_, q, 4096, n);
+      agg->queue_len_stat_.Merge(Stat(n, static_cast<double>(q) * static_cast<double>(n),
+                                      static_cast<double>(q), static_cast<double>(q)));
+      agg->queue_len_hist_.Record(static_cast<double>(q), n);
+      agg->field_counts_[static_cast<size_t>(LogField::kQueueLen)] += n;
+    }
+  }
+
+  // Device state by GPU from batch and gpu records.
+  {
+    auto stat = [](const char* c) {
+      return std::string("countIf(") + c + " IS NOT NULL), sum(" + c + "), min(" + c + "), max(" +
+             c + ")";
+    };
+    YS_ASSIGN_OR_RETURN(
+        auto rows,
+        query("SELECT " + gpu + " AS g, " + stat("mem_used_mb") + ", " + stat("mem_total_mb") +
+              ", 0, 0, 0, 0 FROM " + db + "batches" + where + " GROUP BY g UNION ALL SELECT " +
+              gpu + " AS g, " + stat("mem_used_mb") + ", " + stat("mem_total_mb") + ", " +
+              stat("gpu_util") + " FROM " + db + "gpu" + where + " GROUP BY g"));
+    for (const auto& r : rows) {
+      GroupStats& g = agg->by_gpu_[I(r[0])];
+      g.mem_used.Merge(Stat(I(r[1]), D(r[2]), D(r[3]), D(r[4])));
+      g.mem_total.Merge(Stat(I(r[5]), D(r[6]), D(r[7]), D(r[8])));
+      g.gpu_util.Merge(Stat(I(r[9]), D(r[10]), D(r[11]), D(r[12])));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace yoloscope
