@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,82 @@ class ClickHouseFleetTest : public ::testing::Test {
     return report.ok() ? *report : AnalysisReport{};
   }
 
+  // pushdown=1 against the records: the same numbers. Counts are equal;
+  // quantiles are equal too (the same histogram buckets, computed in SQL on
+  // the value's bits), unless a value lies within a rounding of a bucket
+  // boundary (ClickHouse's float parsing), hence the bucket width (2^-7);
+  // means and sums within 1e-9 (summation order).
+  static void ExpectSameAggregates(const AnalysisReport& pushed, const AnalysisReport& pulled) {
+    constexpr double kBucket = 1.0 / 128;
+    auto near = [](double a, double b, double rel) {
+      return std::abs(a - b) <= rel * std::max(1.0, std::abs(b));
+    };
+    auto q = [&](std::optional<double> a, std::optional<double> b, const std::string& what) {
+      ASSERT_EQ(a.has_value(), b.has_value()) << what;
+      if (a) EXPECT_TRUE(near(*a, *b, kBucket)) << what << ": " << *a << " vs " << *b;
+    };
+    const Summary &p = pushed.summary, &f = pulled.summary;
+    EXPECT_EQ(p.records, f.records);
+    EXPECT_EQ(p.requests, f.requests);
+    EXPECT_EQ(p.batches, f.batches);
+    EXPECT_EQ(p.gpu_samples, f.gpu_samples);
+    EXPECT_EQ(p.served, f.served);
+    EXPECT_EQ(p.refused, f.refused);
+    EXPECT_EQ(p.failed, f.failed);
+    EXPECT_EQ(p.first_ts_us, f.first_ts_us);
+    EXPECT_EQ(p.last_ts_us, f.last_ts_us);
+    EXPECT_EQ(p.max_batch_size, f.max_batch_size);
+    EXPECT_EQ(p.max_queue_len, f.max_queue_len);
+    q(p.refused_total_p99_ms, f.refused_total_p99_ms, "refused p99");
+    q(p.mean_batch_size, f.mean_batch_size, "mean batch size");
+    ASSERT_EQ(p.errors_by_status.size(), f.errors_by_status.size());
+    for (size_t i = 0; i < f.errors_by_status.size(); ++i) {
+      EXPECT_EQ(p.errors_by_status[i].key, f.errors_by_status[i].key);
+      EXPECT_EQ(p.errors_by_status[i].count, f.errors_by_status[i].count);
+    }
+    ASSERT_EQ(pushed.stages.size(), pulled.stages.size());
+    for (size_t i = 0; i < pulled.stages.size(); ++i) {
+      const StageSummary &a = pushed.stages[i], &b = pulled.stages[i];
+      EXPECT_EQ(a.stage, b.stage);
+      EXPECT_EQ(a.count, b.count) << b.stage;
+      EXPECT_DOUBLE_EQ(a.max_ms, b.max_ms) << b.stage;
+      EXPECT_TRUE(near(a.mean_ms, b.mean_ms, 1e-9)) << b.stage;
+      for (auto [x, y] :
+           {std::pair{a.p50_ms, b.p50_ms}, {a.p90_ms, b.p90_ms}, {a.p99_ms, b.p99_ms}})
+        EXPECT_TRUE(near(x, y, kBucket)) << b.stage << ": " << x << " vs " << y;
+    }
+    auto groups = [&](const std::vector<GroupSummary>& a, const std::vector<GroupSummary>& b) {
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        EXPECT_EQ(a[i].name, b[i].name);
+        EXPECT_EQ(a[i].requests, b[i].requests) << b[i].name;
+        EXPECT_EQ(a[i].errors, b[i].errors) << b[i].name;
+        q(a[i].total_p99_ms, b[i].total_p99_ms, b[i].name + " total p99");
+        q(a[i].inference_p50_ms, b[i].inference_p50_ms, b[i].name + " inference p50");
+        q(a[i].max_mem_used_mb, b[i].max_mem_used_mb, b[i].name + " memory");
+        q(a[i].mean_gpu_util, b[i].mean_gpu_util, b[i].name + " utilisation");
+      }
+    };
+    groups(p.by_gpu, f.by_gpu);
+    groups(p.by_model, f.by_model);
+    groups(p.by_replica, f.by_replica);
+    ASSERT_EQ(pushed.baselines.size(), pulled.baselines.size());
+    for (size_t i = 0; i < pulled.baselines.size(); ++i) {
+      const BaselineEntry &a = pushed.baselines[i], &b = pulled.baselines[i];
+      EXPECT_EQ(a.model, b.model);
+      EXPECT_EQ(a.gpu_id, b.gpu_id);
+      EXPECT_EQ(a.batch_size, b.batch_size);
+      EXPECT_EQ(a.input_size, b.input_size);
+      EXPECT_EQ(a.count, b.count);
+      EXPECT_TRUE(near(a.p50_ms, b.p50_ms, kBucket)) << a.p50_ms << " vs " << b.p50_ms;
+      EXPECT_TRUE(near(a.p99_ms, b.p99_ms, kBucket)) << a.p99_ms << " vs " << b.p99_ms;
+    }
+    // Not pushed down yet: the rules, and the time series.
+    EXPECT_TRUE(pushed.findings.empty());
+    ASSERT_EQ(pushed.skipped_checks.size(), 1u);
+    EXPECT_NE(pushed.skipped_checks[0].reason.find("pushdown=1"), std::string::npos);
+  }
+
   static std::string Findings(const AnalysisReport& r) {
     std::string s;
     for (const Finding& f : r.findings) {
@@ -180,6 +259,42 @@ TEST_F(ClickHouseFleetTest, LoadIsExactlyOnceAndAnalyzeTellsTheSameStoryAsTheFil
     EXPECT_EQ(from_db.stages[i].count, from_file.stages[i].count);
     EXPECT_DOUBLE_EQ(from_db.stages[i].p99_ms, from_file.stages[i].p99_ms);
   }
+}
+
+TEST_F(ClickHouseFleetTest, PushDownGivesTheNumbersOfTheRecords) {
+  // A log with failed requests too (an error burst).
+  const fs::path log = Generate(31, 20000, "error_burst@30+10");
+  const std::string uri = server_->uri_text("fleet_pd");
+  ASSERT_TRUE(RunDbInit({uri}).ok());
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log.string()};
+  load.host = "edge-1";
+  load.replica = "r1";
+  load.block_rows = 7000;
+  ASSERT_TRUE(RunDbLoad(load).ok());
+  const AnalysisReport pulled = Analyze(uri);
+  const AnalysisReport pushed = Analyze(server_->uri_text("fleet_pd", "pushdown=1"));
+  EXPECT_GT(pulled.summary.refused + pulled.summary.failed, 100);
+  EXPECT_NE(Findings(pulled).find("error_burst"), std::string::npos) << Findings(pulled);
+  ExpectSameAggregates(pushed, pulled);
+  // Against the file: the same, but a plain log has no replica.
+  AnalysisReport from_file = Analyze(log.string());
+  from_file.summary.by_replica = pulled.summary.by_replica;
+  ExpectSameAggregates(pushed, from_file);
+  // since/until and where= apply to the statements as to the records.
+  const std::string since = std::to_string(*pulled.summary.first_ts_us / 1'000'000 + 50);
+  const AnalysisReport late = Analyze(server_->uri_text("fleet_pd", "since=" + since));
+  ExpectSameAggregates(Analyze(server_->uri_text("fleet_pd", "since=" + since + "&pushdown=1")),
+                       late);
+  EXPECT_LT(late.summary.requests, pulled.summary.requests);
+  // A malformed pushdown value is refused by name.
+  AnalyzeOptions o;
+  o.paths = {server_->uri_text("fleet_pd", "pushdown=yes")};
+  auto bad = AnalyzeCommand(o).Analyze();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("pushdown must be 0 or 1"), std::string::npos);
+  fs::remove(log);
 }
 
 TEST_F(ClickHouseFleetTest, TimeBoundsAndConditionsSelectASubset) {
@@ -355,6 +470,9 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
     EXPECT_EQ(g.requests, Analyze(files[i]).summary.requests) << name;
   }
   // One replica: the where= condition on the origin columns.
+  // Pushed down to the cluster (through the Distributed tables): the same
+  // numbers, and the three replicas.
+  ExpectSameAggregates(Analyze(shard1.uri_text("fleet", "pushdown=1")), from_cluster);
   const AnalysisReport r2 = Analyze(shard1.uri_text("fleet", "where=replica+%3D+%27r2%27"));
   const AnalysisReport file2 = Analyze(files[1]);
   EXPECT_EQ(r2.summary.requests, file2.summary.requests);
