@@ -7,16 +7,20 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "analyzer/aggregate/latency_histogram.h"
 #include "analyzer/analyze_command.h"
+#include "analyzer/clickhouse_pushdown.h"
 #include "analyzer/db_command.h"
 #include "bench/loggen/log_generator.h"
 #include "fleet/clickhouse_client.h"
@@ -258,6 +262,40 @@ TEST_F(ClickHouseFleetTest, LoadIsExactlyOnceAndAnalyzeTellsTheSameStoryAsTheFil
     EXPECT_EQ(from_db.stages[i].stage, from_file.stages[i].stage);
     EXPECT_EQ(from_db.stages[i].count, from_file.stages[i].count);
     EXPECT_DOUBLE_EQ(from_db.stages[i].p99_ms, from_file.stages[i].p99_ms);
+  }
+}
+
+// The histogram bucket computed in SQL is LatencyHistogram::BucketIndex, at
+// and around every bucket edge (the values go in as their bits: no float
+// parsing in between).
+TEST_F(ClickHouseFleetTest, PushDownBucketSqlIsTheHistogramsBucketIndex) {
+  std::vector<double> values = {0,    1e-9, 0.0009999,   0.001,       0.5,         1,
+                                7.25, 1e3,  4294967.295, 4294967.296, 4294967.297, 1e7};
+  for (int e = 0; e < 33; ++e) {
+    for (int k = 0; k < 128; k += 5) {
+      const double us = std::ldexp(1.0 + k / 128.0, e);
+      for (double v : {us, std::nextafter(us, 0.0), std::nextafter(us, 1e300)})
+        values.push_back(v / 1000.0);
+    }
+  }
+  std::string list;
+  for (double v : values) {
+    if (!list.empty()) list += ", ";
+    list += std::to_string(std::bit_cast<uint64_t>(v));
+  }
+  const std::string x = "reinterpretAsFloat64(reinterpretAsString(toUInt64(bits)))";
+  auto r = Client(server_->uri_text("default"))
+               ->Execute("SELECT " + ClickHousePushDown::BucketSql(x, 7) + ", " +
+                         ClickHousePushDown::BucketSql(x, 4) + " FROM (SELECT arrayJoin([" + list +
+                         "]) AS bits) FORMAT TabSeparated");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::istringstream in(*r);
+  const LatencyHistogram fine(LatencyHistogram::kFineBits), coarse(LatencyHistogram::kCoarseBits);
+  for (double v : values) {
+    int a = -1, b = -1;
+    ASSERT_TRUE(in >> a >> b);
+    EXPECT_EQ(a, fine.BucketIndex(v)) << v;
+    EXPECT_EQ(b, coarse.BucketIndex(v)) << v;
   }
 }
 
