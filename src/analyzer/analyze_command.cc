@@ -156,9 +156,9 @@ std::optional<ClickHouseUri> PushDownUri(const std::vector<std::string>& paths) 
 }
 
 // The report of a fleet database from the aggregates ClickHouse computed
-// (analyzer/clickhouse_pushdown.h): summary, stages, breakdowns and
-// baselines; the rules need per-record state that is not pushed down yet,
-// so the report has no findings and says so.
+// (analyzer/clickhouse_pushdown.h): summary, stages, breakdowns, baselines
+// and time series; the rules need per-record state that is not pushed down
+// yet, so the report has no findings and says so.
 StatusOr<AnalysisReport> PushDownReport(const ClickHouseUri& uri, const AnalyzeOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   LogAggregator agg;
@@ -173,8 +173,9 @@ StatusOr<AnalysisReport> PushDownReport(const ClickHouseUri& uri, const AnalyzeO
   in.threads = 1;
   in.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   in.warnings.push_back(
-      "pushdown=1: aggregates computed by ClickHouse; the time series and the findings are not "
-      "pushed down yet (pushdown=0 reads the records and runs every rule)");
+      "pushdown=1: aggregates computed by ClickHouse; the findings, and the device state and "
+      "slowest request of each window, are not pushed down yet (pushdown=0 reads the records and "
+      "runs every rule)");
   AnalyzerConfig ac;
   ac.window_s = o.window_s;
   AnalysisReport report = Analyzer(ac).Analyze(agg, in);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
@@ -321,6 +322,171 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
       g.mem_total.Merge(Stat(I(r[5]), D(r[6]), D(r[7]), D(r[8])));
       g.gpu_util.Merge(Stat(I(r[9]), D(r[10]), D(r[11]), D(r[12])));
     }
+  }
+  // The time buckets (the time series, the windows' equal-work cells), at
+  // the resolution TimeBucketStore would reach: the finest rung of its
+  // ladder at which the distinct buckets and equal-work cells fit.
+  {
+    TimeBucketStore& store = agg->time_;
+    constexpr int kLevels = 40;
+    std::string union_ts;
+    for (size_t t = 0; t < ClickHouseSchema::Tables().size(); ++t) {
+      if (t > 0) union_ts += " UNION ALL ";
+      union_ts += "SELECT ts_us FROM " + db + ClickHouseSchema::Tables()[t] + where;
+    }
+    // Work samples: served requests with inference_ms or total_ms, batches
+    // with a status that is ok and an inference_ms.
+    const std::string samples =
+        "SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, " + kSizeClass +
+        " AS sc, 0 AS src FROM " + db + "requests" +
+        And(where, cls + " = 0 AND (inference_ms >= 0 OR total_ms >= 0)") +
+        " UNION ALL SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, 0 AS sc, 1 AS src FROM " +
+        db + "batches" + And(where, std::string(kOk) + " AND inference_ms >= 0");
+    std::string bucket_counts, cell_counts;
+    for (int l = 0; l < kLevels; ++l) {
+      const std::string f = std::to_string(TimeBucketStore::LadderUs(l) / 1000);
+      bucket_counts += std::string(l ? ", " : "") + "uniqExact(intDiv(t, " + f + "))";
+      cell_counts += std::string(l ? ", " : "") + "uniqExact((intDiv(t, " + f + "), model, g, bs, sc, src))";
+    }
+    YS_ASSIGN_OR_RETURN(auto nb, query("SELECT " + bucket_counts +
+                                       " FROM (SELECT DISTINCT intDiv(ts_us, 1000) AS t FROM (" +
+                                       union_ts + "))"));
+    YS_ASSIGN_OR_RETURN(auto nc, query("SELECT " + cell_counts +
+                                       " FROM (SELECT DISTINCT intDiv(ts_us, 1000) AS t, model, g, "
+                                       "bs, sc, src FROM (" + samples + "))"));
+    if (nb.empty() || nc.empty() || nb[0].size() < kLevels || nc[0].size() < kLevels) {
+      return InternalError("ClickHouse returned no bucket counts");
+    }
+    int level = kLevels - 1;
+    for (int l = 0; l < kLevels; ++l) {
+      const int64_t buckets = I(nb[0][static_cast<size_t>(l)]);
+      if ((buckets <= store.max_buckets_ && I(nc[0][static_cast<size_t>(l)]) <= store.max_cells_) ||
+          buckets <= 1) {
+        level = l;
+        break;
+      }
+    }
+    store.level_ = level;
+    store.buckets_.clear();
+    store.cached_[0] = store.cached_[1] = nullptr;
+    const std::string k = "intDiv(ts_us, " + std::to_string(TimeBucketStore::LadderUs(level)) + ")";
+
+    // Records per kind; batch sizes of batch records.
+    {
+      std::string sql;
+      for (size_t t = 0; t < ClickHouseSchema::Tables().size(); ++t) {
+        if (t > 0) sql += " UNION ALL ";
+        // Only batch records have a batch_size column here.
+        const std::string sizes =
+            t == 1 ? "countIf(batch_size > 0), sumIf(toFloat64(batch_size), batch_size > 0), "
+                     "minIf(batch_size, batch_size > 0), maxIf(batch_size, batch_size > 0)"
+                   : "0, 0, 0, 0";
+        sql += "SELECT " + std::to_string(t) + ", " + k + " AS k, count(), " + sizes + " FROM " +
+               db + ClickHouseSchema::Tables()[t] + where + " GROUP BY k";
+      }
+      YS_ASSIGN_OR_RETURN(auto rows, query(sql));
+      for (const auto& r : rows) {
+        TimeBucket& b = store.buckets_[I(r[1])];
+        const int64_t t = I(r[0]), n = I(r[2]);
+        b.records += n;
+        if (t == 1) {
+          b.batches += n;
+          b.batch_record_size.Merge(Stat(I(r[3]), D(r[4]), D(r[5]), D(r[6])));
+        }
+        if (t == 2) b.gpu_samples += n;
+      }
+    }
+
+    // Requests: counts, outcomes, stage sums (decode/h2d/d2h from the record).
+    {
+      auto col = [](const char* c) { return "ifNull(" + std::string(c) + ", -1)"; };
+      auto rec = [](const char* f) {
+        return "if(visitParamHas(record, '" + std::string(f) +
+               "'), visitParamExtractFloat(record, '" + f + "'), -1)";
+      };
+      auto stat = [](const std::string& v, const std::string& cond) {
+        return "countIf(" + cond + "), sumIf(" + v + ", " + cond + "), minIf(" + v + ", " + cond +
+               "), maxIf(" + v + ", " + cond + ")";
+      };
+      YS_ASSIGN_OR_RETURN(
+          auto rows,
+          query("SELECT k, count(), countIf(cls != 0), countIf(cls = 1), min(ts_us), max(ts_us), "
+                "sum(toFloat64(ts_us)), " +
+                stat("s7", "cls = 0 AND s7 >= 0") + ", " + stat("s4", "cls = 0 AND s4 >= 0") +
+                ", " + stat("s0", "s0 >= 0") + ", " +
+                stat("if(s1 >= 0, s1, 0) + if(s2 >= 0, s2, 0)", "s1 >= 0 OR s2 >= 0") + ", " +
+                stat("if(s3 >= 0, s3, 0) + if(s5 >= 0, s5, 0)", "s3 >= 0 OR s5 >= 0") + ", " +
+                stat("s6", "s6 >= 0") + ", " + stat("toFloat64(queue_len)", "queue_len >= 0") +
+                ", " + stat("toFloat64(batch_size)", "batch_size > 0") + " FROM (SELECT " + k +
+                " AS k, ts_us, queue_len, batch_size, " + cls + " AS cls, " + col("queue_ms") +
+                " AS s0, " + rec("decode_ms") + " AS s1, " + col("preprocess_ms") + " AS s2, " +
+                rec("h2d_ms") + " AS s3, " + col("inference_ms") + " AS s4, " + rec("d2h_ms") +
+                " AS s5, " + col("postprocess_ms") + " AS s6, " + col("total_ms") + " AS s7 FROM " +
+                db + "requests" + where + ") GROUP BY k"));
+      for (const auto& r : rows) {
+        TimeBucket& b = store.buckets_[I(r[0])];
+        b.requests += I(r[1]);
+        b.errors += I(r[2]);
+        b.rejections += I(r[3]);
+        b.request_ts.Merge(Stat(I(r[1]), D(r[6]), D(r[4]), D(r[5])));
+        RunningStat* stats[] = {&b.total_ms, &b.inference_ms, &b.queue_ms, &b.pre_ms,
+                                &b.xfer_ms,  &b.post_ms,      &b.queue_len, &b.batch_size};
+        for (size_t i = 0; i < std::size(stats); ++i) {
+          const size_t c = 7 + 4 * i;
+          stats[i]->Merge(Stat(I(r[c]), D(r[c + 1]), D(r[c + 2]), D(r[c + 3])));
+        }
+      }
+    }
+
+    // The windows' latency histograms (coarse buckets) of served requests.
+    {
+      const int coarse = LatencyHistogram::kCoarseBits;
+      YS_ASSIGN_OR_RETURN(
+          auto rows,
+          query("SELECT " + k + " AS k, x.1 AS m, " + BucketSql("x.2", coarse) +
+                " AS b, count(), sum(x.2), min(x.2), max(x.2) FROM " + db +
+                "requests ARRAY JOIN arrayFilter(y -> y.2 >= 0, [(0, ifNull(total_ms, -1)), (1, "
+                "ifNull(inference_ms, -1))]) AS x" +
+                And(where, cls + " = 0") + " GROUP BY k, m, b"));
+      for (const auto& r : rows) {
+        TimeBucket& b = store.buckets_[I(r[0])];
+        (I(r[1]) == 0 ? b.total_hist : b.inference_hist)
+            .RecordBucket(static_cast<int>(I(r[2])), I(r[3]), D(r[4]), D(r[5]), D(r[6]));
+      }
+    }
+
+    // Equal-work cells per bucket.
+    {
+      YS_ASSIGN_OR_RETURN(
+          auto rows,
+          query("SELECT k, model, g, bs, sc, src, m, count(), sum(v) FROM (SELECT " + k +
+                " AS k, model, " + gpu + " AS g, batch_size AS bs, " + kSizeClass +
+                " AS sc, 0 AS src, ifNull(inference_ms, -1) AS inf_v, ifNull(total_ms, -1) AS "
+                "tot, if(inf_v >= 0, 0, 1) AS m, if(inf_v >= 0, inf_v, tot) AS v FROM " +
+                db + "requests" + And(where, cls + " = 0") + " UNION ALL SELECT " + k +
+                " AS k, model, " + gpu +
+                " AS g, batch_size AS bs, 0 AS sc, 1 AS src, 0 AS inf_v, 0 AS tot, 0 AS m, "
+                "assumeNotNull(inference_ms) AS v FROM " +
+                db + "batches" + And(where, std::string(kOk) + " AND inference_ms >= 0") +
+                ") WHERE v >= 0 GROUP BY k, model, g, bs, sc, src, m"));
+      for (const auto& r : rows) {
+        WorkKey key;
+        key.model_hash = ModelHash(r[1]);
+        key.gpu_id = static_cast<int32_t>(I(r[2]));
+        key.batch_size = static_cast<int32_t>(std::clamp<int64_t>(I(r[3]), 0, 1 << 20));
+        key.size_class = static_cast<int16_t>(I(r[4]));
+        key.from_batch_record = static_cast<uint8_t>(I(r[5]));
+        WorkCell& c = store.buckets_[I(r[0])].Cell(key);
+        if (I(r[6]) == 0) {
+          c.inference_n += I(r[7]);
+          c.inference_sum += D(r[8]);
+        } else {
+          c.total_n += I(r[7]);
+          c.total_sum += D(r[8]);
+        }
+      }
+    }
+    store.CountCells();
   }
   return Status::Ok();
 }

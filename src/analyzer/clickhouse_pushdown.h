@@ -6,17 +6,20 @@
 // Pushed down (docs/fleet.md, "Push-down"): the record counts per kind, the
 // requests by outcome (served / refused / failed, errors by status), the
 // per-stage latency of served requests, the breakdowns by GPU, model and
-// replica, the batch-size and queue-length distributions and the equal-work
-// baselines (model x gpu x batch x input size class). The histograms are
-// computed with the analyzer's own bucket arithmetic (LatencyHistogram's
-// IEEE-754 bucket index, in SQL on the value's bits), so their quantiles are
-// the analyzer's, not ClickHouse's quantile*() estimates.
+// replica, the batch-size and queue-length distributions, the equal-work
+// baselines (model x gpu x batch x input size class), and the time buckets
+// behind the time series (per bucket: records, requests, errors,
+// rejections, stage sums, coarse latency histograms, equal-work cells), at
+// the resolution TimeBucketStore would reach. The histograms are computed
+// with the analyzer's own bucket arithmetic (LatencyHistogram's IEEE-754
+// bucket index, in SQL on the value's bits), so their quantiles are the
+// analyzer's, not ClickHouse's quantile*() estimates.
 //
-// Not pushed down yet: the time series (windows), the per-record finding
-// candidates and their example request ids, device state per window, the
-// allocation-retry counters: the rules are not run (the report says so in
-// its skipped checks); pushdown=0 (the default) reads the records and runs
-// them.
+// Not pushed down yet: the per-record finding candidates and their example
+// request ids, device state per bucket, the slowest request per bucket,
+// OOMs and allocation-retry counters, video streams: the rules are not run
+// (the report says so in its skipped checks); pushdown=0 (the default)
+// reads the records and runs them.
 //
 // Thread-safety: stateless.
 #pragma once

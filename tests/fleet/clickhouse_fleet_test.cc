@@ -181,8 +181,38 @@ class ClickHouseFleetTest : public ::testing::Test {
       EXPECT_EQ(a.count, b.count);
       EXPECT_TRUE(near(a.p50_ms, b.p50_ms, kBucket)) << a.p50_ms << " vs " << b.p50_ms;
       EXPECT_TRUE(near(a.p99_ms, b.p99_ms, kBucket)) << a.p99_ms << " vs " << b.p99_ms;
+      EXPECT_TRUE(near(a.steady_ms, b.steady_ms, 1e-9)) << a.steady_ms << " vs " << b.steady_ms;
     }
-    // Not pushed down yet: the rules, and the time series.
+    // The time series: the same windows, counts, latencies, stage means and
+    // inflation (and so the same change points).
+    const TimeSeries &pt = pushed.time_series, &ft = pulled.time_series;
+    EXPECT_EQ(pt.window_s, ft.window_s);
+    ASSERT_EQ(pt.windows.size(), ft.windows.size());
+    for (size_t i = 0; i < ft.windows.size(); ++i) {
+      const WindowStats &a = pt.windows[i], &b = ft.windows[i];
+      EXPECT_EQ(a.start_us, b.start_us);
+      EXPECT_EQ(a.records, b.records) << i;
+      EXPECT_EQ(a.requests, b.requests) << i;
+      EXPECT_EQ(a.errors, b.errors) << i;
+      EXPECT_EQ(a.rejections, b.rejections) << i;
+      q(a.total_p99_ms, b.total_p99_ms, "window total p99");
+      q(a.inference_p50_ms, b.inference_p50_ms, "window inference p50");
+      q(a.queue_ms_mean, b.queue_ms_mean, "window queue mean");
+      q(a.batch_size_mean, b.batch_size_mean, "window batch mean");
+      q(a.inflation, b.inflation, "window inflation");
+      ASSERT_EQ(a.stage_means_ms.size(), b.stage_means_ms.size()) << i;
+      for (size_t j = 0; j < b.stage_means_ms.size(); ++j) {
+        EXPECT_EQ(a.stage_means_ms[j].first, b.stage_means_ms[j].first);
+        EXPECT_TRUE(near(a.stage_means_ms[j].second, b.stage_means_ms[j].second, 1e-9));
+      }
+    }
+    ASSERT_EQ(pt.changes.size(), ft.changes.size());
+    for (size_t i = 0; i < ft.changes.size(); ++i) {
+      EXPECT_EQ(pt.changes[i].metric, ft.changes[i].metric);
+      EXPECT_EQ(pt.changes[i].kind, ft.changes[i].kind);
+      EXPECT_EQ(pt.changes[i].range.start_us, ft.changes[i].range.start_us);
+    }
+    // Not pushed down yet: the rules.
     EXPECT_TRUE(pushed.findings.empty());
     ASSERT_EQ(pushed.skipped_checks.size(), 1u);
     EXPECT_NE(pushed.skipped_checks[0].reason.find("pushdown=1"), std::string::npos);
