@@ -131,6 +131,65 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
     agg->field_counts_[static_cast<size_t>(LogField::kTs)] = agg->records_;
   }
 
+  // The time buckets (the time series, the windows' equal-work cells), at
+  // the resolution TimeBucketStore would reach: the finest rung of its
+  // ladder at which the distinct buckets and equal-work cells fit.
+  TimeBucketStore& store = agg->time_;
+  constexpr int kLevels = 40;
+  std::string union_ts;
+  for (size_t t = 0; t < ClickHouseSchema::Tables().size(); ++t) {
+    if (t > 0) union_ts += " UNION ALL ";
+    union_ts += "SELECT ts_us FROM " + db + ClickHouseSchema::Tables()[t] + where;
+  }
+  // Work samples: served requests with inference_ms or total_ms, batches
+  // with a status that is ok and an inference_ms.
+  const std::string samples =
+      "SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, " + kSizeClass +
+      " AS sc, 0 AS src FROM " + db + "requests" +
+      And(where, cls + " = 0 AND (inference_ms >= 0 OR total_ms >= 0)") +
+      " UNION ALL SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, 0 AS sc, 1 AS src FROM " +
+      db + "batches" + And(where, std::string(kOk) + " AND inference_ms >= 0");
+  // The distinct buckets and cells at a rung: both shrink as the rung
+  // grows, so each bound is found by a binary search (one cheap statement
+  // on the typed columns per probe, instead of counting at every rung).
+  auto count_at = [&](int l, bool cells) -> StatusOr<int64_t> {
+    const std::string res = std::to_string(TimeBucketStore::LadderUs(l));
+    const std::string sql =
+        cells ? "SELECT uniqExact((intDiv(ts_us, " + res + "), model, g, bs, sc, src)) FROM (" +
+                    samples + ")"
+              : "SELECT uniqExact(intDiv(ts_us, " + res + ")) FROM (" + union_ts + ")";
+    YS_ASSIGN_OR_RETURN(auto rows, query(sql));
+    if (rows.empty() || rows[0].empty()) return InternalError("ClickHouse returned no count");
+    return I(rows[0][0]);
+  };
+  // The finest rung at which the log's span is at most max_buckets buckets
+  // fits whatever the records; search below it.
+  int hi = 0;
+  const double span_us = agg->any_ts_.n ? agg->any_ts_.max - agg->any_ts_.min : 0.0;
+  while (hi < kLevels - 1 &&
+         span_us / static_cast<double>(TimeBucketStore::LadderUs(hi)) + 2 > store.max_buckets_) {
+    ++hi;
+  }
+  int lo = 0;
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    YS_ASSIGN_OR_RETURN(int64_t n, count_at(mid, false));
+    if (n <= store.max_buckets_ || n <= 1) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  int level = lo;
+  for (;; ++level) {
+    YS_ASSIGN_OR_RETURN(int64_t cells, count_at(level, true));
+    if (cells <= store.max_cells_ || level == kLevels - 1) break;
+  }
+  store.level_ = level;
+  store.buckets_.clear();
+  store.cached_[0] = store.cached_[1] = nullptr;
+  const std::string k = "intDiv(ts_us, " + std::to_string(TimeBucketStore::LadderUs(level)) + ")";
+
   // Requests by outcome and group (GPU, model, replica).
   {
     YS_ASSIGN_OR_RETURN(
@@ -193,25 +252,38 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
         "SELECT model, " + gpu + " AS g, host, replica, " + cls + " AS cls, " + col("queue_ms") +
         " AS s0, " + rec("decode_ms") + " AS s1, " + col("preprocess_ms") + " AS s2, " +
         rec("h2d_ms") + " AS s3, " + col("inference_ms") + " AS s4, " + rec("d2h_ms") + " AS s5, " +
-        col("postprocess_ms") + " AS s6, " + col("total_ms") + " AS s7, " + rec("mem_used_mb") +
+        col("postprocess_ms") + " AS s6, " + col("total_ms") + " AS s7, " + k + " AS k, " +
+        rec("mem_used_mb") +
         " AS s9, " + rec("mem_total_mb") + " AS s10, " + rec("gpu_util") + " AS s11 FROM " + db +
         "requests" + where;
     YS_ASSIGN_OR_RETURN(
         auto rows,
-        query("SELECT model, g, host, replica, cls, x.1 AS stage, if(stage >= 9, 0, " +
-              BucketSql("x.2", fine) + ") AS b, count(), sum(x.2), min(x.2), max(x.2) FROM (" +
+        // Stages 100 and 101: decode + preprocess and h2d + d2h of every
+        // request per time bucket (b = the bucket), for the windows.
+        query("SELECT if(x.1 >= 100, '', model) AS o_model, if(x.1 >= 100, 0, g) AS o_g, "
+              "if(x.1 >= 100, '', host) AS o_host, if(x.1 >= 100, '', replica) AS o_replica, "
+              "if(x.1 >= 100, 0, cls) AS o_cls, x.1 AS stage, if(stage >= 100, k, if(stage >= 9, "
+              "0, " +
+              BucketSql("x.2", fine) + ")) AS b, count(), sum(x.2), min(x.2), max(x.2) FROM (" +
               inner +
-              ") ARRAY JOIN arrayFilter(y -> y.2 >= 0, if(cls = 0, [(0, s0), (1, s1), (2, s2), "
-              "(3, s3), (4, s4), (5, s5), (6, s6), (7, s7), (9, s9), (10, s10), (11, s11)], [(8, "
-              "if(s7 >= 0, s7, s4)), (9, s9), (10, s10), (11, s11)])) AS x "
-              "GROUP BY model, g, host, replica, cls, stage, b"));
+              ") ARRAY JOIN arrayFilter(y -> y.2 >= 0, arrayConcat(if(cls = 0, [(0, s0), (1, "
+              "s1), (2, s2), (3, s3), (4, s4), (5, s5), (6, s6), (7, s7), (9, s9), (10, s10), (11, "
+              "s11)], [(8, if(s7 >= 0, s7, s4)), (9, s9), (10, s10), (11, s11)]), [(100, if(s1 >= 0 "
+              "OR s2 >= 0, if(s1 >= 0, s1, 0) + if(s2 >= 0, s2, 0), -1)), (101, if(s3 >= 0 OR s5 >= "
+              "0, if(s3 >= 0, s3, 0) + if(s5 >= 0, s5, 0), -1))])) AS x "
+              "GROUP BY o_model, o_g, o_host, o_replica, o_cls, stage, b"));
     constexpr LogField kStageFields[] = {
         LogField::kQueueMs,     LogField::kDecodeMs, LogField::kPreprocessMs,  LogField::kH2dMs,
         LogField::kInferenceMs, LogField::kD2hMs,    LogField::kPostprocessMs, LogField::kTotalMs};
     for (const auto& r : rows) {
       const int64_t c = I(r[4]), stage = I(r[5]), n = I(r[7]);
-      const int b = static_cast<int>(I(r[6]));
+      const int b = static_cast<int>(std::min<int64_t>(I(r[6]), 1 << 20));
       const double sum = D(r[8]), min = D(r[9]), max = D(r[10]);
+      if (stage >= 100) {
+        TimeBucket& bucket = store.buckets_[I(r[6])];
+        (stage == 100 ? bucket.pre_ms : bucket.xfer_ms).Merge(Stat(n, sum, min, max));
+        continue;
+      }
       std::vector<GroupStats*> groups = {&agg->by_gpu_[I(r[1])], &agg->by_model_[r[0]]};
       if (!r[2].empty() || !r[3].empty()) groups.push_back(&agg->by_replica_[r[2] + "/" + r[3]]);
       if (stage < kNumLogStages) {
@@ -323,54 +395,8 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
       g.gpu_util.Merge(Stat(I(r[9]), D(r[10]), D(r[11]), D(r[12])));
     }
   }
-  // The time buckets (the time series, the windows' equal-work cells), at
-  // the resolution TimeBucketStore would reach: the finest rung of its
-  // ladder at which the distinct buckets and equal-work cells fit.
+  // The rest of the time buckets.
   {
-    TimeBucketStore& store = agg->time_;
-    constexpr int kLevels = 40;
-    std::string union_ts;
-    for (size_t t = 0; t < ClickHouseSchema::Tables().size(); ++t) {
-      if (t > 0) union_ts += " UNION ALL ";
-      union_ts += "SELECT ts_us FROM " + db + ClickHouseSchema::Tables()[t] + where;
-    }
-    // Work samples: served requests with inference_ms or total_ms, batches
-    // with a status that is ok and an inference_ms.
-    const std::string samples =
-        "SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, " + kSizeClass +
-        " AS sc, 0 AS src FROM " + db + "requests" +
-        And(where, cls + " = 0 AND (inference_ms >= 0 OR total_ms >= 0)") +
-        " UNION ALL SELECT ts_us, model, " + gpu + " AS g, batch_size AS bs, 0 AS sc, 1 AS src FROM " +
-        db + "batches" + And(where, std::string(kOk) + " AND inference_ms >= 0");
-    std::string bucket_counts, cell_counts;
-    for (int l = 0; l < kLevels; ++l) {
-      const std::string f = std::to_string(TimeBucketStore::LadderUs(l) / 1000);
-      bucket_counts += std::string(l ? ", " : "") + "uniqExact(intDiv(t, " + f + "))";
-      cell_counts += std::string(l ? ", " : "") + "uniqExact((intDiv(t, " + f + "), model, g, bs, sc, src))";
-    }
-    YS_ASSIGN_OR_RETURN(auto nb, query("SELECT " + bucket_counts +
-                                       " FROM (SELECT DISTINCT intDiv(ts_us, 1000) AS t FROM (" +
-                                       union_ts + "))"));
-    YS_ASSIGN_OR_RETURN(auto nc, query("SELECT " + cell_counts +
-                                       " FROM (SELECT DISTINCT intDiv(ts_us, 1000) AS t, model, g, "
-                                       "bs, sc, src FROM (" + samples + "))"));
-    if (nb.empty() || nc.empty() || nb[0].size() < kLevels || nc[0].size() < kLevels) {
-      return InternalError("ClickHouse returned no bucket counts");
-    }
-    int level = kLevels - 1;
-    for (int l = 0; l < kLevels; ++l) {
-      const int64_t buckets = I(nb[0][static_cast<size_t>(l)]);
-      if ((buckets <= store.max_buckets_ && I(nc[0][static_cast<size_t>(l)]) <= store.max_cells_) ||
-          buckets <= 1) {
-        level = l;
-        break;
-      }
-    }
-    store.level_ = level;
-    store.buckets_.clear();
-    store.cached_[0] = store.cached_[1] = nullptr;
-    const std::string k = "intDiv(ts_us, " + std::to_string(TimeBucketStore::LadderUs(level)) + ")";
-
     // Records per kind; batch sizes of batch records.
     {
       std::string sql;
@@ -397,13 +423,10 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
       }
     }
 
-    // Requests: counts, outcomes, stage sums (decode/h2d/d2h from the record).
+    // Requests: counts, outcomes, stage sums (decode + preprocess and h2d +
+    // d2h come with the per-stage statement, which reads the record).
     {
       auto col = [](const char* c) { return "ifNull(" + std::string(c) + ", -1)"; };
-      auto rec = [](const char* f) {
-        return "if(visitParamHas(record, '" + std::string(f) +
-               "'), visitParamExtractFloat(record, '" + f + "'), -1)";
-      };
       auto stat = [](const std::string& v, const std::string& cond) {
         return "countIf(" + cond + "), sumIf(" + v + ", " + cond + "), minIf(" + v + ", " + cond +
                "), maxIf(" + v + ", " + cond + ")";
@@ -414,14 +437,11 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
                 "sum(toFloat64(ts_us)), " +
                 stat("s7", "cls = 0 AND s7 >= 0") + ", " + stat("s4", "cls = 0 AND s4 >= 0") +
                 ", " + stat("s0", "s0 >= 0") + ", " +
-                stat("if(s1 >= 0, s1, 0) + if(s2 >= 0, s2, 0)", "s1 >= 0 OR s2 >= 0") + ", " +
-                stat("if(s3 >= 0, s3, 0) + if(s5 >= 0, s5, 0)", "s3 >= 0 OR s5 >= 0") + ", " +
                 stat("s6", "s6 >= 0") + ", " + stat("toFloat64(queue_len)", "queue_len >= 0") +
                 ", " + stat("toFloat64(batch_size)", "batch_size > 0") + " FROM (SELECT " + k +
                 " AS k, ts_us, queue_len, batch_size, " + cls + " AS cls, " + col("queue_ms") +
-                " AS s0, " + rec("decode_ms") + " AS s1, " + col("preprocess_ms") + " AS s2, " +
-                rec("h2d_ms") + " AS s3, " + col("inference_ms") + " AS s4, " + rec("d2h_ms") +
-                " AS s5, " + col("postprocess_ms") + " AS s6, " + col("total_ms") + " AS s7 FROM " +
+                " AS s0, " + col("inference_ms") + " AS s4, " + col("postprocess_ms") + " AS s6, " +
+                col("total_ms") + " AS s7 FROM " +
                 db + "requests" + where + ") GROUP BY k"));
       for (const auto& r : rows) {
         TimeBucket& b = store.buckets_[I(r[0])];
@@ -429,8 +449,8 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
         b.errors += I(r[2]);
         b.rejections += I(r[3]);
         b.request_ts.Merge(Stat(I(r[1]), D(r[6]), D(r[4]), D(r[5])));
-        RunningStat* stats[] = {&b.total_ms, &b.inference_ms, &b.queue_ms, &b.pre_ms,
-                                &b.xfer_ms,  &b.post_ms,      &b.queue_len, &b.batch_size};
+        RunningStat* stats[] = {&b.total_ms, &b.inference_ms, &b.queue_ms,
+                                &b.post_ms,  &b.queue_len,    &b.batch_size};
         for (size_t i = 0; i < std::size(stats); ++i) {
           const size_t c = 7 + 4 * i;
           stats[i]->Merge(Stat(I(r[c]), D(r[c + 1]), D(r[c + 2]), D(r[c + 3])));
