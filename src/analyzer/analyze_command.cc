@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "alerts/alert_timeline.h"
@@ -19,11 +20,13 @@
 #include "alerts/rule_set.h"
 #include "analyzer/aggregate/log_aggregator.h"
 #include "analyzer/analyzer.h"
+#include "analyzer/clickhouse_pushdown.h"
 #include "analyzer/progress_bar.h"
 #include "analyzer/readers/log_reader.h"
 #include "analyzer/report/report_writer.h"
 #include "common/clock.h"
 #include "common/time_format.h"
+#include "fleet/clickhouse_uri.h"
 #include "report/html_report.h"
 
 namespace yoloscope {
@@ -143,6 +146,51 @@ std::string NoRecordsMessage(const std::vector<std::string>& paths, const ReadSt
   return msg;
 }
 
+// The fleet database to push the aggregation down to: one clickhouse://
+// input with pushdown=1.
+std::optional<ClickHouseUri> PushDownUri(const std::vector<std::string>& paths) {
+  if (paths.size() != 1 || !ClickHouseUri::Matches(paths[0])) return std::nullopt;
+  auto uri = ClickHouseUri::Parse(paths[0]);
+  if (!uri.ok() || !uri->pushdown) return std::nullopt;
+  return *uri;
+}
+
+// The report of a fleet database from the aggregates ClickHouse computed
+// (analyzer/clickhouse_pushdown.h): summary, stages, breakdowns, baselines
+// and time series; the rules need per-record state that is not pushed down
+// yet, so the report has no findings and says so.
+StatusOr<AnalysisReport> PushDownReport(const ClickHouseUri& uri, const AnalyzeOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  LogAggregator agg;
+  YS_RETURN_IF_ERROR(ClickHousePushDown::Fill(uri, &agg));
+  const std::string name = "clickhouse://" + uri.Describe();
+  if (agg.records() == 0)
+    return InvalidArgumentError("no usable records in " + name + " (empty input)");
+  InputSummary in;
+  in.files = {name};
+  in.formats.push_back({"clickhouse push-down", agg.records()});
+  in.records = agg.records();
+  in.threads = 1;
+  in.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  in.warnings.push_back(
+      "pushdown=1: aggregates computed by ClickHouse; the findings, and the device state and "
+      "slowest request of each window, are not pushed down yet (pushdown=0 reads the records and "
+      "runs every rule)");
+  AnalyzerConfig ac;
+  ac.window_s = o.window_s;
+  AnalysisReport report = Analyzer(ac).Analyze(agg, in);
+  report.findings.clear();
+  report.skipped_checks.clear();
+  SkippedCheck skipped;
+  skipped.check = "all rules";
+  skipped.reason =
+      "pushdown=1: the per-window and per-record state the rules need is not pushed down yet; "
+      "pushdown=0 runs them";
+  report.skipped_checks.push_back(std::move(skipped));
+  if (o.extension) o.extension->Annotate(&report);
+  return report;
+}
+
 }  // namespace
 
 AnalyzeCommand::AnalyzeCommand(AnalyzeOptions options) : options_(std::move(options)) {}
@@ -181,6 +229,7 @@ int AnalyzeCommand::ExitCodeFor(const AnalysisReport& report, const std::string&
 
 StatusOr<AnalysisReport> AnalyzeCommand::Analyze() {
   YS_RETURN_IF_ERROR(Validate(options_));
+  if (auto uri = PushDownUri(options_.paths)) return PushDownReport(*uri, options_);
   ReadOptions ro;
   ro.input_format = options_.input_format;
   ro.threads = options_.threads;
@@ -230,6 +279,30 @@ int AnalyzeCommand::Run(std::FILE* out, std::FILE* err) {
     return kExitUsage;
   }
   const bool color = UseColor(options_.color, out);
+  if (auto uri = PushDownUri(options_.paths); uri && !options_.follow) {
+    auto report = PushDownReport(*uri, options_);
+    if (!report.ok()) {
+      std::fprintf(err, "yoloscope analyze: %s\n", report.status().message().c_str());
+      return kExitUsage;
+    }
+    if (options_.print_report) {
+      std::fputs(Render(*report, options_, color, /*compact_json=*/false).c_str(), out);
+      std::fflush(out);
+    }
+    if (!options_.html_path.empty()) {
+      nlohmann::json doc = nlohmann::json::parse(ReportWriter::Json(*report, -1), nullptr,
+                                                 /*allow_exceptions=*/false);
+      if (options_.extension && doc.is_object()) options_.extension->ExtendHtml(&doc);
+      HtmlReportOptions html_options;
+      html_options.generated_at = FormatRfc3339Micros(RealClock().WallNowUs());
+      if (Status st = HtmlReport::WriteFile(doc, html_options, options_.html_path); !st.ok()) {
+        std::fprintf(err, "yoloscope analyze: --html %s: %s\n", options_.html_path.c_str(),
+                     st.message().c_str());
+        return kExitUsage;
+      }
+    }
+    return ExitCodeFor(*report, options_.fail_on);
+  }
   ReadOptions ro;
   ro.input_format = options_.input_format;
   ro.threads = options_.threads;

@@ -409,7 +409,7 @@ void ClickHouseSchema::AppendRowBinary(const LogRecord& r, std::string_view line
   PutString(line, out);
 }
 
-StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) {
+StatusOr<std::string> ClickHouseSchema::WhereClause(const ClickHouseUri& uri) {
   std::string where;
   auto bound = [&](const std::string& text, const char* op) -> Status {
     if (text.empty()) return Status::Ok();
@@ -427,6 +427,11 @@ StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) 
   if (!uri.where.empty()) {
     where += std::string(where.empty() ? " WHERE " : " AND ") + "(" + uri.where + ")";
   }
+  return where;
+}
+
+StatusOr<std::string> ClickHouseSchema::SelectRecords(const ClickHouseUri& uri) {
+  YS_ASSIGN_OR_RETURN(std::string where, WhereClause(uri));
   std::string sql = "SELECT record FROM (";
   for (size_t i = 0; i < Tables().size(); ++i) {
     if (i > 0) sql += " UNION ALL ";

@@ -73,6 +73,9 @@ class ClickHouseSchema {
   // time, within uri.since / uri.until / uri.where. InvalidArgument for a
   // bad since/until.
   static StatusOr<std::string> SelectRecords(const ClickHouseUri& uri);
+  // " WHERE ..." (or "") for uri.since / uri.until / uri.where, on the
+  // columns every table has. InvalidArgument for a bad since/until.
+  static StatusOr<std::string> WhereClause(const ClickHouseUri& uri);
 };
 
 }  // namespace yoloscope

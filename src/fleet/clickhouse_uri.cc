@@ -123,8 +123,12 @@ StatusOr<ClickHouseUri> ClickHouseUri::Parse(std::string_view uri) {
     } else if (key == "cluster") {
       if (!IsIdentifier(value)) return bad("cluster must be a name, got '" + value + "'");
       out.cluster = value;
+    } else if (key == "pushdown") {
+      if (value != "0" && value != "1") return bad("pushdown must be 0 or 1, got '" + value + "'");
+      out.pushdown = value == "1";
     } else {
-      return bad("unknown option '" + std::string(key) + "' (since, until, where, cluster)");
+      return bad("unknown option '" + std::string(key) +
+                 "' (since, until, where, cluster, pushdown)");
     }
   }
   return out;

@@ -7,7 +7,9 @@
 // - OPTIONS (for `analyze`): since=T and until=T (RFC 3339 or epoch seconds)
 //   bound the records by time; where=EXPR adds a condition on the tables'
 //   columns (docs/fleet.md lists them); cluster=NAME (for `db init`) creates
-//   Distributed tables over that cluster's shards.
+//   Distributed tables over that cluster's shards; pushdown=1 (for `analyze`)
+//   computes the report's aggregates in SQL instead of reading the records
+//   back (docs/fleet.md, "Push-down").
 //
 // Value type; thread-compatible.
 #pragma once
@@ -30,6 +32,7 @@ struct ClickHouseUri {
   std::string until;    // as given; empty = unbounded
   std::string where;    // an extra SQL condition; empty = none
   std::string cluster;  // empty = one server, plain MergeTree tables
+  bool pushdown = false;  // analyze: aggregate in SQL (ClickHousePushDown)
 
   // InvalidArgument naming the part that is wrong ("clickhouse://h:99999/db:
   // port must be 1..65535").

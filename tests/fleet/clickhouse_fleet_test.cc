@@ -6,14 +6,21 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <bit>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "analyzer/aggregate/latency_histogram.h"
 #include "analyzer/analyze_command.h"
+#include "analyzer/clickhouse_pushdown.h"
 #include "analyzer/db_command.h"
 #include "bench/loggen/log_generator.h"
 #include "fleet/clickhouse_client.h"
@@ -105,6 +112,112 @@ class ClickHouseFleetTest : public ::testing::Test {
     return report.ok() ? *report : AnalysisReport{};
   }
 
+  // pushdown=1 against the records: the same numbers. Counts are equal;
+  // quantiles are equal too (the same histogram buckets, computed in SQL on
+  // the value's bits), unless a value lies within a rounding of a bucket
+  // boundary (ClickHouse's float parsing), hence the bucket width (2^-7);
+  // means and sums within 1e-9 (summation order).
+  static void ExpectSameAggregates(const AnalysisReport& pushed, const AnalysisReport& pulled) {
+    constexpr double kBucket = 1.0 / 128;
+    auto near = [](double a, double b, double rel) {
+      return std::abs(a - b) <= rel * std::max(1.0, std::abs(b));
+    };
+    auto q = [&](std::optional<double> a, std::optional<double> b, const std::string& what) {
+      ASSERT_EQ(a.has_value(), b.has_value()) << what;
+      if (a) EXPECT_TRUE(near(*a, *b, kBucket)) << what << ": " << *a << " vs " << *b;
+    };
+    const Summary &p = pushed.summary, &f = pulled.summary;
+    EXPECT_EQ(p.records, f.records);
+    EXPECT_EQ(p.requests, f.requests);
+    EXPECT_EQ(p.batches, f.batches);
+    EXPECT_EQ(p.gpu_samples, f.gpu_samples);
+    EXPECT_EQ(p.served, f.served);
+    EXPECT_EQ(p.refused, f.refused);
+    EXPECT_EQ(p.failed, f.failed);
+    EXPECT_EQ(p.first_ts_us, f.first_ts_us);
+    EXPECT_EQ(p.last_ts_us, f.last_ts_us);
+    EXPECT_EQ(p.max_batch_size, f.max_batch_size);
+    EXPECT_EQ(p.max_queue_len, f.max_queue_len);
+    q(p.refused_total_p99_ms, f.refused_total_p99_ms, "refused p99");
+    q(p.mean_batch_size, f.mean_batch_size, "mean batch size");
+    ASSERT_EQ(p.errors_by_status.size(), f.errors_by_status.size());
+    for (size_t i = 0; i < f.errors_by_status.size(); ++i) {
+      EXPECT_EQ(p.errors_by_status[i].key, f.errors_by_status[i].key);
+      EXPECT_EQ(p.errors_by_status[i].count, f.errors_by_status[i].count);
+    }
+    ASSERT_EQ(pushed.stages.size(), pulled.stages.size());
+    for (size_t i = 0; i < pulled.stages.size(); ++i) {
+      const StageSummary &a = pushed.stages[i], &b = pulled.stages[i];
+      EXPECT_EQ(a.stage, b.stage);
+      EXPECT_EQ(a.count, b.count) << b.stage;
+      EXPECT_DOUBLE_EQ(a.max_ms, b.max_ms) << b.stage;
+      EXPECT_TRUE(near(a.mean_ms, b.mean_ms, 1e-9)) << b.stage;
+      for (auto [x, y] :
+           {std::pair{a.p50_ms, b.p50_ms}, {a.p90_ms, b.p90_ms}, {a.p99_ms, b.p99_ms}})
+        EXPECT_TRUE(near(x, y, kBucket)) << b.stage << ": " << x << " vs " << y;
+    }
+    auto groups = [&](const std::vector<GroupSummary>& a, const std::vector<GroupSummary>& b) {
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < b.size(); ++i) {
+        EXPECT_EQ(a[i].name, b[i].name);
+        EXPECT_EQ(a[i].requests, b[i].requests) << b[i].name;
+        EXPECT_EQ(a[i].errors, b[i].errors) << b[i].name;
+        q(a[i].total_p99_ms, b[i].total_p99_ms, b[i].name + " total p99");
+        q(a[i].inference_p50_ms, b[i].inference_p50_ms, b[i].name + " inference p50");
+        q(a[i].max_mem_used_mb, b[i].max_mem_used_mb, b[i].name + " memory");
+        q(a[i].mean_gpu_util, b[i].mean_gpu_util, b[i].name + " utilisation");
+      }
+    };
+    groups(p.by_gpu, f.by_gpu);
+    groups(p.by_model, f.by_model);
+    groups(p.by_replica, f.by_replica);
+    ASSERT_EQ(pushed.baselines.size(), pulled.baselines.size());
+    for (size_t i = 0; i < pulled.baselines.size(); ++i) {
+      const BaselineEntry &a = pushed.baselines[i], &b = pulled.baselines[i];
+      EXPECT_EQ(a.model, b.model);
+      EXPECT_EQ(a.gpu_id, b.gpu_id);
+      EXPECT_EQ(a.batch_size, b.batch_size);
+      EXPECT_EQ(a.input_size, b.input_size);
+      EXPECT_EQ(a.count, b.count);
+      EXPECT_TRUE(near(a.p50_ms, b.p50_ms, kBucket)) << a.p50_ms << " vs " << b.p50_ms;
+      EXPECT_TRUE(near(a.p99_ms, b.p99_ms, kBucket)) << a.p99_ms << " vs " << b.p99_ms;
+      EXPECT_TRUE(near(a.steady_ms, b.steady_ms, 1e-9)) << a.steady_ms << " vs " << b.steady_ms;
+    }
+    // The time series: the same windows, counts, latencies, stage means and
+    // inflation (and so the same change points).
+    const TimeSeries &pt = pushed.time_series, &ft = pulled.time_series;
+    EXPECT_EQ(pt.window_s, ft.window_s);
+    ASSERT_EQ(pt.windows.size(), ft.windows.size());
+    for (size_t i = 0; i < ft.windows.size(); ++i) {
+      const WindowStats &a = pt.windows[i], &b = ft.windows[i];
+      EXPECT_EQ(a.start_us, b.start_us);
+      EXPECT_EQ(a.records, b.records) << i;
+      EXPECT_EQ(a.requests, b.requests) << i;
+      EXPECT_EQ(a.errors, b.errors) << i;
+      EXPECT_EQ(a.rejections, b.rejections) << i;
+      q(a.total_p99_ms, b.total_p99_ms, "window total p99");
+      q(a.inference_p50_ms, b.inference_p50_ms, "window inference p50");
+      q(a.queue_ms_mean, b.queue_ms_mean, "window queue mean");
+      q(a.batch_size_mean, b.batch_size_mean, "window batch mean");
+      q(a.inflation, b.inflation, "window inflation");
+      ASSERT_EQ(a.stage_means_ms.size(), b.stage_means_ms.size()) << i;
+      for (size_t j = 0; j < b.stage_means_ms.size(); ++j) {
+        EXPECT_EQ(a.stage_means_ms[j].first, b.stage_means_ms[j].first);
+        EXPECT_TRUE(near(a.stage_means_ms[j].second, b.stage_means_ms[j].second, 1e-9));
+      }
+    }
+    ASSERT_EQ(pt.changes.size(), ft.changes.size());
+    for (size_t i = 0; i < ft.changes.size(); ++i) {
+      EXPECT_EQ(pt.changes[i].metric, ft.changes[i].metric);
+      EXPECT_EQ(pt.changes[i].kind, ft.changes[i].kind);
+      EXPECT_EQ(pt.changes[i].range.start_us, ft.changes[i].range.start_us);
+    }
+    // Not pushed down yet: the rules.
+    EXPECT_TRUE(pushed.findings.empty());
+    ASSERT_EQ(pushed.skipped_checks.size(), 1u);
+    EXPECT_NE(pushed.skipped_checks[0].reason.find("pushdown=1"), std::string::npos);
+  }
+
   static std::string Findings(const AnalysisReport& r) {
     std::string s;
     for (const Finding& f : r.findings) {
@@ -180,6 +293,76 @@ TEST_F(ClickHouseFleetTest, LoadIsExactlyOnceAndAnalyzeTellsTheSameStoryAsTheFil
     EXPECT_EQ(from_db.stages[i].count, from_file.stages[i].count);
     EXPECT_DOUBLE_EQ(from_db.stages[i].p99_ms, from_file.stages[i].p99_ms);
   }
+}
+
+// The histogram bucket computed in SQL is LatencyHistogram::BucketIndex, at
+// and around every bucket edge (the values go in as their bits: no float
+// parsing in between).
+TEST_F(ClickHouseFleetTest, PushDownBucketSqlIsTheHistogramsBucketIndex) {
+  std::vector<double> values = {0,    1e-9, 0.0009999,   0.001,       0.5,         1,
+                                7.25, 1e3,  4294967.295, 4294967.296, 4294967.297, 1e7};
+  for (int e = 0; e < 33; ++e) {
+    for (int k = 0; k < 128; k += 5) {
+      const double us = std::ldexp(1.0 + k / 128.0, e);
+      for (double v : {us, std::nextafter(us, 0.0), std::nextafter(us, 1e300)})
+        values.push_back(v / 1000.0);
+    }
+  }
+  std::string list;
+  for (double v : values) {
+    if (!list.empty()) list += ", ";
+    list += std::to_string(std::bit_cast<uint64_t>(v));
+  }
+  const std::string x = "reinterpretAsFloat64(reinterpretAsString(toUInt64(bits)))";
+  auto r = Client(server_->uri_text("default"))
+               ->Execute("SELECT " + ClickHousePushDown::BucketSql(x, 7) + ", " +
+                         ClickHousePushDown::BucketSql(x, 4) + " FROM (SELECT arrayJoin([" + list +
+                         "]) AS bits) FORMAT TabSeparated");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::istringstream in(*r);
+  const LatencyHistogram fine(LatencyHistogram::kFineBits), coarse(LatencyHistogram::kCoarseBits);
+  for (double v : values) {
+    int a = -1, b = -1;
+    ASSERT_TRUE(in >> a >> b);
+    EXPECT_EQ(a, fine.BucketIndex(v)) << v;
+    EXPECT_EQ(b, coarse.BucketIndex(v)) << v;
+  }
+}
+
+TEST_F(ClickHouseFleetTest, PushDownGivesTheNumbersOfTheRecords) {
+  // A log with failed requests too (an error burst).
+  const fs::path log = Generate(31, 20000, "error_burst@30+10");
+  const std::string uri = server_->uri_text("fleet_pd");
+  ASSERT_TRUE(RunDbInit({uri}).ok());
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log.string()};
+  load.host = "edge-1";
+  load.replica = "r1";
+  load.block_rows = 7000;
+  ASSERT_TRUE(RunDbLoad(load).ok());
+  const AnalysisReport pulled = Analyze(uri);
+  const AnalysisReport pushed = Analyze(server_->uri_text("fleet_pd", "pushdown=1"));
+  EXPECT_GT(pulled.summary.refused + pulled.summary.failed, 100);
+  EXPECT_NE(Findings(pulled).find("error_burst"), std::string::npos) << Findings(pulled);
+  ExpectSameAggregates(pushed, pulled);
+  // Against the file: the same, but a plain log has no replica.
+  AnalysisReport from_file = Analyze(log.string());
+  from_file.summary.by_replica = pulled.summary.by_replica;
+  ExpectSameAggregates(pushed, from_file);
+  // since/until and where= apply to the statements as to the records.
+  const std::string since = std::to_string(*pulled.summary.first_ts_us / 1'000'000 + 50);
+  const AnalysisReport late = Analyze(server_->uri_text("fleet_pd", "since=" + since));
+  ExpectSameAggregates(Analyze(server_->uri_text("fleet_pd", "since=" + since + "&pushdown=1")),
+                       late);
+  EXPECT_LT(late.summary.requests, pulled.summary.requests);
+  // A malformed pushdown value is refused by name.
+  AnalyzeOptions o;
+  o.paths = {server_->uri_text("fleet_pd", "pushdown=yes")};
+  auto bad = AnalyzeCommand(o).Analyze();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("pushdown must be 0 or 1"), std::string::npos);
+  fs::remove(log);
 }
 
 TEST_F(ClickHouseFleetTest, TimeBoundsAndConditionsSelectASubset) {
@@ -355,6 +538,9 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
     EXPECT_EQ(g.requests, Analyze(files[i]).summary.requests) << name;
   }
   // One replica: the where= condition on the origin columns.
+  // Pushed down to the cluster (through the Distributed tables): the same
+  // numbers, and the three replicas.
+  ExpectSameAggregates(Analyze(shard1.uri_text("fleet", "pushdown=1")), from_cluster);
   const AnalysisReport r2 = Analyze(shard1.uri_text("fleet", "where=replica+%3D+%27r2%27"));
   const AnalysisReport file2 = Analyze(files[1]);
   EXPECT_EQ(r2.summary.requests, file2.summary.requests);

@@ -11,7 +11,7 @@ namespace {
 TEST(ClickHouseUriTest, ParsesEveryPart) {
   auto u = ClickHouseUri::Parse(
       "clickhouse://ops:p%40ss@ch-1.example:9123/fleet?since=2026-12-06T00:00:00Z&until=1765000000"
-      "&where=model+%3D+%27yolo%27&cluster=prod");
+      "&where=model+%3D+%27yolo%27&cluster=prod&pushdown=1");
   ASSERT_TRUE(u.ok()) << u.status().ToString();
   EXPECT_EQ(u->user, "ops");
   EXPECT_EQ(u->password, "p@ss");
@@ -22,6 +22,8 @@ TEST(ClickHouseUriTest, ParsesEveryPart) {
   EXPECT_EQ(u->until, "1765000000");
   EXPECT_EQ(u->where, "model = 'yolo'");
   EXPECT_EQ(u->cluster, "prod");
+  EXPECT_TRUE(u->pushdown);
+  EXPECT_FALSE(ClickHouseUri::Parse("clickhouse://h/db?pushdown=0")->pushdown);
   EXPECT_EQ(u->Describe(), "ch-1.example:9123/fleet");  // no credentials
 }
 
@@ -32,6 +34,7 @@ TEST(ClickHouseUriTest, Defaults) {
   EXPECT_EQ(u->database, "yoloscope");
   EXPECT_EQ(u->user, "default");
   EXPECT_TRUE(u->password.empty());
+  EXPECT_FALSE(u->pushdown);  // the records are read back unless asked
 }
 
 TEST(ClickHouseUriTest, MalformedUrisNameWhatIsWrong) {
@@ -44,6 +47,7 @@ TEST(ClickHouseUriTest, MalformedUrisNameWhatIsWrong) {
       {"clickhouse://h/db;drop", "database must be a name"},
       {"clickhouse://h/db?foo=1", "unknown option 'foo'"},
       {"clickhouse://h/db?cluster=a-b", "cluster must be a name"},
+      {"clickhouse://h/db?pushdown=yes", "pushdown must be 0 or 1"},
       {"clickhouse://@h/db", "empty user name"},
       {"clickhouse://u:%zz@h/db", "bad percent-encoding in the password"},
       {"clickhouse://h o/db", "bad character in host"},

@@ -51,6 +51,17 @@ void LatencyHistogram::Record(double ms, int64_t n) {
   sum_ += ms * static_cast<double>(n);
 }
 
+void LatencyHistogram::RecordBucket(int index, int64_t n, double sum, double min, double max) {
+  if (n <= 0) return;
+  index = std::clamp(index, 0, num_buckets_ - 1);
+  if (index < offset_ || index >= offset_ + static_cast<int>(counts_.size())) Grow(index);
+  counts_[static_cast<size_t>(index - offset_)] += static_cast<uint64_t>(n);
+  min_ = std::min(min_, min);
+  max_ = std::max(max_, max);
+  count_ += n;
+  sum_ += sum;
+}
+
 void LatencyHistogram::Merge(const LatencyHistogram& other) {
   if (other.count_ == 0) return;
   if (other.bits_ != bits_) {

@@ -54,6 +54,11 @@ class LatencyHistogram {
     if (ms > max_) max_ = ms;
   }
 
+  // Adds `n` values known only by their bucket `index` (BucketIndex), their
+  // sum, min and max: a histogram computed elsewhere (in SQL) with the same
+  // bucket arithmetic.
+  void RecordBucket(int index, int64_t n, double sum, double min, double max);
+
   // Adds every value of `other`. When precisions differ, `other`'s buckets are
   // re-recorded at their midpoints (lossy only by the coarser precision).
   void Merge(const LatencyHistogram& other);

@@ -300,6 +300,8 @@ struct LowLoadStats {
   }
 };
 
+class ClickHousePushDown;
+
 class LogAggregator : public RecordSink {
  public:
   explicit LogAggregator(AggregatorConfig config = {});
@@ -405,6 +407,10 @@ class LogAggregator : public RecordSink {
   const TimeBucketStore& time_buckets() const { return time_; }
 
  private:
+  // Fills the state from SQL aggregates instead of records
+  // (analyzer/clickhouse_pushdown.h).
+  friend class ClickHousePushDown;
+
   void CountFields(const LogRecord& r);
   void AddDeviceState(const LogRecord& r, int64_t gpu, TimeBucket* bucket);
   void AddRequest(const LogRecord& r, int64_t gpu, TimeBucket* bucket);

@@ -89,6 +89,8 @@ struct TimeBucket {
   void Merge(const TimeBucket& o);
 };
 
+class ClickHousePushDown;
+
 class TimeBucketStore {
  public:
   explicit TimeBucketStore(int max_buckets = 2048, int64_t max_cells = 131072);
@@ -114,6 +116,9 @@ class TimeBucketStore {
   static int64_t LadderUs(int level);
 
  private:
+  // Fills the buckets from SQL aggregates (analyzer/clickhouse_pushdown.h).
+  friend class ClickHousePushDown;
+
   void CoarsenTo(int level);
   void Fit();
   void CountCells();
