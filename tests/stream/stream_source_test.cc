@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -394,6 +395,62 @@ TEST_F(StreamSourceTest, HttpMjpegSourceIsRead) {
   for (size_t i = 1; i < frames.size(); ++i) EXPECT_GT(frames[i].index, frames[i - 1].index);
   EXPECT_EQ(frames.back().rgb.width, 320);
   EXPECT_EQ(frames.back().rgb.height, 240);
+  const StreamSourceStats st = (*source)->Stats();
+  EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
+}
+
+// An AVI whose codec FourCC FFmpeg has no decoder for (an MJPEG file with
+// its `MJPG` tags renamed): refused when opened, naming the cause.
+TEST_F(StreamSourceTest, UnsupportedCodecFailsWithAClearError) {
+  const std::string mjpeg = (dir_ / "clip.avi").string();
+  ASSERT_TRUE(testing::MakeTestVideo(mjpeg, 1, 25, 160, 120, "-c:v mjpeg -f avi"));
+  std::ifstream in(mjpeg, std::ios::binary);
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int renamed = 0;
+  for (size_t at = data.find("MJPG"); at != std::string::npos; at = data.find("MJPG", at + 4)) {
+    data.replace(at, 4, "ZQ9X");
+    ++renamed;
+  }
+  ASSERT_GE(renamed, 1);
+  const std::string path = (dir_ / "unknown_codec.avi").string();
+  std::ofstream(path, std::ios::binary) << data;
+  StreamConfig c;
+  c.name = "unknown_codec";
+  c.uri = path;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  const StreamSourceStats st = WaitForEnd(source->get());
+  EXPECT_EQ(st.state, StreamState::kFailed);
+  EXPECT_NE(st.error.find("codec FFmpeg cannot decode"), std::string::npos) << st.error;
+  EXPECT_EQ(st.frames_read, 0);
+}
+
+TEST_F(StreamSourceTest, HttpMpegTsSourceIsRead) {
+  const std::string video = (dir_ / "cam.mp4").string();
+  ASSERT_TRUE(testing::MakeTestVideo(video, 4, 25));
+  const int port = testing::FreePort(SOCK_STREAM);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.ts";
+  // ffmpeg as an HTTP camera sending MPEG-TS (H.264), in real time.
+  testing::ServeChild camera({"ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-i", video, "-c",
+                              "copy", "-f", "mpegts", "-listen", "1", url});
+  StreamConfig c;
+  c.name = "http_ts";
+  c.uri = url;
+  c.reconnect_min_ms = 100;  // until the camera listens
+  c.reconnect_max_ms = 200;
+  auto source = StreamSource::Create(c, &clock_);
+  ASSERT_TRUE(source.ok());
+  (*source)->Start();
+  std::vector<VideoFrame> frames;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (frames.size() < 25 && std::chrono::steady_clock::now() < deadline) {
+    if (auto f = (*source)->Next(milliseconds(100))) frames.push_back(std::move(*f));
+  }
+  (*source)->Stop();
+  ASSERT_EQ(frames.size(), 25u) << (*source)->Stats().error;
+  for (size_t i = 1; i < frames.size(); ++i) EXPECT_GT(frames[i].index, frames[i - 1].index);
+  EXPECT_EQ(frames.back().rgb.width, 320);
   const StreamSourceStats st = (*source)->Stats();
   EXPECT_EQ(st.frames_read, st.frames_skipped + st.frames_dropped + st.frames_delivered);
 }
