@@ -48,6 +48,8 @@ import os
 import random
 import sys
 
+from simulate_streams import jitter_streams, simulate_streams, stream_scenarios
+
 EPOCH = _dt.datetime(2026, 3, 2, 9, 0, 0, tzinfo=_dt.timezone.utc)
 
 # GPUs: total MiB, nominal SM clock, relative speed.
@@ -513,6 +515,7 @@ def main():
     ap.add_argument("--only", help="comma-separated scenario names")
     a = ap.parse_args()
     all_sc = scenarios()
+    all_sc.update(stream_scenarios())
     if a.list:
         for name, sc in all_sc.items():
             print(name, "expect:", ",".join(sc.expect) or "(healthy)",
@@ -524,9 +527,13 @@ def main():
         names = a.only.split(",") if a.only else list(all_sc)
         for name in names:
             for seed in range(a.first_seed, a.first_seed + a.seeds):
-                sc = jitter(scenarios()[name], seed)  # fresh: changed in place
                 path = os.path.join(a.corpus, f"{name}.s{seed}.jsonl")
-                write(simulate(sc, seed, a.scale), path)
+                if name in stream_scenarios():
+                    sc = jitter_streams(stream_scenarios()[name], seed)
+                    write(simulate_streams(sc, seed, a.scale), path)
+                else:
+                    sc = jitter(scenarios()[name], seed)  # fresh: changed in place
+                    write(simulate(sc, seed, a.scale), path)
                 truth.append({"log": os.path.basename(path), "scenario": name, "seed": seed,
                               "expect": sc.expect, "allow": sc.allow})
         with open(os.path.join(a.corpus, "truth.json"), "w") as f:
@@ -537,7 +544,10 @@ def main():
     name, seed, out = a.args
     if name not in all_sc:
         ap.error(f"unknown scenario {name} (--list)")
-    write(simulate(jitter(all_sc[name], int(seed)), int(seed), a.scale), out)
+    if name in stream_scenarios():
+        write(simulate_streams(jitter_streams(all_sc[name], int(seed)), int(seed), a.scale), out)
+    else:
+        write(simulate(jitter(all_sc[name], int(seed)), int(seed), a.scale), out)
     return 0
 
 
