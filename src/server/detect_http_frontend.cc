@@ -5,6 +5,7 @@
 #include "http/media_type.h"
 #include "http/multipart_form.h"
 #include "reqlog/json_line_serializer.h"
+#include "server/detections_json.h"
 
 namespace yoloscope {
 namespace {
@@ -26,25 +27,9 @@ std::string DetectJson(const InferenceResult& r, const std::string& model, const
   out += ",\"model\":";
   AppendJsonString(model, &out);
   out += ",\"width\":" + std::to_string(r.width) + ",\"height\":" + std::to_string(r.height);
-  out += ",\"detections\":[";
-  for (size_t i = 0; i < r.detections.size(); ++i) {
-    const Detection& d = r.detections[i];
-    if (i) out += ',';
-    out += "{\"class_id\":" + std::to_string(d.class_id) + ",\"label\":";
-    AppendJsonString(info.Label(d.class_id), &out);
-    out += ",\"score\":";
-    AppendJsonNumber(d.score, 4, &out);
-    out += ",\"box\":[";
-    AppendJsonNumber(d.x1, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.y1, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.x2, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.y2, 2, &out);
-    out += "]}";
-  }
-  out += "],\"batch_size\":" + std::to_string(r.batch_size);
+  out += ",\"detections\":";
+  AppendDetectionsJson(r.detections, info, &out);
+  out += ",\"batch_size\":" + std::to_string(r.batch_size);
   out += ",\"batch_id\":" + std::to_string(r.batch_id);
   out += ",\"timing\":{\"queue_ms\":";
   AppendMs(r.timing.queue_ms, &out);

@@ -4,6 +4,7 @@
 
 #include "common/time_format.h"
 #include "reqlog/json_line_serializer.h"
+#include "server/detections_json.h"
 
 namespace yoloscope {
 
@@ -96,25 +97,9 @@ std::string StreamResultSink::FormatLine(const std::string& stream, const Stream
     out += '}';
     return out;
   }
-  out += ",\"detections\":[";
-  for (size_t i = 0; i < r.detections.size(); ++i) {
-    const Detection& d = r.detections[i];
-    if (i) out += ',';
-    out += "{\"class_id\":" + std::to_string(d.class_id) + ",\"label\":";
-    AppendJsonString(model.Label(d.class_id), &out);
-    out += ",\"score\":";
-    AppendJsonNumber(d.score, 4, &out);
-    out += ",\"box\":[";
-    AppendJsonNumber(d.x1, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.y1, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.x2, 2, &out);
-    out += ',';
-    AppendJsonNumber(d.y2, 2, &out);
-    out += "]}";
-  }
-  out += "]}";
+  out += ",\"detections\":";
+  AppendDetectionsJson(r.detections, model, &out);
+  out += '}';
   return out;
 }
 
