@@ -17,6 +17,7 @@
 #include "alerts/test_http_receiver.h"
 #include "http/test_http_client.h"
 #include "server/inference_server.h"
+#include "testing/stream_server_fixture.h"
 #include "testing/test_models.h"
 #include "testing/test_videos.h"
 
@@ -63,40 +64,22 @@ std::vector<Json> ReadJsonl(const std::string& path) {
   return out;
 }
 
-class StreamResultsTest : public ::testing::Test {
+class StreamResultsTest : public testing::StreamServerFixture {
  protected:
   void SetUp() override {
-#if !YOLOSCOPE_HAVE_OPENCV
-    GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
-#endif
-    if (!testing::HaveFfmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/setup.sh)";
+    SetUpStreamServer("stream_results");
+    if (IsSkipped()) return;
     model_ = testing::ModelPath("yolov8n_320", "onnx");
     ASSERT_FALSE(model_.empty()) << "generated models missing in " << testing::ModelsDir();
-    dir_ = fs::temp_directory_path() /
-           ("ys_stream_results_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
+    config_.service.backend.kind = "auto";  // the real ONNX model
     config_.service.backend.model_path = model_;
     config_.service.backend.num_threads = 1;
-    config_.service.warmup = false;
     config_.service.batcher.max_batch_size = 2;
     config_.service.batcher.max_queue_delay_us = 2000;
-    config_.http.port = 0;
-    config_.grpc.enabled = false;
-    config_.http.io_threads = 1;
-    config_.telemetry.kind = "off";
-    config_.log.path = (dir_ / "requests.jsonl").string();
     config_.stream_stats_period_ms = 0;
     video_ = (dir_ / "dog_then_person.mp4").string();
     ASSERT_TRUE(MakeDogThenPersonVideo(video_)) << "ffmpeg failed for " << video_;
   }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::seconds(10));
-    server_.reset();
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-
   StreamConfig Clip(const std::string& name = "clip") {
     StreamConfig s;
     s.name = name;
@@ -104,37 +87,9 @@ class StreamResultsTest : public ::testing::Test {
     return s;
   }
 
-  void Start() {
-    auto s = InferenceServer::Create(config_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  // The value of one series in /metrics (-1 when absent).
-  double Metric(const std::string& series) {
-    const std::string text = server_->RenderMetrics();
-    const size_t at = text.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + series.size() + 2));
-  }
-  double Frames(const std::string& stream, const std::string& outcome) {
-    return Metric("yoloscope_stream_frames_total{stream=\"" + stream + "\",outcome=\"" + outcome +
-                  "\"}");
-  }
   double Results(const std::string& stream, const std::string& sink, const std::string& outcome) {
     return Metric("yoloscope_stream_results_total{stream=\"" + stream + "\",sink=\"" + sink +
                   "\",outcome=\"" + outcome + "\"}");
-  }
-
-  template <typename Pred>
-  bool WaitFor(Pred done, milliseconds limit = milliseconds(60'000)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return done();
   }
 
   Json LiveJson() {
@@ -149,9 +104,6 @@ class StreamResultsTest : public ::testing::Test {
   }
 
   std::string model_, video_;
-  fs::path dir_;
-  ServeConfig config_;
-  std::unique_ptr<InferenceServer> server_;
 };
 
 TEST_F(StreamResultsTest, JsonlAndWebhookGetEveryFrameInOrderAndTheLivePageShowsTheStream) {

@@ -20,6 +20,7 @@
 #include "http/test_http_client.h"
 #include "server/inference_server.h"
 #include "testing/serve_child.h"
+#include "testing/stream_server_fixture.h"
 #include "testing/test_videos.h"
 
 namespace yoloscope {
@@ -30,82 +31,14 @@ using Json = nlohmann::json;
 using std::chrono::milliseconds;
 using testing::TestHttpClient;
 
-class StreamServeTest : public ::testing::Test {
+class StreamServeTest : public testing::StreamServerFixture {
  protected:
   void SetUp() override {
-#if !YOLOSCOPE_HAVE_OPENCV
-    GTEST_SKIP() << "this build has no video support (YOLOSCOPE_USE_OPENCV=OFF)";
-#endif
-    if (!testing::HaveFfmpeg()) GTEST_SKIP() << "ffmpeg not installed (scripts/setup.sh)";
-    dir_ = fs::temp_directory_path() /
-           ("ys_stream_serve_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-    config_.service.backend.kind = "sim";
-    config_.service.warmup = false;
-    config_.service.batcher.max_batch_size = 4;
-    config_.service.batcher.max_queue_delay_us = 5000;
-    config_.http.port = 0;
-    config_.grpc.enabled = false;
-    config_.http.io_threads = 1;
-    config_.telemetry.kind = "off";
-    config_.log.path = (dir_ / "requests.jsonl").string();
+    SetUpStreamServer("stream_serve");
+    if (IsSkipped()) return;
     config_.stream_stats_period_ms = 200;
     SimModel(10, 5);
   }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::seconds(5));
-    server_.reset();
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-
-  // A simulated model: a batch of b takes base_ms + per_image_ms * b.
-  void SimModel(double base_ms, double per_image_ms) {
-    const std::string path = (dir_ / "model.yaml").string();
-    std::ofstream out(path);
-    out << "simulator: yoloscope-sim/1\nmodel:\n  name: stream-sim\n  input_size: 320\n"
-        << "latency:\n  base_ms: " << base_ms << "\n  per_image_ms: " << per_image_ms
-        << "\n  alpha: 1.0\n  jitter_pct: 0\n  seed: 1\n";
-    config_.service.backend.model_path = path;
-  }
-
-  std::string Video(const std::string& name, double seconds, int fps = 25) {
-    const std::string path = (dir_ / name).string();
-    EXPECT_TRUE(testing::MakeTestVideo(path, seconds, fps)) << "ffmpeg failed for " << path;
-    return path;
-  }
-
-  void Start() {
-    auto s = InferenceServer::Create(config_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    ASSERT_TRUE(server_->Start().ok());
-  }
-
-  // The value of one series in /metrics (-1 when absent).
-  double Metric(const std::string& series) {
-    const std::string text = server_->RenderMetrics();
-    const size_t at = text.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + series.size() + 2));
-  }
-  double Frames(const std::string& stream, const std::string& outcome) {
-    return Metric("yoloscope_stream_frames_total{stream=\"" + stream + "\",outcome=\"" + outcome +
-                  "\"}");
-  }
-
-  // Waits until `done` is true (polling), at most `limit`.
-  template <typename Pred>
-  bool WaitFor(Pred done, milliseconds limit = milliseconds(60'000)) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    return done();
-  }
-
   std::vector<Json> StopAndReadLog() {
     server_->Shutdown(std::chrono::seconds(10));
     std::vector<Json> records;
@@ -127,10 +60,6 @@ class StreamServeTest : public ::testing::Test {
     }
     return out;
   }
-
-  fs::path dir_;
-  ServeConfig config_;
-  std::unique_ptr<InferenceServer> server_;
 };
 
 TEST_F(StreamServeTest, FileStreamGivesOneRecordPerFrame) {
