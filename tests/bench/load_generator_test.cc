@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -123,6 +124,19 @@ class BenchServerTest : public ::testing::Test {
   std::unique_ptr<InferenceServer> server_;
 };
 
+// Open loop: the responses counted in the measured windows are the
+// requests sent in them, give or take those in flight at the two window
+// edges. A stall on a loaded machine moves completions across an edge (CI
+// once read 318 served against 297 sent per second), so the bound is the
+// in-flight count the generator saw, not a fixed percentage.
+void ExpectServedWhatWasSent(const LevelResult& l) {
+  const double served = l.summary.throughput * l.summary.duration_s;
+  const double sent = l.send_rate * l.summary.duration_s;
+  EXPECT_GT(sent, 0);
+  EXPECT_LE(std::abs(served - sent), l.max_in_flight + 1.0)
+      << "served " << served << ", sent " << sent << ", max in flight " << l.max_in_flight;
+}
+
 TEST_F(BenchServerTest, OpenLoopAchievesTheRequestedConstantRate) {
   Start();
   LoadGeneratorConfig c = Load();
@@ -132,8 +146,8 @@ TEST_F(BenchServerTest, OpenLoopAchievesTheRequestedConstantRate) {
   BenchReport r = RunOk(c);
   ASSERT_EQ(r.levels.size(), 1u);
   const LevelResult& l = r.levels[0];
-  EXPECT_NEAR(l.summary.throughput, 200, 200 * 0.05) << r.ToTable();
-  EXPECT_NEAR(l.send_rate, 200, 200 * 0.05);
+  EXPECT_NEAR(l.send_rate, 200, 200 * 0.05) << r.ToTable();
+  ExpectServedWhatWasSent(l);
   EXPECT_EQ(l.summary.ok, l.summary.responses);  // no errors
   EXPECT_EQ(l.unsent, 0);
   EXPECT_GE(l.windows, 3);
@@ -154,7 +168,7 @@ TEST_F(BenchServerTest, OpenLoopPoissonRatesAcrossARange) {
   for (const LevelResult& l : r.levels) {
     // Poisson counts vary (sd ~ sqrt(n)); what was sent is what was served.
     EXPECT_NEAR(l.summary.throughput, l.level, l.level * 0.2) << r.ToTable();
-    EXPECT_NEAR(l.summary.throughput, l.send_rate, l.send_rate * 0.05);
+    ExpectServedWhatWasSent(l);
   }
   // CSV: a header plus one row per level; JSON parses back.
   std::string csv = r.ToCsv();
