@@ -383,6 +383,7 @@ void AppendJsonLine(const BatchLogRecord& r, std::string* out) {
   w.Ms(ls::kH2dMs, r.h2d_ms);
   w.Ms(ls::kInferenceMs, r.inference_ms);
   w.Ms(ls::kD2hMs, r.d2h_ms);
+  w.Ms(ls::kBusyMs, r.busy_ms);
   w.Gauge(ls::kMemUsedMb, r.mem_used_mb);
   w.Gauge(ls::kMemTotalMb, r.mem_total_mb);
   w.Gauge(ls::kMemReservedMb, r.mem_reserved_mb);

@@ -49,6 +49,7 @@ struct LogRecord {
   // Stage times (ms).
   std::optional<double> queue_ms, decode_ms, preprocess_ms, h2d_ms, inference_ms, d2h_ms,
       postprocess_ms, total_ms;
+  std::optional<double> busy_ms;  // batch records: the instance's wall time for the batch
 
   // Device state (request, batch and gpu records).
   std::optional<double> gpu_util, mem_used_mb, mem_total_mb, mem_reserved_mb, mem_allocated_mb,

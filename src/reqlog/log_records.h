@@ -62,6 +62,10 @@ struct BatchLogRecord {
   std::optional<int64_t> instance;  // model instance (worker) that ran the batch.
   std::optional<int64_t> gpu_id;    // written as null when empty.
   std::optional<double> h2d_ms, inference_ms, d2h_ms;
+  // Wall time the instance spent on this batch, from taking it off the
+  // batcher to handing its requests on (>= the device times; includes a wait
+  // for a device shared with other instances).
+  std::optional<double> busy_ms;
   std::optional<double> mem_used_mb, mem_total_mb, mem_reserved_mb, mem_allocated_mb,
       mem_inactive_split_mb;
   std::optional<int64_t> alloc_retries;

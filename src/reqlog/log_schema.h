@@ -92,6 +92,10 @@ inline constexpr std::string_view kPreprocessMs = "preprocess_ms";
 inline constexpr std::string_view kH2dMs = "h2d_ms";
 inline constexpr std::string_view kInferenceMs = "inference_ms";
 inline constexpr std::string_view kD2hMs = "d2h_ms";
+// Batch records: the instance's wall time for the batch, from taking it to
+// handing its requests on (device time, waiting for a shared device, batch
+// assembly and bookkeeping).
+inline constexpr std::string_view kBusyMs = "busy_ms";
 inline constexpr std::string_view kPostprocessMs = "postprocess_ms";
 inline constexpr std::string_view kTotalMs = "total_ms";
 

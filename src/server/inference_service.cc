@@ -119,8 +119,9 @@ struct InferenceService::Impl {
   void Finish(JobPtr job, const Status& status, Outcome outcome, int http_status,
               const std::string& code);
   void WriteRequestRecord(const Job& job, const InferenceResult& r);
-  void WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int64_t start_wall_us,
-                        const BatchTiming& timing);
+  // After the batch's requests were handed on (`batch.items` moved from).
+  void WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int size, int64_t start_wall_us,
+                        const BatchTiming& timing, int64_t busy_ns);
   void CountRequest(int http_status);
   // Validates and admits `jobs` together (all or none); on refusal each is
   // finished at once with the reason.
@@ -500,6 +501,11 @@ void InferenceService::Impl::DeviceLoop(int instance) {
   std::vector<float> batch_buffer;
   Batch<JobPtr> batch;
   while (batcher->NextBatch(&batch).ok()) {
+    // The instance is busy from here until its requests are handed on: the
+    // batch record's busy_ms, which the what-if model uses as the instance's
+    // occupancy per batch (more than the device time: assembly, a wait for
+    // a shared device, bookkeeping).
+    const int64_t taken_ns = clock->NowNs();
     const int n = batch.size();
     const float* input = nullptr;
     if (n == 1) {
@@ -531,8 +537,6 @@ void InferenceService::Impl::DeviceLoop(int instance) {
         batch_latency_ms_by_size[n] += NsToMs(end_ns - start_ns);
       }
     }
-    WriteBatchRecord(instance, batch, start_wall_us, timing);
-
     for (int k = 0; k < n; ++k) {
       JobPtr job = std::move(batch.items[k]);
       job->batch_id = static_cast<int64_t>(batch.batch_id);
@@ -552,6 +556,7 @@ void InferenceService::Impl::DeviceLoop(int instance) {
         // Only after Shutdown closed the queue, which waits for this thread.
       }
     }
+    WriteBatchRecord(instance, batch, n, start_wall_us, timing, clock->NowNs() - taken_ns);
     batch.Clear();
   }
 }
@@ -717,20 +722,22 @@ void InferenceService::Impl::WriteRequestRecord(const Job& job, const InferenceR
   if (log != nullptr) (void)WriteRecord(&rec, log);
 }
 
-void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch,
-                                              int64_t start_wall_us, const BatchTiming& timing) {
+void InferenceService::Impl::WriteBatchRecord(int instance, const Batch<JobPtr>& batch, int size,
+                                              int64_t start_wall_us, const BatchTiming& timing,
+                                              int64_t busy_ns) {
   if (log == nullptr && !config.on_batch_record) return;
   thread_local BatchLogRecord rec;  // reused, as in WriteRequestRecord
   ResetKeepingCapacity(&rec);
   rec.ts_us = start_wall_us;
   rec.batch_id = static_cast<int64_t>(batch.batch_id);
-  rec.batch_size = batch.size();
+  rec.batch_size = size;
   rec.model.assign(model_name);
   rec.instance = instance;
   rec.gpu_id = gpu_ids[static_cast<size_t>(instance)];
   rec.h2d_ms = timing.h2d_ms;
   rec.inference_ms = timing.inference_ms;
   rec.d2h_ms = timing.d2h_ms;
+  rec.busy_ms = NsToMs(busy_ns);
   rec.mem_used_mb = timing.memory.used_mb;
   rec.mem_total_mb = timing.memory.total_mb;
   rec.mem_reserved_mb = timing.memory.reserved_mb;

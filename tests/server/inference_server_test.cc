@@ -148,6 +148,10 @@ TEST_F(InferenceServerTest, ConcurrentRequestsGetDetectionsAndExactlyOneRecordEa
   for (const auto& b : batches) {
     EXPECT_EQ(b.at("schema"), "yoloscope.v1");
     batch_size_of[b.at("batch_id").get<int64_t>()] = b.at("batch_size").get<int64_t>();
+    // The instance's wall time for the batch covers its device time.
+    const double device_ms =
+        b.value("h2d_ms", 0.0) + b.at("inference_ms").get<double>() + b.value("d2h_ms", 0.0);
+    EXPECT_GE(b.at("busy_ms").get<double>() + 0.002, device_ms) << b.dump();
   }
   std::map<int64_t, int64_t> members;  // batch_id -> requests seen
   std::set<std::string> ids;

@@ -46,6 +46,7 @@ constexpr ReaderField kFields[] = {
     Dbl(ls::kH2dMs, FieldUnit::kMs, &LogRecord::h2d_ms),
     Dbl(ls::kInferenceMs, FieldUnit::kMs, &LogRecord::inference_ms),
     Dbl(ls::kD2hMs, FieldUnit::kMs, &LogRecord::d2h_ms),
+    Dbl(ls::kBusyMs, FieldUnit::kMs, &LogRecord::busy_ms),
     Dbl(ls::kPostprocessMs, FieldUnit::kMs, &LogRecord::postprocess_ms),
     Dbl(ls::kTotalMs, FieldUnit::kMs, &LogRecord::total_ms),
     Dbl(ls::kGpuUtil, FieldUnit::kPercent, &LogRecord::gpu_util),
