@@ -39,6 +39,9 @@ int LabMain(int argc, char** argv) {
       ->required();
   whatif->add_option("--skip-s", wcfg.skip_s, "warm-up left out of both sides (s)")
       ->capture_default_str();
+  whatif
+      ->add_option("--repeat", wcfg.repeat, "runs of A and of each B; medians are compared (1..20)")
+      ->capture_default_str();
   whatif->add_option("--scenarios", scenarios_dir, "folder of scenario YAML files");
   whatif->add_option("--models", cfg.models_dir, "generated models folder (${MODELS})");
   whatif->add_option("--photos", cfg.photos_dir, "sample photos folder (${PHOTOS})");

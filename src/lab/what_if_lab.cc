@@ -1,7 +1,10 @@
 #include "lab/what_if_lab.h"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
 
 #include "server/serve_config.h"
 #include "whatif/what_if_engine.h"
@@ -55,6 +58,30 @@ void Check(const char* name, double pred, double meas, double tol, std::vector<s
   }
 }
 
+// Per metric, the median over runs (the compared fields: percentiles,
+// throughput, rejections); the other fields are the first run's.
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+template <typename T>
+T MedianOf(const std::vector<T>& runs) {
+  T out = runs.front();
+  auto median = [&](double T::*field) {
+    std::vector<double> v;
+    for (const T& r : runs) v.push_back(r.*field);
+    out.*field = Median(std::move(v));
+  };
+  median(&T::p50_ms);
+  median(&T::p90_ms);
+  median(&T::p99_ms);
+  median(&T::throughput_per_s);
+  median(&T::rejection_rate);
+  return out;
+}
+
 }  // namespace
 
 WhatIfLab::WhatIfLab(WhatIfLabConfig config) : config_(std::move(config)) {
@@ -63,18 +90,34 @@ WhatIfLab::WhatIfLab(WhatIfLabConfig config) : config_(std::move(config)) {
 
 StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
   if (!(config_.skip_s >= 0)) return InvalidArgumentError("--skip-s must be >= 0");
+  if (config_.repeat < 1 || config_.repeat > 20) {
+    return InvalidArgumentError("--repeat must be in [1, 20]");
+  }
   ServeConfig serve_a;
   YS_RETURN_IF_ERROR(LoadServeConfigYaml(a.server_yaml, a.path + " (server)", &serve_a));
   const WhatIfSetting setting_a = SettingOf(serve_a);
+  const int n = config_.repeat;
+  auto run_name = [n](const std::string& base, int k) {
+    return n == 1 ? base : fmt::format("{}_r{}", base, k + 1);
+  };
 
+  // A, n times: one engine per run (each predicts from its own log alone).
   LabRunner runner(config_.lab);
-  const ScenarioResult ra = runner.Run(a);
-  if (!ra.error.empty()) return InternalError("running A (" + a.name + "): " + ra.error);
-  ProfileOptions po;
-  po.skip_s = config_.skip_s;
-  YS_ASSIGN_OR_RETURN(PipelineProfile profile,
-                      ProfileBuilder::Load({ra.log_path}, ReadOptions{}, po));
-  YS_ASSIGN_OR_RETURN(auto engine, WhatIfEngine::Create(std::move(profile)));
+  std::vector<std::string> a_logs;
+  std::vector<std::unique_ptr<WhatIfEngine>> engines;
+  for (int k = 0; k < n; ++k) {
+    Scenario ak = a;
+    ak.name = run_name(a.name, k);
+    const ScenarioResult ra = runner.Run(ak);
+    if (!ra.error.empty()) return InternalError("running A (" + ak.name + "): " + ra.error);
+    ProfileOptions po;
+    po.skip_s = config_.skip_s;
+    YS_ASSIGN_OR_RETURN(PipelineProfile profile,
+                        ProfileBuilder::Load({ra.log_path}, ReadOptions{}, po));
+    YS_ASSIGN_OR_RETURN(auto engine, WhatIfEngine::Create(std::move(profile)));
+    a_logs.push_back(ra.log_path);
+    engines.push_back(std::move(engine));
+  }
 
   std::vector<WhatIfPairResult> out;
   // A against itself first: how well the model reproduces the run it read.
@@ -83,29 +126,41 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
   for (size_t i = 0; i < specs.size(); ++i) {
     WhatIfPairResult r;
     r.spec = specs[i].empty() ? "A (logged setting)" : specs[i];
+    r.runs = n;
     WhatIfSetting setting_b = setting_a;
     if (!specs[i].empty()) {
       auto s = ApplyWhatIf(specs[i], setting_a);
       if (!s.ok()) return s.status();
       setting_b = *s;
     }
+    if (setting_b.devices > 1) {
+      // The simulated GPU of a lab scenario is one device its instances share.
+      r.error = "the lab runs one device: devices > 1 cannot be run";
+      out.push_back(r);
+      continue;
+    }
     if (setting_b.rate_per_s > 0) {
       r.error = "the lab scales rates as xF only";
       out.push_back(r);
       continue;
     }
-    auto pred = engine->Predict(setting_b);
-    if (!pred.ok()) {
-      r.error = pred.status().message();
+    std::vector<SimulationResult> predicted;
+    for (const auto& engine : engines) {
+      auto pred = engine->Predict(setting_b);
+      if (!pred.ok()) {
+        r.error = pred.status().message();
+        break;
+      }
+      r.extrapolated = r.extrapolated || pred->extrapolated;
+      predicted.push_back(pred->result);
+    }
+    if (!r.error.empty()) {
       out.push_back(r);
       continue;
     }
-    r.predicted = pred->result;
-    r.extrapolated = pred->extrapolated;
-    std::string log_b = ra.log_path;
+    std::vector<std::string> logs_b = a_logs;
     if (!specs[i].empty()) {
       Scenario b = a;
-      b.name = fmt::format("{}_whatif{}", a.name, i);
       ServeConfig serve_b = serve_a;
       Apply(setting_b, &serve_b);
       b.server_yaml = ServeConfigToYaml(serve_b);
@@ -123,21 +178,36 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
         out.push_back(r);
         continue;
       }
-      const ScenarioResult rb = runner.Run(b);
-      if (!rb.error.empty()) {
-        r.error = "running B: " + rb.error;
+      logs_b.clear();
+      for (int k = 0; k < n && r.error.empty(); ++k) {
+        b.name = run_name(fmt::format("{}_whatif{}", a.name, i), k);
+        const ScenarioResult rb = runner.Run(b);
+        if (!rb.error.empty()) {
+          r.error = "running B: " + rb.error;
+        } else {
+          logs_b.push_back(rb.log_path);
+        }
+      }
+      if (!r.error.empty()) {
         out.push_back(r);
         continue;
       }
-      log_b = rb.log_path;
     }
-    auto measured = Measure(log_b, config_.skip_s / setting_b.rate_scale);
-    if (!measured.ok()) {
-      r.error = "reading B's log: " + measured.status().message();
+    std::vector<ObservedRun> measured;
+    for (const std::string& log : logs_b) {
+      auto m = Measure(log, config_.skip_s / setting_b.rate_scale);
+      if (!m.ok()) {
+        r.error = "reading B's log: " + m.status().message();
+        break;
+      }
+      measured.push_back(*m);
+    }
+    if (!r.error.empty()) {
       out.push_back(r);
       continue;
     }
-    r.measured = *measured;
+    r.predicted = MedianOf(predicted);
+    r.measured = MedianOf(measured);
     Check("p50", r.predicted.p50_ms, r.measured.p50_ms, kP50Tolerance, &r.misses);
     Check("p99", r.predicted.p99_ms, r.measured.p99_ms, kP99Tolerance, &r.misses);
     Check("throughput", r.predicted.throughput_per_s, r.measured.throughput_per_s,
@@ -153,7 +223,14 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
 
 void WhatIfLab::PrintTable(const Scenario& a, const std::vector<WhatIfPairResult>& results,
                            std::FILE* out) {
-  std::fprintf(out, "what-if lab: %s (predicted from A's log / measured)\n", a.name.c_str());
+  const int runs = results.empty() ? 1 : results.front().runs;
+  if (runs > 1) {
+    std::fprintf(out,
+                 "what-if lab: %s (predicted from A's log / measured; medians of %d runs each)\n",
+                 a.name.c_str(), runs);
+  } else {
+    std::fprintf(out, "what-if lab: %s (predicted from A's log / measured)\n", a.name.c_str());
+  }
   std::fprintf(out, "%-34s %15s %15s %15s %17s %13s  %s\n", "B", "p50 ms", "p90 ms", "p99 ms",
                "throughput/s", "rejected %", "verdict");
   for (const WhatIfPairResult& r : results) {

@@ -7,7 +7,9 @@
 //   3. runs B for real: A's scenario with the server config changed as B
 //      says and, for rate=xF, every open-loop phase's rate multiplied and
 //      its duration divided by F (the same seeded arrivals, compressed);
-//   4. compares predicted and measured over the same window (skip_s of
+//   4. with repeat > 1, steps 1-3 run `repeat` times and the medians are
+//      compared;
+//   5. compares predicted and measured over the same window (skip_s of
 //      warm-up left out of both) against the goals: p50 and throughput
 //      within 10 %, p99 within 20 %, rejection rate within 5 points.
 //
@@ -30,10 +32,16 @@ struct WhatIfLabConfig {
   LabConfig lab;                      // keep_logs is forced on (the logs are compared)
   std::vector<std::string> what_ifs;  // B settings, ApplyWhatIf syntax on A's setting
   double skip_s = 0.5;                // warm-up left out of both sides (>= 0)
+  // Runs of A and of each B (1..20). With more than one, each A run's log
+  // predicts B on its own, and the predicted and the measured numbers
+  // compared are the medians over the runs (per metric): one host stall
+  // in one run moves a p99, not the comparison.
+  int repeat = 1;
 };
 
 struct WhatIfPairResult {
   std::string spec;
+  int runs = 1;       // runs of A and of B behind the medians
   std::string error;  // set when the pair could not be run or predicted
   SimulationResult predicted;
   ObservedRun measured;

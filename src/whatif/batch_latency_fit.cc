@@ -96,6 +96,61 @@ double BatchLatencyFit::MedianUs(int batch_size) const {
   return below->median_us + (above->median_us - below->median_us) * t;
 }
 
+void BatchLatencyFit::SetOverheadUs(const std::map<int, std::vector<double>>& overhead_us) {
+  overhead_residuals_us_.clear();
+  overhead_base_us_ = overhead_slope_us_ = median_overhead_us_ = 0;
+  // Per size: the median, weighted by how many batches had that size.
+  std::vector<std::pair<int, std::vector<double>>> sizes;
+  std::vector<double> all;
+  for (const auto& [size, samples] : overhead_us) {
+    if (size < 1) continue;
+    std::vector<double> kept;
+    for (double us : samples) {
+      if (std::isfinite(us) && us >= 0) kept.push_back(us);
+    }
+    if (kept.empty()) continue;
+    std::sort(kept.begin(), kept.end());
+    all.insert(all.end(), kept.begin(), kept.end());
+    sizes.emplace_back(size, std::move(kept));
+  }
+  if (all.empty()) return;
+  std::sort(all.begin(), all.end());
+  median_overhead_us_ = QuantileOfSorted(all, 0.5);
+  // base + slope * b through the per-size medians (weighted least squares,
+  // both >= 0): batch assembly grows with the batch, bookkeeping does not.
+  double w = 0, mx = 0, my = 0;
+  for (const auto& [size, v] : sizes) {
+    const double n = static_cast<double>(v.size());
+    w += n;
+    mx += n * size;
+    my += n * QuantileOfSorted(v, 0.5);
+  }
+  mx /= w;
+  my /= w;
+  double sxy = 0, sxx = 0;
+  for (const auto& [size, v] : sizes) {
+    const double n = static_cast<double>(v.size());
+    sxy += n * (size - mx) * (QuantileOfSorted(v, 0.5) - my);
+    sxx += n * (size - mx) * (size - mx);
+  }
+  overhead_slope_us_ = sxx > 0 ? std::max(0.0, sxy / sxx) : 0;
+  overhead_base_us_ = std::max(0.0, my - overhead_slope_us_ * mx);
+  // Stalls (a page fault, a descheduled thread) are rare and not tied to a
+  // batch size: pooled, each size sees them at the log's overall rate
+  // rather than at the rate of the few batches of that size.
+  for (const auto& [size, v] : sizes) {
+    const double line = overhead_base_us_ + overhead_slope_us_ * size;
+    for (double us : v) overhead_residuals_us_.push_back(us - line);
+  }
+}
+
+double BatchLatencyFit::SampleOverheadUs(int batch_size, std::mt19937_64& rng) const {
+  if (overhead_residuals_us_.empty()) return 0;
+  std::uniform_int_distribution<size_t> pick(0, overhead_residuals_us_.size() - 1);
+  const double line = overhead_base_us_ + overhead_slope_us_ * batch_size;
+  return std::max(0.0, line + overhead_residuals_us_[pick(rng)]);
+}
+
 double BatchLatencyFit::SampleUs(int batch_size, std::mt19937_64& rng) const {
   auto it = samples_.find(batch_size);
   if (it != samples_.end()) {

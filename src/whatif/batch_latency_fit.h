@@ -61,6 +61,21 @@ class BatchLatencyFit {
   double upper_slope_us() const { return upper_slope_us_; }
   double lower_slope_us() const { return lower_slope_us_; }
 
+  // The instance's host work per batch beyond the device time (batch
+  // records' busy_ms minus h2d + inference + d2h): batch assembly before,
+  // bookkeeping and the hand-off after. `overhead_us[b]`: samples for
+  // batches of size b (negative and non-finite values dropped). Modelled as
+  // base + slope * b (a line through the per-size medians, weighted by
+  // their batch counts, both >= 0) plus a residual drawn from every batch.
+  void SetOverheadUs(const std::map<int, std::vector<double>>& overhead_us);
+  bool has_overhead() const { return !overhead_residuals_us_.empty(); }
+  // One draw for a batch of `batch_size` (>= 0); 0 without samples.
+  double SampleOverheadUs(int batch_size, std::mt19937_64& rng) const;
+  double overhead_base_us() const { return overhead_base_us_; }
+  double overhead_slope_us() const { return overhead_slope_us_; }
+  // Median over all samples; 0 without samples.
+  double median_overhead_us() const { return median_overhead_us_; }
+
  private:
   BatchLatencyFit() = default;
 
@@ -68,6 +83,8 @@ class BatchLatencyFit {
   std::vector<ObservedBatchSize> observed_;     // ascending batch size.
   std::vector<double> residuals_;               // sample / median of its size.
   double upper_slope_us_ = 0, lower_slope_us_ = 0;
+  std::vector<double> overhead_residuals_us_;  // sample - line(its size)
+  double overhead_base_us_ = 0, overhead_slope_us_ = 0, median_overhead_us_ = 0;
 };
 
 }  // namespace yoloscope

@@ -40,9 +40,11 @@ StatusOr<PlanResult> CapacityPlanner::Plan(const WhatIfEngine& engine, const Pla
         PlanCandidate c;
         c.setting = config.base;
         c.setting.instances = n;
+        c.setting.devices = n;  // each on its own device: what adds capacity
         c.setting.max_batch_size = b;
         c.setting.max_queue_delay_us = w;
-        c.setting.label = fmt::format("max_batch={},max_queue_delay_us={},instances={}", b, w, n);
+        c.setting.label =
+            fmt::format("max_batch={},max_queue_delay_us={},instances={},devices={}", b, w, n, n);
         auto p = engine.Predict(c.setting);
         if (!p.ok()) {
           c.error = p.status().message();

@@ -1,5 +1,5 @@
 // CapacityPlanner: `yoloscope plan` -- searches settings (max batch size x
-// batching window x instances) on the what-if model and recommends the
+// batching window x instances, one per device) on the what-if model and recommends the
 // cheapest one that meets a p99 goal.
 //
 // A candidate meets the goal when its predicted p99 of served requests is
@@ -26,7 +26,9 @@ namespace yoloscope {
 struct PlanConfig {
   double slo_p99_ms = 0;             // > 0
   double max_rejection_rate = 0.001;  // in [0, 1)
-  int max_instances = 4;              // >= 1; instances tried: 1 .. max_instances
+  // >= 1; instances tried: 1 .. max_instances, each on its own device
+  // (instances sharing one device add no device capacity).
+  int max_instances = 4;
   // Max batch sizes tried; empty = 1, 2, 4, ... up to 2x the largest logged
   // batch (at least 8, at most 64), plus the logged one.
   std::vector<int> max_batch_sizes;

@@ -112,7 +112,10 @@ std::vector<std::string> FindingFixes::Candidates(const Finding& f, const WhatIf
                                       : logged.max_queue_delay_us / 4;
     out.push_back(fmt::format("max_queue_delay_us={}", window_us));
   } else if (f.kind == "queue_saturation") {
+    // Another instance on the same device(s) only overlaps host work;
+    // another device adds capacity. Both are tried.
     out.push_back(fmt::format("instances={}", logged.instances + 1));
+    out.push_back(fmt::format("devices={}", std::max(1, logged.devices) + 1));
     if (logged.max_batch_size < 64) {
       out.push_back(fmt::format("max_batch={}", std::min(64, 2 * logged.max_batch_size)));
     }

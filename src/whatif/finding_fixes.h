@@ -7,7 +7,8 @@
 //                          suggested_max_wait_ms; the window alone when B is
 //                          not above the logged max batch);
 //   batch_window_too_long  max_queue_delay_us=W (suggested_max_wait_ms);
-//   queue_saturation       instances=N+1 and max_batch=2x the logged one.
+//   queue_saturation       instances=N+1, devices=D+1 (an instance on another
+//                          device) and max_batch=2x the logged one.
 // Each candidate is a --what-if spec applied to the logged setting (the
 // one `analyze --what-if` uses), so `analyze LOG --what-if SPEC` shows the
 // same numbers. The best candidate is attached (fewest rejections, then the

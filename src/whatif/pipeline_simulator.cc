@@ -46,7 +46,8 @@ class Simulation {
         planner_(config.batcher),
         rng_(config.seed),
         running_(config.instances),
-        running_service_ns_(config.instances, 0) {
+        running_service_ns_(config.instances, 0),
+        device_free_ns_(config.devices, 0) {
     pre_.workers = config.preprocess_workers;
     post_.workers = config.postprocess_workers;
     for (int i = 0; i < config.instances; ++i) idle_.push_back(i);
@@ -139,7 +140,7 @@ class Simulation {
           StartOrWait(&post_, j, EventType::kPostDone, requests_[j].postprocess_ns);
         }
         batch.clear();
-        if (config_.turnaround_ns > 0) {
+        if (!curve_.has_overhead() && config_.turnaround_ns > 0) {
           Push(now_ + config_.turnaround_ns, EventType::kInstanceFree, instance);
           return Status::Ok();
         }
@@ -189,7 +190,14 @@ class Simulation {
       idle_.pop_front();
       const int64_t service_ns =
           std::max<int64_t>(1, std::llround(curve_.SampleUs(size, rng_) * 1000.0));
-      running_service_ns_[instance] = service_ns;
+      const int64_t overhead_ns =
+          curve_.has_overhead() ? std::llround(curve_.SampleOverheadUs(size, rng_) * 1000.0) : 0;
+      // The device runs one batch at a time: this one starts when it is free.
+      int64_t& device_free = device_free_ns_[static_cast<size_t>(instance % config_.devices)];
+      const int64_t device_start = std::max(now_, device_free);
+      device_free = device_start + service_ns;
+      // What the server's adaptive policy learns: the backend's Run time.
+      running_service_ns_[instance] = device_free - now_;
       for (int k = 0; k < size; ++k) {
         running_[instance].push_back(batch_queue_.front().request);
         batch_queue_.pop_front();
@@ -202,9 +210,10 @@ class Simulation {
       smallest_ = smallest_ == 0 ? size : std::min(smallest_, size);
       largest_ = std::max(largest_, size);
       if (config_.record_batches) {
-        batch_trace_.push_back(SimulatedBatch{now_, size, d.reason, instance, service_ns});
+        batch_trace_.push_back(
+            SimulatedBatch{now_, size, d.reason, instance, service_ns, device_start, overhead_ns});
       }
-      Push(now_ + service_ns, EventType::kDeviceDone, instance);
+      Push(device_free + overhead_ns, EventType::kDeviceDone, instance);
     }
     return Status::Ok();
   }
@@ -231,7 +240,7 @@ class Simulation {
     r->throughput_per_s = r->span_s > 0 ? static_cast<double>(r->served) / r->span_s : 0;
     r->rejection_rate = offered_ > 0 ? static_cast<double>(rejected_) / offered_ : 0;
     r->device_busy_fraction =
-        r->span_s > 0 ? static_cast<double>(busy_ns_) / 1e9 / (r->span_s * config_.instances) : 0;
+        r->span_s > 0 ? static_cast<double>(busy_ns_) / 1e9 / (r->span_s * config_.devices) : 0;
     r->mean_batch_size = batches_ > 0 ? static_cast<double>(batched_requests_) / batches_ : 0;
     r->mean_queue_length = offered_ > 0 ? static_cast<double>(queue_len_sum_) / offered_ : 0;
     r->batches = batches_;
@@ -255,6 +264,7 @@ class Simulation {
   std::deque<int> idle_;  // idle instances, longest idle first
   std::vector<std::vector<int64_t>> running_;  // per instance: its batch's requests
   std::vector<int64_t> running_service_ns_;
+  std::vector<int64_t> device_free_ns_;  // per device: when its current batch ends
   int64_t timer_at_ = -1;
   int64_t timer_generation_ = 0;
 
@@ -273,6 +283,9 @@ StatusOr<SimulationResult> PipelineSimulator::Run(const std::vector<SimulatedReq
   YS_RETURN_IF_ERROR(ValidateBatcherConfig(config.batcher));
   if (config.instances < 1 || config.preprocess_workers < 1 || config.postprocess_workers < 1) {
     return InvalidArgumentError("instances and worker counts must be >= 1");
+  }
+  if (config.devices < 1 || config.devices > config.instances) {
+    return InvalidArgumentError("devices must be in [1, instances]");
   }
   if (config.turnaround_ns < 0) return InvalidArgumentError("turnaround_ns must be >= 0");
   for (size_t i = 1; i < requests.size(); ++i) {

@@ -16,10 +16,15 @@
 //   and at the decision's wake time. Adaptive-policy state is fed exactly as
 //   the server feeds it (RecordArrival at Enqueue, RecordBatchLatency when a
 //   batch finishes).
-// - Device: a batch of b is busy for a time drawn from the BatchLatencyFit;
-//   its requests then go to postprocessing, and the instance asks for its
-//   next batch `turnaround_ns` later (the server's bookkeeping between two
-//   batches: stats, the batch record, handing the requests on).
+// - Devices: instance i runs on device i % devices. A batch of b holds its
+//   device for a time drawn from the BatchLatencyFit, starting when the
+//   device is free (instances on one device run their batches one at a
+//   time on it, as the simulated GPU does and as a saturated GPU does).
+//   With the instance's host work per batch logged (the fit's overhead,
+//   from busy_ms), the instance is busy for device wait + device time +
+//   a drawn overhead, and hands the requests to postprocessing at its end.
+//   Without it, the requests go on at the end of the device time and the
+//   instance asks for its next batch `turnaround_ns` later.
 // - Latency of a served request = its completion (end of postprocessing)
 //   plus its `other_ns` (work outside the modelled stages) minus its arrival.
 // Not modelled: deadlines/timeouts, priorities, CPU contention between the
@@ -49,9 +54,11 @@ struct SimulatedRequest {
 struct SimulationConfig {
   BatcherConfig batcher;  // must be valid (ValidateBatcherConfig)
   int instances = 1;      // >= 1
+  int devices = 1;        // >= 1, <= instances; instance i runs on device i % devices
   int preprocess_workers = 2;   // >= 1
   int postprocess_workers = 1;  // >= 1
   int64_t turnaround_ns = 0;    // >= 0: per batch, instance busy after the device time
+                                // (used only when the fit has no overhead samples)
   // Results count only requests arriving at or after this time (earlier
   // ones are simulated, so the queue state at the window's start is right):
   // a warm-up excluded from the measurement.
@@ -65,7 +72,9 @@ struct SimulatedBatch {
   int size = 0;
   BatchReason reason = BatchReason::kNone;
   int instance = 0;
-  int64_t service_ns = 0;
+  int64_t service_ns = 0;       // device time
+  int64_t device_start_ns = 0;  // >= dispatch_ns: when its device was free
+  int64_t overhead_ns = 0;      // the instance's host work for it
 };
 
 // Counts, percentiles and rates cover the requests arriving at or after
@@ -77,7 +86,7 @@ struct SimulationResult {
   double span_s = 0;             // first measured arrival to last completion (or arrival)
   double throughput_per_s = 0;   // served / span
   double rejection_rate = 0;     // rejected / offered
-  double device_busy_fraction = 0;  // busy time / (instances x span)
+  double device_busy_fraction = 0;  // device time / (devices x span)
   double mean_batch_size = 0;       // over batches
   double mean_queue_length = 0;     // waiting requests seen by each arrival (log's queue_len)
   int64_t batches = 0;

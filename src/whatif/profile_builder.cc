@@ -1,10 +1,12 @@
 #include "whatif/profile_builder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-#include <fmt/format.h>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "whatif/quantile.h"
 
@@ -41,7 +43,10 @@ struct RawBatch {
   int model = -1;
   int size = 0;
   double device_ms = 0;
+  double busy_ms = kUnknownMs;
+  int64_t batch_id = -1;
   int64_t instance = -1;
+  int64_t gpu_id = -1;
   bool oom = false;
 };
 
@@ -104,6 +109,9 @@ void ProfileBuilder::OnRecord(const LogRecord& r) {
     b.size = static_cast<int>(*r.batch_size);
     b.device_ms = Sum({r.h2d_ms, r.inference_ms, r.d2h_ms});
     b.instance = r.instance.value_or(-1);
+    b.gpu_id = r.gpu_id.value_or(-1);
+    b.batch_id = r.batch_id.value_or(-1);
+    if (r.busy_ms) b.busy_ms = *r.busy_ms;
     b.oom = r.oom.value_or(false);
     b.ts_us = r.ts_us.value_or(-1);
     data_->batches.push_back(b);
@@ -241,11 +249,26 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
         "--skip-s {} leaves no request to measure (the log's arrivals span {:.1f} s)",
         options.skip_s, static_cast<double>(offered.back()->ts_us - offered.front()->ts_us) / 1e6));
   }
+  // A batch's host work (busy_ms - device time: assembly before the run,
+  // hand-off after) is in its requests' unmodelled time too -- no stage
+  // covers it. The model charges it to the instance (the overhead), so it
+  // leaves the requests' own time.
+  std::unordered_map<int64_t, double> batch_overhead_ms;
+  for (const RawBatch& b : d.batches) {
+    if (keep(b.model) && b.batch_id >= 0 && !std::isnan(b.busy_ms)) {
+      batch_overhead_ms[b.batch_id] = std::max(0.0, b.busy_ms - b.device_ms);
+    }
+  }
   for (const RawRequest* q : offered) {
-    p.requests.push_back(ProfiledRequest{q->ts_us, q->pre_ms, q->post_ms, q->other_ms});
+    double other_ms = q->other_ms;
+    if (!std::isnan(other_ms) && q->batch_id >= 0) {
+      auto it = batch_overhead_ms.find(q->batch_id);
+      if (it != batch_overhead_ms.end()) other_ms = std::max(0.0, other_ms - it->second);
+    }
+    p.requests.push_back(ProfiledRequest{q->ts_us, q->pre_ms, q->post_ms, other_ms});
     if (!std::isnan(q->pre_ms)) p.preprocess_ms.push_back(q->pre_ms);
     if (!std::isnan(q->post_ms)) p.postprocess_ms.push_back(q->post_ms);
-    if (!std::isnan(q->other_ms)) p.other_ms.push_back(q->other_ms);
+    if (!std::isnan(other_ms)) p.other_ms.push_back(other_ms);
   }
   obs.span_s = static_cast<double>(last_done_us - first_us) / 1e6;
   obs.throughput_per_s = obs.span_s > 0 ? static_cast<double>(obs.served) / obs.span_s : 0;
@@ -267,11 +290,15 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
 
   // Device times per batch size: batch records first.
   double batches_weight = 0, batched_requests = 0, busy_ms = 0;
-  std::set<int64_t> instances;
+  std::set<int64_t> instances, gpus;
   for (const RawBatch& b : d.batches) {
     if (!keep(b.model) || b.oom) continue;
     p.device_us[b.size].push_back(b.device_ms * 1000);
+    if (!std::isnan(b.busy_ms)) {
+      p.overhead_us[b.size].push_back(std::max(0.0, b.busy_ms - b.device_ms) * 1000);
+    }
     if (b.instance >= 0) instances.insert(b.instance);
+    if (b.gpu_id >= 0) gpus.insert(b.gpu_id);
     obs.largest_batch = std::max(obs.largest_batch, b.size);
     // A skipped warm-up: in the curve, not in the observed run's numbers.
     if (options.skip_s > 0 && b.ts_us >= 0 && b.ts_us < from_us) continue;
@@ -299,7 +326,16 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
     p.device_source = "batch records";
     obs.has_device_busy = true;
     obs.instances = static_cast<int>(instances.size());
-    const int n = std::max(1, obs.instances);
+    obs.devices = static_cast<int>(gpus.size());
+    // Instances share the logged GPUs; without gpu_id (a CPU backend) each
+    // instance counts as its own device, as before busy_ms.
+    const int n = obs.devices > 0 ? obs.devices : std::max(1, obs.instances);
+    if (!p.overhead_us.empty() && obs.instances > n) {
+      p.notes.push_back(fmt::format(
+          "the log's {} instances share {} device(s): their busy_ms includes waits for the device, "
+          "so the host work per batch (busy_ms - device time) is overstated",
+          obs.instances, n));
+    }
     obs.device_busy_fraction = obs.span_s > 0 ? busy_ms / 1000.0 / (obs.span_s * n) : 0;
   } else {
     std::set<int64_t> seen;

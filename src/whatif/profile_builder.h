@@ -9,7 +9,8 @@
 //   - per-batch device times by batch size: h2d_ms + inference_ms + d2h_ms
 //     of `batch` records, else of request records (one per batch_id when
 //     batch ids are logged); from batch records with ts and instance, the
-//     instance's turnaround between two batches;
+//     instance's turnaround between two batches, and from busy_ms the
+//     instance's host work per batch beyond the device time;
 //   - what the log itself shows (ObservedRun): percentiles, throughput,
 //     rejections, batch sizes, queue lengths, instances.
 // "Offered" = every request record except those the HTTP layer refused
@@ -59,13 +60,16 @@ struct ObservedRun {
   double throughput_per_s = 0;  // served / span
   double rejection_rate = 0;    // queue_full / offered
   bool has_device_busy = false;
-  double device_busy_fraction = 0;  // sum of batch device times / (instances x span)
+  // Sum of batch device times / (devices x span); devices = the distinct
+  // gpu_id, else (CPU) the instances.
+  double device_busy_fraction = 0;
   double mean_batch_size = 0;       // over batches
   bool has_queue_len = false;
   double mean_queue_length = 0;     // mean of queue_len over offered requests
   int64_t batches = 0;
   int largest_batch = 0;
   int instances = 0;  // distinct `instance` of batch records; 0 = not logged
+  int devices = 0;    // distinct non-null `gpu_id` of batch records; 0 = none (CPU, not logged)
 };
 
 struct PipelineProfile {
@@ -79,6 +83,11 @@ struct PipelineProfile {
   // time) over consecutive batches of one instance (profile_builder.cc,
   // EstimateTurnaroundMs); 0 when batch records do not show one.
   double turnaround_ms = 0;
+  // The instance's host work per batch beyond the device time, by batch
+  // size: busy_ms - (h2d + inference + d2h) of batch records that carry
+  // busy_ms (from yoloscope serve since busy_ms was added). Empty when the
+  // log has none; the model then uses turnaround_ms.
+  std::map<int, std::vector<double>> overhead_us;
   ObservedRun observed;           // over the measurement window
   int64_t measure_from_us = 0;    // start of the measurement window (Unix us)
   std::vector<std::string> notes;  // what was missing and how it is modelled

@@ -55,6 +55,10 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
     logged.instances = obs.instances;
     inst_src = "from the log: instances of batch records";
   }
+  logged.devices = engine.logged_devices();
+  const std::string dev_src = obs.devices > 0     ? "from the log: gpu_id of batch records"
+                              : obs.instances > 0 ? "no gpu_id in the log: one per instance"
+                                                  : "no gpu_id in the log";
   const std::string& spec = o.logged_setting;
   if (!spec.empty()) {
     auto applied = ApplyWhatIf(spec, logged);
@@ -77,6 +81,7 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
                   src({"max_queue_delay_us", "window_us", "max_queue_delay_ms", "window_ms"},
                       "serve default")),
       fmt::format("instances={} ({})", logged.instances, src({"instances"}, inst_src)),
+      fmt::format("devices={} ({})", logged.devices, src({"devices", "gpus"}, dev_src)),
       fmt::format("queue_size={} ({})", logged.max_queue_size,
                   src({"queue_size", "max_queue_size"}, "serve default")),
       fmt::format("preprocess_workers={} ({})", logged.preprocess_workers,

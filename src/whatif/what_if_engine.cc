@@ -1,8 +1,10 @@
 #include "whatif/what_if_engine.h"
 
-#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace yoloscope {
@@ -42,6 +44,7 @@ WhatIfEngine::WhatIfEngine(PipelineProfile profile, BatchLatencyFit curve, Arriv
 StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile profile,
                                                              uint64_t seed) {
   YS_ASSIGN_OR_RETURN(BatchLatencyFit curve, BatchLatencyFit::Create(profile.device_us));
+  curve.SetOverheadUs(profile.overhead_us);
   std::vector<int64_t> times;
   times.reserve(profile.requests.size());
   for (const ProfiledRequest& q : profile.requests) times.push_back(q.arrival_us);
@@ -50,6 +53,11 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile pro
   YS_ASSIGN_OR_RETURN(ArrivalReplay arrivals, ArrivalReplay::Create(std::move(times)));
   return std::unique_ptr<WhatIfEngine>(
       new WhatIfEngine(std::move(profile), std::move(curve), std::move(arrivals), seed));
+}
+
+int WhatIfEngine::logged_devices() const {
+  const ObservedRun& o = profile_.observed;
+  return o.devices > 0 ? o.devices : std::max(1, o.instances);
 }
 
 StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
@@ -67,6 +75,8 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   SimulationConfig config;
   config.batcher = ToBatcherConfig(setting);
   config.instances = setting.instances;
+  const int devices = setting.devices > 0 ? setting.devices : logged_devices();
+  config.devices = std::min(devices, setting.instances);
   config.preprocess_workers = setting.preprocess_workers;
   config.postprocess_workers = setting.postprocess_workers;
   config.turnaround_ns = std::llround(profile_.turnaround_ms * 1e6);
@@ -115,12 +125,26 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
         p.rate_scale, mean_rate * p.rate_scale, peak * p.rate_scale, peak));
   }
   const int logged_instances = std::max(1, profile_.observed.instances);
-  if (setting.instances > logged_instances) {
+  if (config.devices > logged_devices()) {
     p.extrapolated = true;
     p.assumptions.push_back(fmt::format(
-        "extrapolated: {} instances, the log shows {}; each added instance is assumed to run "
-        "batches at the logged speed (its own device; optimistic if instances share one GPU)",
-        setting.instances, logged_instances));
+        "extrapolated: {} devices, the log shows {}; each added device is assumed to run batches "
+        "at the logged speed",
+        config.devices, logged_devices()));
+  }
+  if (setting.instances > logged_instances && setting.instances > config.devices) {
+    p.extrapolated = true;
+    const std::string host_work =
+        curve_.has_overhead()
+            ? fmt::format("{:.2f} ms median, busy_ms minus device time",
+                          curve_.median_overhead_us() / 1000)
+            : fmt::format("the log has no busy_ms: {:.2f} ms, the turnaround estimate",
+                          profile_.turnaround_ms);
+    p.assumptions.push_back(fmt::format(
+        "extrapolated: {} instances on {} device(s), the log shows {}; instances on one device "
+        "run their batches one at a time on it, and only their host work per batch overlaps "
+        "({}); a GPU that overlaps two instances' kernels or copies does better",
+        setting.instances, config.devices, logged_instances, host_work));
   }
   return p;
 }

@@ -7,8 +7,10 @@
 //     continued linearly (BatchLatencyFit);
 //   - a rate scale > 1: arrivals faster than anything in the log, assuming
 //     service times do not change with load;
-//   - more instances than the log shows: each added instance runs batches at
-//     the logged speed (its own device; optimistic when they share one).
+//   - more devices than the log shows: each added device runs batches at
+//     the logged speed;
+//   - more instances than the log shows on the same devices: they take
+//     turns on the device; only their host work per batch overlaps.
 // Every setting sees the same requests with the same service times, and the
 // same seed for device-time draws, so comparisons are like for like.
 //
@@ -50,6 +52,9 @@ class WhatIfEngine {
   const PipelineProfile& profile() const { return profile_; }
   const BatchLatencyFit& curve() const { return curve_; }
   const ArrivalReplay& arrivals() const { return arrivals_; }
+  // The devices the log shows: its distinct gpu_id, else (a CPU backend,
+  // or not logged) one per logged instance; at least 1.
+  int logged_devices() const;
 
  private:
   WhatIfEngine(PipelineProfile profile, BatchLatencyFit curve, ArrivalReplay arrivals,

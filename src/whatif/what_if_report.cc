@@ -68,6 +68,7 @@ nlohmann::ordered_json SettingJson(const WhatIfSetting& s, double rate_scale) {
   j["max_batch"] = s.max_batch_size;
   j["max_queue_delay_us"] = s.max_queue_delay_us;
   j["instances"] = s.instances;
+  if (s.devices > 0) j["devices"] = s.devices;
   j["queue_size"] = s.max_queue_size;
   j["preprocess_workers"] = s.preprocess_workers;
   j["postprocess_workers"] = s.postprocess_workers;
@@ -154,6 +155,12 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
                 {"slope_above_ms_per_image", in.engine->curve().upper_slope_us() / 1000},
                 {"slope_below_ms_per_image", in.engine->curve().lower_slope_us() / 1000},
                 {"turnaround_ms", prof.turnaround_ms}};
+  if (in.engine->curve().has_overhead()) {
+    j["curve"]["host_work_per_batch"] = {
+        {"median_ms", in.engine->curve().median_overhead_us() / 1000},
+        {"base_ms", in.engine->curve().overhead_base_us() / 1000},
+        {"per_image_ms", in.engine->curve().overhead_slope_us() / 1000}};
+  }
   j["notes"] = prof.notes;
   j["logged_setting_sources"] = in.logged_sources;
   j["logged"] = PredictionJson("logged", in.logged, nullptr);
@@ -184,9 +191,19 @@ std::string HeaderText(const WhatIfReportInput& in) {
     out += fmt::format("  b{}: {:.2f} [{:.2f}, {:.2f}] x{}", b.batch_size, b.median_us / 1000,
                        b.p10_us / 1000, b.p90_us / 1000, b.batches);
   }
-  out += fmt::format("\ninstance turnaround between batches: {:.3f} ms{}\n", prof.turnaround_ms,
-                     prof.turnaround_ms > 0 ? " (floor of start gap - device time in batch records)"
-                                            : " (not shown by the log)");
+  const BatchLatencyFit& curve = in.engine->curve();
+  if (curve.has_overhead()) {
+    out += fmt::format(
+        "\ninstance host work per batch (busy_ms - device time): {:.3f} ms median, modelled as "
+        "{:.3f} + {:.3f} ms per image plus the logged spread\n",
+        curve.median_overhead_us() / 1000, curve.overhead_base_us() / 1000,
+        curve.overhead_slope_us() / 1000);
+  } else {
+    out += fmt::format("\ninstance turnaround between batches: {:.3f} ms{}\n", prof.turnaround_ms,
+                       prof.turnaround_ms > 0
+                           ? " (floor of start gap - device time in batch records; no busy_ms)"
+                           : " (not shown by the log)");
+  }
   for (const std::string& n : prof.notes) out += "note: " + n + "\n";
   return out;
 }
@@ -270,7 +287,7 @@ std::string WhatIfReport::PlanText(const WhatIfReportInput& in, const PlanConfig
   std::string out = HeaderText(in);
   out += fmt::format(
       "goal: p99 <= {:.1f} ms with <= {:.2f}% rejected; searched {} settings (max_batch x window x "
-      "1..{} instances)\n\n",
+      "1..{} instances, one per device)\n\n",
       config.slo_p99_ms, config.max_rejection_rate * 100, plan.candidates.size(),
       config.max_instances);
   const SimulationResult& base = in.logged.result;

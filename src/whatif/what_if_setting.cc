@@ -1,8 +1,10 @@
 #include "whatif/what_if_setting.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace yoloscope {
 namespace {
@@ -38,6 +40,9 @@ Status ValidateWhatIfSetting(const WhatIfSetting& s) {
   if (s.instances < 1 || s.instances > 1024) {
     return InvalidArgumentError(fmt::format("instances must be in [1, 1024], got {}", s.instances));
   }
+  if (s.devices < 0 || s.devices > 1024) {
+    return InvalidArgumentError(fmt::format("devices must be in [1, 1024], got {}", s.devices));
+  }
   if (s.preprocess_workers < 1 || s.postprocess_workers < 1 || s.preprocess_workers > 4096 ||
       s.postprocess_workers > 4096) {
     return InvalidArgumentError("preprocess_workers and postprocess_workers must be in [1, 4096]");
@@ -55,7 +60,7 @@ StatusOr<WhatIfSetting> ApplyWhatIf(std::string_view spec, const WhatIfSetting& 
   WhatIfSetting s = base;
   s.label = std::string(Trim(spec));
   std::string_view rest = spec;
-  bool any = false;
+  bool any = false, set_instances = false, set_devices = false;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     std::string_view item = Trim(rest.substr(0, comma));
@@ -88,6 +93,13 @@ StatusOr<WhatIfSetting> ApplyWhatIf(std::string_view spec, const WhatIfSetting& 
       if (!v.ok()) return bad(v.status());
       if (*v < 1 || *v > 1024) return bad(InvalidArgumentError("instances must be in [1, 1024]"));
       s.instances = static_cast<int>(*v);
+      set_instances = true;
+    } else if (key == "devices" || key == "gpus") {
+      auto v = ParseInt(key, value);
+      if (!v.ok()) return bad(v.status());
+      if (*v < 1 || *v > 1024) return bad(InvalidArgumentError("devices must be in [1, 1024]"));
+      s.devices = static_cast<int>(*v);
+      set_devices = true;
     } else if (key == "queue_size" || key == "max_queue_size") {
       auto v = ParseInt(key, value);
       if (!v.ok()) return bad(v.status());
@@ -125,11 +137,14 @@ StatusOr<WhatIfSetting> ApplyWhatIf(std::string_view spec, const WhatIfSetting& 
     } else {
       return bad(InvalidArgumentError(fmt::format(
           "unknown key '{}' (expected max_batch, max_queue_delay_us, max_queue_delay_ms, "
-          "instances, queue_size, preprocess_workers, postprocess_workers, policy, rate)",
+          "instances, devices, queue_size, preprocess_workers, postprocess_workers, policy, "
+          "rate)",
           key)));
     }
   }
   if (!any) return InvalidArgumentError(fmt::format("what-if '{}' sets nothing", spec));
+  // "devices=2" alone: an instance on each device.
+  if (set_devices && !set_instances) s.instances = std::max(s.instances, s.devices);
   Status valid = ValidateWhatIfSetting(s);
   if (!valid.ok()) return valid.WithContext(fmt::format("what-if '{}'", spec));
   return s;
@@ -141,6 +156,7 @@ std::string DescribeWhatIf(const WhatIfSetting& s) {
       "postprocess_workers={},policy={}",
       s.max_batch_size, s.max_queue_delay_us, s.instances, s.max_queue_size, s.preprocess_workers,
       s.postprocess_workers, BatchPolicyName(s.policy));
+  if (s.devices > 0) out += fmt::format(",devices={}", s.devices);
   if (s.rate_per_s > 0) {
     out += fmt::format(",rate={:g}", s.rate_per_s);
   } else if (s.rate_scale != 1) {

@@ -7,7 +7,11 @@
 //   max_batch (max_batch_size)            int >= 1
 //   max_queue_delay_us (window_us)        int >= 0, microseconds
 //   max_queue_delay_ms (window_ms)        number >= 0, milliseconds
-//   instances                             int >= 1, model instances (devices)
+//   instances                             int >= 1, model instances; they share the
+//                                         devices (below), one batch at a time per device
+//   devices (gpus)                        int >= 1, devices the instances run on; raises
+//                                         instances to at least this when the same spec
+//                                         does not set instances
 //   queue_size (max_queue_size)           int >= 1, admission bound (503 beyond)
 //   preprocess_workers, postprocess_workers   int >= 1
 //   policy                                fixed | adaptive
@@ -32,6 +36,10 @@ struct WhatIfSetting {
   int max_batch_size = 8;
   int64_t max_queue_delay_us = 10'000;
   int instances = 1;
+  // Devices (GPUs) the instances are spread over, round-robin; 0 = as
+  // logged (WhatIfEngine: the log's distinct gpu_id, else one per logged
+  // instance). More devices than instances count as `instances`.
+  int devices = 0;
   int max_queue_size = 256;
   int preprocess_workers = 2;
   int postprocess_workers = 1;

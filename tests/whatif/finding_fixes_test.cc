@@ -53,7 +53,9 @@ TEST(FindingFixesTest, WindowFindingTriesTheSuggestedWaitAndQueueFindingCapacity
   EXPECT_EQ(FindingFixes::Candidates(MakeFinding("batch_window_too_long", {}), logged),
             (std::vector<std::string>{"max_queue_delay_us=37500"}));
   EXPECT_EQ(FindingFixes::Candidates(MakeFinding("queue_saturation", {}), logged),
-            (std::vector<std::string>{"instances=3", "max_batch=8"}));
+            (std::vector<std::string>{"instances=3", "devices=2", "max_batch=8"}));
+  logged.devices = 2;
+  EXPECT_EQ(FindingFixes::Candidates(MakeFinding("queue_saturation", {}), logged)[1], "devices=3");
 }
 
 TEST(FindingFixesTest, CannotPredictIsSetOnLinkedFindingsOnly) {

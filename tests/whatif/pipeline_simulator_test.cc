@@ -84,12 +84,73 @@ TEST(PipelineSimulatorTest, FullBatchGoesAtOnceWithoutWaitingForTheWindow) {
   EXPECT_EQ(r->batch_trace[1].dispatch_ns, 5 * kMs);
   EXPECT_DOUBLE_EQ(r->p50_ms, 7.5);  // 4 at 5 ms, 4 at 10 ms
   EXPECT_DOUBLE_EQ(r->device_busy_fraction, 1.0);
-  // Two instances run them side by side.
+  // Two instances on two devices run them side by side.
   c.instances = 2;
+  c.devices = 2;
   r = PipelineSimulator::Run(burst, DeterministicCurve(1.0, 1.0), c);
   ASSERT_TRUE(r.ok());
   EXPECT_DOUBLE_EQ(r->p99_ms, 5.0);
   EXPECT_EQ(r->batch_trace[1].instance, 1);
+  EXPECT_DOUBLE_EQ(r->device_busy_fraction, 1.0);  // both devices busy 0-5 ms
+  // Two instances on one device take turns on it: the second batch is
+  // taken at once but runs from 5 ms, as with one instance.
+  c.devices = 1;
+  r = PipelineSimulator::Run(burst, DeterministicCurve(1.0, 1.0), c);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->batch_trace.size(), 2u);
+  EXPECT_EQ(r->batch_trace[1].instance, 1);
+  EXPECT_EQ(r->batch_trace[1].dispatch_ns, 0);
+  EXPECT_EQ(r->batch_trace[1].device_start_ns, 5 * kMs);
+  EXPECT_DOUBLE_EQ(r->p50_ms, 7.5);
+  EXPECT_DOUBLE_EQ(r->device_busy_fraction, 1.0);
+}
+
+TEST(PipelineSimulatorTest, LoggedHostWorkKeepsTheInstanceBusyAndOverlapsOnASharedDevice) {
+  // Eight at once, max batch 4, 5 ms of device per batch and 2 ms of the
+  // instance's own host work after it (busy_ms - device time, logged).
+  std::vector<SimulatedRequest> burst(8, SimulatedRequest{0, 0, 0, 0});
+  auto fit = DeterministicCurve(1.0, 1.0);
+  fit.SetOverheadUs({{4, {2000.0}}});
+  auto c = Config(4, 100'000);
+  c.record_batches = true;
+  c.turnaround_ns = 50 * kMs;  // ignored: the logged host work replaces it
+  auto r = PipelineSimulator::Run(burst, fit, c);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->batch_trace.size(), 2u);
+  // One instance: the second batch is taken when the first is handed on.
+  EXPECT_EQ(r->batch_trace[1].dispatch_ns, 7 * kMs);
+  EXPECT_EQ(r->batch_trace[1].overhead_ns, 2 * kMs);
+  EXPECT_DOUBLE_EQ(r->p50_ms, 10.5);  // 4 done at 7 ms, 4 at 14 ms
+  // Two instances on one device: the second batch waits for the device
+  // (5-10 ms), and its host work overlaps the first instance's.
+  c.instances = 2;
+  r = PipelineSimulator::Run(burst, fit, c);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->batch_trace[1].device_start_ns, 5 * kMs);
+  EXPECT_DOUBLE_EQ(r->p50_ms, 9.5);  // 4 at 7 ms, 4 at 12 ms
+}
+
+TEST(PipelineSimulatorTest, HostWorkIsALineInTheBatchSizePlusPooledResiduals) {
+  // Medians 0.3 ms at b=1 (9 batches) and 0.6 ms at b=4 (3 batches): a line
+  // of 0.1 ms per image over 0.2 ms. One 12 ms stall among the three
+  // batches of 4 becomes one residual among twelve, for every size.
+  auto fit = DeterministicCurve(1.0, 1.0);
+  fit.SetOverheadUs({{1, std::vector<double>(9, 300.0)}, {4, {600.0, 600.0, 12'000.0}}});
+  EXPECT_NEAR(fit.overhead_slope_us(), 100.0, 1e-9);
+  EXPECT_NEAR(fit.overhead_base_us(), 200.0, 1e-9);
+  std::mt19937_64 rng(7);
+  int stalls = 0;
+  const int draws = 12'000;
+  for (int i = 0; i < draws; ++i) {
+    const double us = fit.SampleOverheadUs(8, rng);
+    if (us > 5000) {
+      ++stalls;
+      EXPECT_NEAR(us, 12'000.0 + 400.0, 1e-6);  // the stall on top of the line at b=8
+    } else {
+      EXPECT_NEAR(us, 1000.0, 1e-6);  // 0.2 + 8 x 0.1 ms
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(stalls) / draws, 1.0 / 12, 0.01);
 }
 
 TEST(PipelineSimulatorTest, TurnaroundDelaysTheNextBatchNotTheRequests) {
@@ -153,8 +214,9 @@ TEST(PipelineSimulatorTest, SustainedOverloadServesCapacityAndRejectsTheRest) {
   EXPECT_EQ(r->served + r->rejected, n);
   EXPECT_NEAR(r->device_busy_fraction, 1.0, 0.01);
   EXPECT_NEAR(r->mean_queue_length, queue, 2);  // a full queue is what arrivals see
-  // Doubling instances meets the load: nothing rejected.
+  // Doubling instances, each on its own device, meets the load.
   auto c2 = Config(1, 0, 2, queue);
+  c2.devices = 2;
   auto r2 = PipelineSimulator::Run(Periodic(n, 5 * kMs), DeterministicCurve(9.0, 1.0), c2);
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->rejected, 0);

@@ -95,6 +95,37 @@ TEST_F(ProfileBuilderTest, ReadsArrivalsStagesAndBatches) {
   EXPECT_EQ(p->observed.largest_batch, 2);
 }
 
+TEST_F(ProfileBuilderTest, BusyMsGivesTheHostWorkPerBatchAndGpuIdsTheDevices) {
+  // Two instances on GPU 0: busy_ms 5.5 over 4 ms of device time.
+  std::string log = QueueFreeLog(20);
+  for (int i = 0; i < 10; ++i) {
+    log += fmt::format(
+        R"({{"event":"batch","schema":"yoloscope.v1","ts":"{}","batch_id":{},"batch_size":1,"model":"m","instance":{},"gpu_id":0,"h2d_ms":0.5,"inference_ms":3,"d2h_ms":0.5,"busy_ms":5.5}})"
+        "\n",
+        TimeOf(3'000'000 + i * 20'000), 20'000 + i, i % 2);
+  }
+  auto p = Load(Write("busy.jsonl", log));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->overhead_us.size(), 1u);
+  ASSERT_EQ(p->overhead_us.at(1).size(), 10u);  // only the records with busy_ms
+  EXPECT_DOUBLE_EQ(p->overhead_us.at(1).front(), 1500.0);
+  EXPECT_EQ(p->observed.instances, 2);
+  EXPECT_EQ(p->observed.devices, 1);
+  // Two instances on one device: their busy_ms holds waits for it.
+  bool noted = false;
+  for (const auto& n : p->notes) noted |= n.find("share 1 device") != std::string::npos;
+  EXPECT_TRUE(noted);
+  auto engine = WhatIfEngine::Create(*p);
+  ASSERT_TRUE(engine.ok());
+  EXPECT_EQ((*engine)->logged_devices(), 1);
+  EXPECT_NEAR((*engine)->curve().median_overhead_us(), 1500.0, 1e-9);
+  // Without gpu_id (a CPU backend) each instance counts as a device.
+  auto cpu = Load(Write("cpu.jsonl", QueueFreeLog(20)));
+  ASSERT_TRUE(cpu.ok());
+  EXPECT_EQ(cpu->observed.devices, 0);
+  EXPECT_TRUE(cpu->overhead_us.empty());
+}
+
 TEST_F(ProfileBuilderTest, PredictingTheLoggedSettingReproducesAQueueFreeLog) {
   auto p = Load(Write("ok.jsonl", QueueFreeLog(200)));
   ASSERT_TRUE(p.ok());

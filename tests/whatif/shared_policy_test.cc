@@ -114,6 +114,7 @@ std::vector<SimulatedBatch> RunSimulator(const BatcherConfig& config, int instan
   SimulationConfig c;
   c.batcher = config;
   c.instances = instances;
+  c.devices = instances;     // the fake device above runs instances side by side
   c.preprocess_workers = 1;  // zero preprocessing time: enqueued on arrival
   c.record_batches = true;
   auto r = PipelineSimulator::Run(requests, Curve(config.max_batch_size, device), c);

@@ -30,6 +30,22 @@ TEST(WhatIfSettingTest, AppliesKeysOnTopOfTheBase) {
   EXPECT_EQ(DescribeWhatIf(*u), DescribeWhatIf(*t));
 }
 
+TEST(WhatIfSettingTest, DevicesRaiseInstancesUnlessTheSpecSetsThem) {
+  WhatIfSetting base;
+  base.instances = 1;
+  auto g = ApplyWhatIf("gpus=3", base);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->devices, 3);
+  EXPECT_EQ(g->instances, 3);  // an instance on each device
+  auto both = ApplyWhatIf("devices=2,instances=4", base);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->devices, 2);
+  EXPECT_EQ(both->instances, 4);  // two per device
+  EXPECT_NE(DescribeWhatIf(*both).find(",devices=2"), std::string::npos);
+  EXPECT_EQ(DescribeWhatIf(base).find("devices"), std::string::npos);  // 0 = as logged
+  EXPECT_FALSE(ApplyWhatIf("devices=0", base).ok());
+}
+
 TEST(WhatIfSettingTest, RejectsBadInput) {
   const WhatIfSetting base;
   for (const char* bad : {"", "max_batch", "max_batch=0", "max_batch=x", "instances=0",

@@ -77,7 +77,7 @@ std::string* WhatIfCliTest::lab_output_ = nullptr;
 TEST_F(WhatIfCliTest, WhatIfJsonComparesSettingsSideBySide) {
   const Result r = ShOut(Bin() + " analyze " + *log_ +
                          " --setting max_queue_delay_us=2000 --what-if max_batch=8"
-                         " --what-if instances=2 --what-if rate=x1.5 --format json");
+                         " --what-if devices=2 --what-if rate=x1.5 --format json");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["schema"], "yoloscope.whatif.v1");
@@ -94,7 +94,8 @@ TEST_F(WhatIfCliTest, WhatIfJsonComparesSettingsSideBySide) {
               0.5 * observed["p50_ms"].get<double>());
   ASSERT_EQ(j["what_if"].size(), 3u);
   const auto& two = j["what_if"][1];
-  EXPECT_EQ(two["setting"]["instances"], 2);
+  EXPECT_EQ(two["setting"]["instances"], 2);  // an instance on each device
+  EXPECT_EQ(two["setting"]["devices"], 2);
   EXPECT_TRUE(two["extrapolated"].get<bool>());
   EXPECT_LE(two["predicted"]["p99_ms"].get<double>(), logged["p99_ms"].get<double>() * 1.05);
   EXPECT_LT(two["predicted"]["device_busy_fraction"].get<double>(),
