@@ -20,7 +20,7 @@ run() {
   shift
   local args=()
   for b in "$@"; do args+=(--what-if "$b"); done
-  "$bin" lab whatif "$here/$scenario.yaml" "${args[@]}" --skip-s 2 --repeat "$repeat" \
+  "$bin" lab whatif "$here/$scenario.yaml" "${args[@]}" --skip-s 2.5 --repeat "$repeat" \
     --models "$build/models" --work-dir "$out/$scenario" | tee "$out/$scenario.txt" || rc=1
 }
 run sim_light max_batch=1 max_queue_delay_us=0 instances=2 rate=x2
