@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "server/serve_config.h"
+#include "whatif/quantile.h"
 #include "whatif/what_if_engine.h"
 #include "whatif/what_if_setting.h"
 
@@ -60,19 +61,14 @@ void Check(const char* name, double pred, double meas, double tol, std::vector<s
 
 // Per metric, the median over runs (the compared fields: percentiles,
 // throughput, rejections); the other fields are the first run's.
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 template <typename T>
 T MedianOf(const std::vector<T>& runs) {
   T out = runs.front();
   auto median = [&](double T::*field) {
     std::vector<double> v;
     for (const T& r : runs) v.push_back(r.*field);
-    out.*field = Median(std::move(v));
+    std::sort(v.begin(), v.end());
+    out.*field = QuantileOfSorted(v, 0.5);
   };
   median(&T::p50_ms);
   median(&T::p90_ms);
