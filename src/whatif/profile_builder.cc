@@ -329,7 +329,7 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
     obs.devices = static_cast<int>(gpus.size());
     // Instances share the logged GPUs; without gpu_id (a CPU backend) each
     // instance counts as its own device, as before busy_ms.
-    const int n = obs.devices > 0 ? obs.devices : std::max(1, obs.instances);
+    const int n = obs.device_count();
     if (!p.overhead_us.empty() && obs.instances > n) {
       p.notes.push_back(fmt::format(
           "the log's {} instances share {} device(s): their busy_ms includes waits for the device, "

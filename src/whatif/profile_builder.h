@@ -25,6 +25,7 @@
 // Merge them, then Finish once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -70,6 +71,9 @@ struct ObservedRun {
   int largest_batch = 0;
   int instances = 0;  // distinct `instance` of batch records; 0 = not logged
   int devices = 0;    // distinct non-null `gpu_id` of batch records; 0 = none (CPU, not logged)
+  // The devices the instances share: `devices`, else (a CPU backend, or
+  // not logged) one per logged instance; at least 1.
+  int device_count() const { return devices > 0 ? devices : std::max(1, instances); }
 };
 
 struct PipelineProfile {

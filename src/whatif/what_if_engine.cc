@@ -55,10 +55,7 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile pro
       new WhatIfEngine(std::move(profile), std::move(curve), std::move(arrivals), seed));
 }
 
-int WhatIfEngine::logged_devices() const {
-  const ObservedRun& o = profile_.observed;
-  return o.devices > 0 ? o.devices : std::max(1, o.instances);
-}
+int WhatIfEngine::logged_devices() const { return profile_.observed.device_count(); }
 
 StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   YS_RETURN_IF_ERROR(ValidateWhatIfSetting(setting));
