@@ -73,6 +73,11 @@ int AnalyzeMain(int argc, char** argv) {
   app.add_option("--skip-s", skip_s,
                  "with --what-if (and predicted fixes): leave the first S seconds (warm-up) "
                  "out of every number");
+  int replays = 0;
+  app.add_option("--replays", replays,
+                 "with --what-if (and predicted fixes): seeded replays per prediction, their "
+                 "median reported (0 = automatic: 7 up to 20,000 requests, fewer above)")
+      ->check(CLI::NonNegativeNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -97,6 +102,7 @@ int AnalyzeMain(int argc, char** argv) {
   w.logged_setting = logged_setting;
   w.what_ifs = what_ifs;
   w.skip_s = skip_s;
+  w.replays = replays;
   w.predict_max_requests = predict_max_requests;
   if (!what_ifs.empty()) {
     w.html_path = o.html_path;

@@ -29,6 +29,11 @@ int PlanMain(int argc, char** argv) {
   app.add_option("--skip-s", o.log.skip_s,
                  "leave the first S seconds (warm-up) out of every number")
       ->capture_default_str();
+  app.add_option("--replays", o.log.replays,
+                 "seeded replays per prediction, their median used (0 = automatic: 7 up to "
+                 "20,000 requests, fewer above)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--format", o.log.format, "report format")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

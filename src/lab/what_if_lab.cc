@@ -97,9 +97,58 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
     return n == 1 ? base : fmt::format("{}_r{}", base, k + 1);
   };
 
-  // A, n times: one engine per run (each predicts from its own log alone).
+  // What each B is: its setting and scenario, or why it cannot be run.
+  struct Pair {
+    WhatIfPairResult result;
+    WhatIfSetting setting;
+    Scenario scenario;  // B's (A's for A itself)
+    std::vector<std::string> logs;
+  };
+  std::vector<Pair> pairs;
+  // A against itself first: how well the model reproduces the run it read.
+  std::vector<std::string> specs = {""};
+  specs.insert(specs.end(), config_.what_ifs.begin(), config_.what_ifs.end());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    Pair pair;
+    WhatIfPairResult& r = pair.result;
+    r.spec = specs[i].empty() ? "A (logged setting)" : specs[i];
+    r.runs = n;
+    pair.setting = setting_a;
+    pair.scenario = a;
+    pairs.push_back(pair);
+    if (specs[i].empty()) continue;
+    Pair& b = pairs.back();
+    auto s = ApplyWhatIf(specs[i], setting_a);
+    if (!s.ok()) return s.status();
+    b.setting = *s;
+    if (b.setting.devices > 1) {
+      // The simulated GPU of a lab scenario is one device its instances share.
+      b.result.error = "the lab runs one device: devices > 1 cannot be run";
+      continue;
+    }
+    if (b.setting.rate_per_s > 0) {
+      b.result.error = "the lab scales rates as xF only";
+      continue;
+    }
+    ServeConfig serve_b = serve_a;
+    Apply(b.setting, &serve_b);
+    b.scenario.server_yaml = ServeConfigToYaml(serve_b);
+    for (LoadPhase& ph : b.scenario.phases) {
+      if (ph.rate > 0) {
+        ph.rate *= b.setting.rate_scale;
+        ph.duration_s /= b.setting.rate_scale;
+      } else if (b.setting.rate_scale != 1) {
+        b.result.error = "rate=xF needs open-loop (rate) phases";
+      }
+    }
+  }
+
+  // n rounds, each A and then every B: the machine's speed drifts over
+  // minutes (a CPU backend's batch time by 10-15 % on a shared VM), so each
+  // B run is measured right after the A run whose log predicts it, rather
+  // than all A runs first. One engine per A run (each predicts from its own
+  // log alone).
   LabRunner runner(config_.lab);
-  std::vector<std::string> a_logs;
   std::vector<std::unique_ptr<WhatIfEngine>> engines;
   for (int k = 0; k < n; ++k) {
     Scenario ak = a;
@@ -111,33 +160,35 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
     YS_ASSIGN_OR_RETURN(PipelineProfile profile,
                         ProfileBuilder::Load({ra.log_path}, ReadOptions{}, po));
     YS_ASSIGN_OR_RETURN(auto engine, WhatIfEngine::Create(std::move(profile)));
-    a_logs.push_back(ra.log_path);
     engines.push_back(std::move(engine));
+    pairs.front().logs.push_back(ra.log_path);
+    for (size_t i = 1; i < pairs.size(); ++i) {
+      Pair& b = pairs[i];
+      if (!b.result.error.empty()) continue;
+      if (k == 0) {
+        // A B the model cannot predict is not worth running.
+        auto pred = engines.front()->Predict(b.setting);
+        if (!pred.ok()) {
+          b.result.error = pred.status().message();
+          continue;
+        }
+      }
+      b.scenario.name = run_name(fmt::format("{}_whatif{}", a.name, i), k);
+      const ScenarioResult rb = runner.Run(b.scenario);
+      if (!rb.error.empty()) {
+        b.result.error = "running B: " + rb.error;
+      } else {
+        b.logs.push_back(rb.log_path);
+      }
+    }
   }
 
   std::vector<WhatIfPairResult> out;
-  // A against itself first: how well the model reproduces the run it read.
-  std::vector<std::string> specs = {""};
-  specs.insert(specs.end(), config_.what_ifs.begin(), config_.what_ifs.end());
-  for (size_t i = 0; i < specs.size(); ++i) {
-    WhatIfPairResult r;
-    r.spec = specs[i].empty() ? "A (logged setting)" : specs[i];
-    r.runs = n;
-    WhatIfSetting setting_b = setting_a;
-    if (!specs[i].empty()) {
-      auto s = ApplyWhatIf(specs[i], setting_a);
-      if (!s.ok()) return s.status();
-      setting_b = *s;
-    }
-    if (setting_b.devices > 1) {
-      // The simulated GPU of a lab scenario is one device its instances share.
-      r.error = "the lab runs one device: devices > 1 cannot be run";
-      out.push_back(r);
-      continue;
-    }
-    if (setting_b.rate_per_s > 0) {
-      r.error = "the lab scales rates as xF only";
-      out.push_back(r);
+  for (Pair& pair : pairs) {
+    WhatIfPairResult& r = pair.result;
+    const WhatIfSetting& setting_b = pair.setting;
+    if (!r.error.empty()) {
+      out.push_back(std::move(r));
       continue;
     }
     std::vector<SimulationResult> predicted;
@@ -151,46 +202,11 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       predicted.push_back(pred->result);
     }
     if (!r.error.empty()) {
-      out.push_back(r);
+      out.push_back(std::move(r));
       continue;
     }
-    std::vector<std::string> logs_b = a_logs;
-    if (!specs[i].empty()) {
-      Scenario b = a;
-      ServeConfig serve_b = serve_a;
-      Apply(setting_b, &serve_b);
-      b.server_yaml = ServeConfigToYaml(serve_b);
-      bool closed_loop = false;
-      for (LoadPhase& ph : b.phases) {
-        if (ph.rate > 0) {
-          ph.rate *= setting_b.rate_scale;
-          ph.duration_s /= setting_b.rate_scale;
-        } else if (setting_b.rate_scale != 1) {
-          closed_loop = true;
-        }
-      }
-      if (closed_loop) {
-        r.error = "rate=xF needs open-loop (rate) phases";
-        out.push_back(r);
-        continue;
-      }
-      logs_b.clear();
-      for (int k = 0; k < n && r.error.empty(); ++k) {
-        b.name = run_name(fmt::format("{}_whatif{}", a.name, i), k);
-        const ScenarioResult rb = runner.Run(b);
-        if (!rb.error.empty()) {
-          r.error = "running B: " + rb.error;
-        } else {
-          logs_b.push_back(rb.log_path);
-        }
-      }
-      if (!r.error.empty()) {
-        out.push_back(r);
-        continue;
-      }
-    }
     std::vector<ObservedRun> measured;
-    for (const std::string& log : logs_b) {
+    for (const std::string& log : pair.logs) {
       auto m = Measure(log, config_.skip_s / setting_b.rate_scale);
       if (!m.ok()) {
         r.error = "reading B's log: " + m.status().message();
@@ -199,7 +215,7 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       measured.push_back(*m);
     }
     if (!r.error.empty()) {
-      out.push_back(r);
+      out.push_back(std::move(r));
       continue;
     }
     r.predicted = MedianOf(predicted);

@@ -7,8 +7,10 @@
 //   3. runs B for real: A's scenario with the server config changed as B
 //      says and, for rate=xF, every open-loop phase's rate multiplied and
 //      its duration divided by F (the same seeded arrivals, compressed);
-//   4. with repeat > 1, steps 1-3 run `repeat` times and the medians are
-//      compared;
+//   4. with repeat > 1, steps 1-3 run `repeat` times, in rounds (one A run,
+//      then one run of every B, so that each B is measured minutes, not a
+//      quarter of an hour, after the A run that predicts it), and the
+//      medians are compared;
 //   5. compares predicted and measured over the same window (skip_s of
 //      warm-up left out of both) against the goals: p50 and throughput
 //      within 10 %, p99 within 20 %, rejection rate within 5 points.

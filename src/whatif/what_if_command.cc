@@ -35,11 +35,12 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfCommand::LoadEngine(const WhatIfOp
   ro.threads = o.threads;
   ro.column_map = o.column_map;
   if (!(o.skip_s >= 0)) return InvalidArgumentError("--skip-s must be >= 0");
+  if (o.replays < 0) return InvalidArgumentError("--replays must be >= 0");
   ProfileOptions po;
   po.model = o.model;
   po.skip_s = o.skip_s;
   YS_ASSIGN_OR_RETURN(PipelineProfile profile, ProfileBuilder::Load(o.paths, ro, po));
-  return WhatIfEngine::Create(std::move(profile), o.seed);
+  return WhatIfEngine::Create(std::move(profile), o.seed, o.replays);
 }
 
 StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& engine,

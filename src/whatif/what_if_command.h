@@ -39,6 +39,9 @@ struct WhatIfOptions {
   std::vector<std::string> what_ifs;  // --what-if, in order
   double skip_s = 0;                  // --skip-s: warm-up left out of every number
   uint64_t seed = 1;
+  // --replays: seeded replays per prediction, their median reported (>= 0;
+  // 0 = WhatIfEngine::DefaultReplays: 7 up to 20,000 requests, fewer above).
+  int replays = 0;
   // --predict-max-requests: the findings' automatic predicted fixes
   // (WhatIfAnalyzeExtension, not --what-if) are skipped, with a
   // cannot_predict saying so, when the diagnosed log has more requests than

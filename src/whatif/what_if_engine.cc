@@ -7,6 +7,8 @@
 #include <cmath>
 #include <random>
 
+#include "whatif/quantile.h"
+
 namespace yoloscope {
 namespace {
 
@@ -21,6 +23,37 @@ int64_t OwnOrDrawnNs(double own_ms, const std::vector<double>& samples, std::mt1
   return std::max<int64_t>(0, std::llround(ms * 1e6));
 }
 
+// Figure by figure, the median over the replays (see the header).
+SimulationResult MedianOfReplays(const std::vector<SimulationResult>& runs) {
+  SimulationResult m;
+  std::vector<double> v(runs.size());
+  auto median = [&](auto field) {
+    for (size_t i = 0; i < runs.size(); ++i) v[i] = static_cast<double>(runs[i].*field);
+    std::sort(v.begin(), v.end());
+    return QuantileOfSorted(v, 0.5);
+  };
+  for (auto f :
+       {&SimulationResult::p50_ms, &SimulationResult::p90_ms, &SimulationResult::p99_ms,
+        &SimulationResult::mean_ms, &SimulationResult::span_s, &SimulationResult::throughput_per_s,
+        &SimulationResult::rejection_rate, &SimulationResult::device_busy_fraction,
+        &SimulationResult::mean_batch_size, &SimulationResult::mean_queue_length}) {
+    m.*f = median(f);
+  }
+  for (auto f : {&SimulationResult::offered, &SimulationResult::served, &SimulationResult::rejected,
+                 &SimulationResult::batches}) {
+    m.*f = std::llround(median(f));
+  }
+  m.smallest_batch = runs.front().smallest_batch;
+  m.largest_batch = runs.front().largest_batch;
+  for (const SimulationResult& r : runs) {
+    if (r.smallest_batch > 0 && (m.smallest_batch == 0 || r.smallest_batch < m.smallest_batch)) {
+      m.smallest_batch = r.smallest_batch;
+    }
+    m.largest_batch = std::max(m.largest_batch, r.largest_batch);
+  }
+  return m;
+}
+
 std::string SizeRange(int lo, int hi) {
   return lo == hi ? fmt::format("{}", lo) : fmt::format("{}-{}", lo, hi);
 }
@@ -28,11 +61,12 @@ std::string SizeRange(int lo, int hi) {
 }  // namespace
 
 WhatIfEngine::WhatIfEngine(PipelineProfile profile, BatchLatencyFit curve, ArrivalReplay arrivals,
-                           uint64_t seed)
+                           uint64_t seed, int replays)
     : profile_(std::move(profile)),
       curve_(std::move(curve)),
       arrivals_(std::move(arrivals)),
-      seed_(seed) {
+      seed_(seed),
+      replays_(replays > 0 ? replays : DefaultReplays(profile_.requests.size())) {
   std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
   for (const ProfiledRequest& q : profile_.requests) {
     pre_ns_.push_back(OwnOrDrawnNs(q.preprocess_ms, profile_.preprocess_ms, rng));
@@ -41,8 +75,17 @@ WhatIfEngine::WhatIfEngine(PipelineProfile profile, BatchLatencyFit curve, Arriv
   }
 }
 
-StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile profile,
-                                                             uint64_t seed) {
+int WhatIfEngine::DefaultReplays(size_t requests) {
+  constexpr size_t kAll = 20'000, kBudget = 140'000;
+  if (requests <= kAll) return 7;
+  int n = static_cast<int>(kBudget / requests);
+  if (n % 2 == 0) --n;  // odd: the median is one replay's figure.
+  return std::max(1, n);
+}
+
+StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile profile, uint64_t seed,
+                                                             int replays) {
+  if (replays < 0) return InvalidArgumentError("replays must be >= 0");
   YS_ASSIGN_OR_RETURN(BatchLatencyFit curve, BatchLatencyFit::Create(profile.device_us));
   curve.SetOverheadUs(profile.overhead_us);
   std::vector<int64_t> times;
@@ -52,7 +95,7 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile pro
   // service times) is kept.
   YS_ASSIGN_OR_RETURN(ArrivalReplay arrivals, ArrivalReplay::Create(std::move(times)));
   return std::unique_ptr<WhatIfEngine>(
-      new WhatIfEngine(std::move(profile), std::move(curve), std::move(arrivals), seed));
+      new WhatIfEngine(std::move(profile), std::move(curve), std::move(arrivals), seed, replays));
 }
 
 int WhatIfEngine::logged_devices() const { return profile_.observed.device_count(); }
@@ -80,10 +123,18 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   config.measure_from_ns = std::llround(
       static_cast<double>(profile_.measure_from_us - profile_.requests.front().arrival_us) * 1000.0 /
       p.rate_scale);
-  config.seed = seed_;
-  auto result = PipelineSimulator::Run(requests, curve_, config);
-  if (!result.ok()) return result.status();
-  p.result = std::move(result).value();
+  std::vector<SimulationResult> runs;
+  runs.reserve(static_cast<size_t>(replays_));
+  for (int i = 0; i < replays_; ++i) {
+    // The first replay keeps the engine's seed, so one replay is what a
+    // single-replay engine predicts.
+    config.seed = seed_ + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
+    auto result = PipelineSimulator::Run(requests, curve_, config);
+    if (!result.ok()) return result.status();
+    runs.push_back(std::move(result).value());
+  }
+  p.result = MedianOfReplays(runs);
+  p.replays = replays_;
 
   const SimulationResult& r = p.result;
   const int lo = curve_.smallest_observed(), hi = curve_.largest_observed();

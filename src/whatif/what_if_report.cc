@@ -113,6 +113,7 @@ nlohmann::ordered_json PredictionJson(const std::string& label, const Prediction
   if (logged != nullptr) j["change_vs_logged"] = ChangeJson(logged->result, p.result);
   j["extrapolated"] = p.extrapolated;
   j["assumptions"] = p.assumptions;
+  j["replays"] = p.replays;
   return j;
 }
 
@@ -204,6 +205,9 @@ std::string HeaderText(const WhatIfReportInput& in) {
                            ? " (floor of start gap - device time in batch records; no busy_ms)"
                            : " (not shown by the log)");
   }
+  out += in.engine->replays() > 1 ? fmt::format("predicted figures: medians of {} seeded replays\n",
+                                                in.engine->replays())
+                                  : "predicted figures: one seeded replay\n";
   for (const std::string& n : prof.notes) out += "note: " + n + "\n";
   return out;
 }

@@ -3,14 +3,14 @@
 // predict: needs ...".
 #include "whatif/profile_builder.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "whatif/what_if_engine.h"
 
@@ -150,6 +150,72 @@ TEST_F(ProfileBuilderTest, PredictingTheLoggedSettingReproducesAQueueFreeLog) {
   EXPECT_TRUE(f->extrapolated);
   EXPECT_GT(f->result.p99_ms, pred->result.p99_ms + 1.0);
   EXPECT_GT(f->result.mean_batch_size, 1.2);
+}
+
+TEST_F(ProfileBuilderTest, APredictionIsTheMedianOfSeededReplays) {
+  // A request every 4 ms against batches of 3 ms, and one batch in 40 held
+  // up 25 ms: a queue builds behind each drawn stall, so one replay's p99
+  // depends on how many stalls it draws.
+  std::string log;
+  for (int i = 0; i < 400; ++i) {
+    const int64_t t = 1'000'000 + i * 4'000;
+    log += fmt::format(
+        R"({{"event":"request","schema":"yoloscope.v1","ts":"{}","request_id":"r{}","model":"m","batch_id":{},"batch_size":1,"queue_ms":0,"preprocess_ms":0.2,"inference_ms":3,"postprocess_ms":0.2,"total_ms":3.5,"status":"ok"}})"
+        "\n",
+        TimeOf(t), i, i + 1);
+    log += fmt::format(
+        R"({{"event":"batch","schema":"yoloscope.v1","ts":"{}","batch_id":{},"batch_size":1,"model":"m","instance":0,"inference_ms":{}}})"
+        "\n",
+        TimeOf(t + 300), i + 1, i % 40 == 7 ? 25 : 3);
+  }
+  for (int i = 0; i < 5; ++i) {
+    log += fmt::format(
+        R"({{"event":"batch","schema":"yoloscope.v1","ts":"{}","batch_id":{},"batch_size":2,"model":"m","instance":0,"inference_ms":4.5}})"
+        "\n",
+        TimeOf(500'000 + i), 10'000 + i);
+  }
+  auto p = Load(Write("stalls.jsonl", log));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  WhatIfSetting setting;
+  setting.max_batch_size = 1;
+  setting.max_queue_delay_us = 0;
+  constexpr uint64_t kStep = 0x9e3779b97f4a7c15ULL;  // the engine's seed step between replays
+  std::vector<double> p99s, rates;
+  for (int k = 0; k < 7; ++k) {
+    auto one = WhatIfEngine::Create(*p, 1 + k * kStep, /*replays=*/1);
+    ASSERT_TRUE(one.ok()) << one.status().ToString();
+    auto pred = (*one)->Predict(setting);
+    ASSERT_TRUE(pred.ok()) << pred.status().ToString();
+    EXPECT_EQ(pred->replays, 1);
+    p99s.push_back(pred->result.p99_ms);
+    rates.push_back(pred->result.throughput_per_s);
+  }
+  std::sort(p99s.begin(), p99s.end());
+  std::sort(rates.begin(), rates.end());
+  EXPECT_GT(p99s.back() - p99s.front(), 1.0) << "the draws should move a single replay's p99";
+
+  auto seven = WhatIfEngine::Create(*p, 1, 7);
+  ASSERT_TRUE(seven.ok());
+  EXPECT_EQ((*seven)->replays(), 7);
+  auto pred = (*seven)->Predict(setting);
+  ASSERT_TRUE(pred.ok());
+  EXPECT_EQ(pred->replays, 7);
+  EXPECT_DOUBLE_EQ(pred->result.p99_ms, p99s[3]);
+  EXPECT_DOUBLE_EQ(pred->result.throughput_per_s, rates[3]);
+  // A short log gets seven replays without asking; a negative count is refused.
+  auto automatic = WhatIfEngine::Create(*p);
+  ASSERT_TRUE(automatic.ok());
+  EXPECT_EQ((*automatic)->replays(), 7);
+  EXPECT_FALSE(WhatIfEngine::Create(*p, 1, -1).ok());
+}
+
+TEST(WhatIfEngineTest, DefaultReplaysShrinkAsTheLogGrows) {
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(10), 7);
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(20'000), 7);
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(20'001), 5);
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(30'000), 3);
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(50'000), 1);
+  EXPECT_EQ(WhatIfEngine::DefaultReplays(10'000'000), 1);
 }
 
 TEST_F(ProfileBuilderTest, TurnaroundIsTheFloorOfBacklogGapsOnly) {
