@@ -450,6 +450,25 @@ void AddWhatIf(const Json& analysis, ChartSet* set) {
   lat.note = "observed: the log itself; (pred.): the what-if model (docs/what-if.md).";
   set->Add(std::move(lat));
   set->Add(std::move(thr));
+
+  // The whole distribution: served latency at every percentile, a line per
+  // column (logs and reports without distribution_ms draw none).
+  const Json& quantiles = JsonFields::Array(JsonFields::Object(w, "log"), "distribution_quantiles");
+  if (quantiles.empty()) return;
+  Chart dist =
+      MakeAxisChart(kChartWhatIfDistribution, "Latency distribution by setting (served requests)",
+                    "scatter", "percentile", "ms");
+  for (const Json& q : quantiles) dist.x.push_back(q.is_number() ? q.get<double>() * 100 : kNaN);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const Json& d = JsonFields::Array(*columns[i], "distribution_ms");
+    if (d.size() != quantiles.size()) continue;
+    std::vector<double> v;
+    for (const Json& x : d) v.push_back(x.is_number() ? x.get<double>() : kNaN);
+    AddSeries(&dist, labels[i], "ms", i == 0 ? SeriesStyle::kDashed : SeriesStyle::kLine,
+              std::move(v));
+  }
+  dist.note = "Each line: the latency below which that percent of served requests finished.";
+  if (dist.HasData()) set->Add(std::move(dist));
 }
 
 }  // namespace

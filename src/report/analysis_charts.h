@@ -24,7 +24,8 @@
 //   what_if                      (`analyze --what-if ... --html`, schema
 //                                yoloscope.whatif.v1) p50/p90/p99 and
 //                                throughput / rejections per setting, as bars
-//                                (kChartWhatIfLatency, kChartWhatIfThroughput).
+//                                (kChartWhatIfLatency, kChartWhatIfThroughput,
+//                                kChartWhatIfDistribution).
 //
 // Thread-safety: pure functions.
 #pragma once

@@ -49,6 +49,7 @@ inline constexpr char kChartAlerts[] = "alerts";
 // The what-if panel (`analyze --what-if ... --html`): settings side by side.
 inline constexpr char kChartWhatIfLatency[] = "what_if_latency";
 inline constexpr char kChartWhatIfThroughput[] = "what_if_throughput";
+inline constexpr char kChartWhatIfDistribution[] = "what_if_distribution";
 
 enum class SeriesStyle { kLine, kArea, kDashed, kPoints, kBars, kStep };
 

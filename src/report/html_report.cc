@@ -385,7 +385,8 @@ void AppendAlerts(const Json& analysis, const ChartSet& charts, std::string* h) 
 }
 
 bool IsWhatIfChart(const Chart& c) {
-  return c.id == kChartWhatIfLatency || c.id == kChartWhatIfThroughput;
+  return c.id == kChartWhatIfLatency || c.id == kChartWhatIfThroughput ||
+         c.id == kChartWhatIfDistribution;
 }
 
 // The what-if panel: the settings of `analyze --what-if` side by side (the

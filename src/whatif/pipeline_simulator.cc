@@ -226,6 +226,7 @@ class Simulation {
     r->p50_ms = QuantileOfSorted(latencies_ms_, 0.5);
     r->p90_ms = QuantileOfSorted(latencies_ms_, 0.9);
     r->p99_ms = QuantileOfSorted(latencies_ms_, 0.99);
+    r->distribution_ms = DistributionOfSorted(latencies_ms_);
     double sum = 0;
     for (double v : latencies_ms_) sum += v;
     r->mean_ms = latencies_ms_.empty() ? 0 : sum / static_cast<double>(latencies_ms_.size());

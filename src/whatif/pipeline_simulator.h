@@ -83,6 +83,9 @@ struct SimulatedBatch {
 struct SimulationResult {
   int64_t offered = 0, served = 0, rejected = 0;
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, mean_ms = 0;  // served requests
+  // Served latency at DistributionQuantiles() (whatif/quantile.h), ms;
+  // empty when none was served.
+  std::vector<double> distribution_ms;
   double span_s = 0;             // first measured arrival to last completion (or arrival)
   double throughput_per_s = 0;   // served / span
   double rejection_rate = 0;     // rejected / offered

@@ -279,6 +279,7 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
     obs.p50_ms = QuantileOfSorted(served_ms, 0.5);
     obs.p90_ms = QuantileOfSorted(served_ms, 0.9);
     obs.p99_ms = QuantileOfSorted(served_ms, 0.99);
+    obs.distribution_ms = DistributionOfSorted(served_ms);
     double sum = 0;
     for (double v : served_ms) sum += v;
     obs.mean_ms = sum / static_cast<double>(served_ms.size());

@@ -57,6 +57,7 @@ struct ObservedRun {
   int64_t without_ts = 0;       // request records without arrival time (skipped)
   bool has_latency = false;     // served requests with total_ms
   double p50_ms = 0, p90_ms = 0, p99_ms = 0, mean_ms = 0;
+  std::vector<double> distribution_ms;  // at DistributionQuantiles(); empty without latency
   double span_s = 0;            // first arrival to last completion
   double throughput_per_s = 0;  // served / span
   double rejection_rate = 0;    // queue_full / offered

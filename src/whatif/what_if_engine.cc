@@ -43,6 +43,19 @@ SimulationResult MedianOfReplays(const std::vector<SimulationResult>& runs) {
                  &SimulationResult::batches}) {
     m.*f = std::llround(median(f));
   }
+  // The distribution point by point (each replay's is ascending, and so is
+  // the point-wise median).
+  const size_t points = runs.front().distribution_ms.size();
+  bool same_size = true;
+  for (const SimulationResult& r : runs)
+    same_size = same_size && r.distribution_ms.size() == points;
+  if (same_size) {
+    for (size_t k = 0; k < points; ++k) {
+      for (size_t i = 0; i < runs.size(); ++i) v[i] = runs[i].distribution_ms[k];
+      std::sort(v.begin(), v.end());
+      m.distribution_ms.push_back(QuantileOfSorted(v, 0.5));
+    }
+  }
   m.smallest_batch = runs.front().smallest_batch;
   m.largest_batch = runs.front().largest_batch;
   for (const SimulationResult& r : runs) {

@@ -1,7 +1,10 @@
 #include "whatif/what_if_report.h"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
+
+#include "whatif/quantile.h"
 
 namespace yoloscope {
 namespace {
@@ -77,6 +80,13 @@ nlohmann::ordered_json SettingJson(const WhatIfSetting& s, double rate_scale) {
   return j;
 }
 
+// A latency distribution (DistributionQuantiles) rounded to the microsecond.
+nlohmann::ordered_json DistributionJson(const std::vector<double>& ms) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (double v : ms) j.push_back(std::round(v * 1000) / 1000);
+  return j;
+}
+
 nlohmann::ordered_json PredictedJson(const SimulationResult& r) {
   nlohmann::ordered_json j;
   for (const Metric& m : kMetrics) j[m.key] = m.predicted(r);
@@ -86,6 +96,7 @@ nlohmann::ordered_json PredictedJson(const SimulationResult& r) {
   j["batches"] = r.batches;
   j["largest_batch"] = r.largest_batch;
   j["span_s"] = r.span_s;
+  j["distribution_ms"] = DistributionJson(r.distribution_ms);
   return j;
 }
 
@@ -140,7 +151,10 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
     const double v = m.observed(o);
     observed[m.key] = std::isnan(v) ? nlohmann::ordered_json() : nlohmann::ordered_json(v);
   }
+  observed["distribution_ms"] = DistributionJson(o.distribution_ms);
   log["observed"] = observed;
+  // The quantiles (0-1) of every distribution_ms array in this document.
+  log["distribution_quantiles"] = DistributionQuantiles();
   j["log"] = log;
   nlohmann::ordered_json curve = nlohmann::ordered_json::array();
   for (const ObservedBatchSize& b : in.engine->curve().observed()) {

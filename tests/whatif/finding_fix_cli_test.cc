@@ -310,6 +310,32 @@ TEST_F(FindingFixCliTest, HtmlWithWhatIfHasAPanelComparingTheSettings) {
       ExpectSame(s["values"][i], (*columns[i])["throughput_per_s"], "throughput");
     }
   }
+  // The whole distributions: a line per column, at the report's quantiles,
+  // ascending, and through the column's own p50 and p99.
+  const Json& q = wi["log"]["distribution_quantiles"];
+  ASSERT_EQ(q.size(), 101u);
+  EXPECT_DOUBLE_EQ(q[49].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(q[98].get<double>(), 0.99);
+  const Json* dist = nullptr;
+  for (const Json& c : data["charts"]["charts"]) {
+    if (c["id"] == "what_if_distribution") dist = &c;
+  }
+  ASSERT_NE(dist, nullptr);
+  ASSERT_EQ((*dist)["x"].size(), 101u);
+  EXPECT_DOUBLE_EQ((*dist)["x"][49].get<double>(), 50.0);
+  ASSERT_EQ((*dist)["series"].size(), columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const Json& d = (*columns[i])["distribution_ms"];
+    ASSERT_EQ(d.size(), 101u) << "column " << i;
+    for (size_t k = 1; k < d.size(); ++k) {
+      EXPECT_LE(d[k - 1].get<double>(), d[k].get<double>()) << "column " << i << " point " << k;
+    }
+    EXPECT_NEAR(d[49].get<double>(), (*columns[i])["p50_ms"].get<double>(), 1e-3) << i;
+    EXPECT_NEAR(d[98].get<double>(), (*columns[i])["p99_ms"].get<double>(), 1e-3) << i;
+    ExpectSame((*dist)["series"][i]["values"][98], d[98],
+               "distribution of column " + std::to_string(i));
+  }
+  EXPECT_NE(html.find("chart-what_if_distribution"), std::string::npos);
   // Without --what-if: the findings' fixes, no panel.
   const fs::path plain = *dir_ / "plain.html";
   const Result p = ShOut(Bin() + " analyze " + log + " --html " + plain.string());
