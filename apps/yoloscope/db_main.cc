@@ -41,8 +41,10 @@ int DbMain(int argc, char** argv) {
     return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
   };
   if (init_cmd->parsed()) {
-    Status s = RunDbInit(init);
+    DbInitResult result;
+    Status s = RunDbInit(init, &result);
     if (!s.ok()) return fail(s);
+    for (const std::string& c : result.columns_added) std::printf("added column %s\n", c.c_str());
     std::printf("created the fleet tables in %s\n", init.uri.c_str());
     return 0;
   }

@@ -97,14 +97,21 @@ std::string ClickHousePushDown::BucketSql(const std::string& ms, int bits) {
          std::to_string(52 - bits) + ")) - " + std::to_string(1023 << bits) + " + 1))";
 }
 
-Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
+Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg,
+                                std::vector<std::string>* statements) {
   YS_ASSIGN_OR_RETURN(std::string where, ClickHouseSchema::WhereClause(uri));
   YS_ASSIGN_OR_RETURN(auto client, ClickHouseClient::Create(uri, ClickHouseClientConfig{}));
+  // Which columns the tables have: the late ones of `requests` (decode_ms,
+  // h2d_ms, d2h_ms and the device fields) are read from `record` when the
+  // table is older than them.
+  YS_ASSIGN_OR_RETURN(auto columns, ClickHouseSchema::ReadColumns(*client));
+  const FleetTableColumns& request_columns = columns.at("requests");
   const std::string db = uri.database + ".";
   const std::string gpu = Gpu(agg->config_.max_gpus);
   const std::string cls = Cls();
   const int fine = LatencyHistogram::kFineBits;
   auto query = [&](const std::string& sql) -> StatusOr<std::vector<std::vector<std::string>>> {
+    if (statements != nullptr) statements->push_back(sql);
     YS_ASSIGN_OR_RETURN(std::string body, client->Execute(sql + " FORMAT TabSeparated"));
     return Rows(body);
   };
@@ -240,11 +247,12 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
   // Per-stage latency of served requests (stages 0-7), the latency of
   // refused and failed ones (8), and the memory and utilisation that request
   // records carry (9-11), per group. decode/h2d/d2h and the device fields
-  // have no column: read from the record (the one statement here that reads
-  // `record`).
+  // come from their columns; a table older than those columns has them only
+  // in `record` (then this is the one statement that reads it).
   {
     auto col = [](const char* c) { return "ifNull(" + std::string(c) + ", -1)"; };
-    auto rec = [](const char* f) {
+    auto rec = [&](const char* f) {
+      if (request_columns.Has(f)) return col(f);
       return "if(visitParamHas(record, '" + std::string(f) +
              "'), visitParamExtractFloat(record, '" + f + "'), -1)";
     };
@@ -424,7 +432,7 @@ Status ClickHousePushDown::Fill(const ClickHouseUri& uri, LogAggregator* agg) {
     }
 
     // Requests: counts, outcomes, stage sums (decode + preprocess and h2d +
-    // d2h come with the per-stage statement, which reads the record).
+    // d2h come with the per-stage statement).
     {
       auto col = [](const char* c) { return "ifNull(" + std::string(c) + ", -1)"; };
       auto stat = [](const std::string& v, const std::string& cond) {

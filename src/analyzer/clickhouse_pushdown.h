@@ -25,6 +25,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "analyzer/aggregate/log_aggregator.h"
 #include "common/status.h"
@@ -35,8 +36,14 @@ namespace yoloscope {
 class ClickHousePushDown {
  public:
   // Runs the aggregate statements for `uri` (its since/until/where apply)
-  // and fills `agg`, which must be empty. Errors as ClickHouseClient's.
-  static Status Fill(const ClickHouseUri& uri, LogAggregator* agg);
+  // and fills `agg`, which must be empty. The statements read typed
+  // columns only; a `requests` table older than its late columns
+  // (clickhouse_schema.h) has decode_ms, h2d_ms, d2h_ms and the device
+  // fields read from `record` instead. `statements`, if not null, gets each
+  // aggregate statement's SQL as sent. Errors as ClickHouseClient's;
+  // FailedPrecondition / NotFound as ClickHouseSchema::ReadColumns.
+  static Status Fill(const ClickHouseUri& uri, LogAggregator* agg,
+                     std::vector<std::string>* statements = nullptr);
 
   // The SQL expression of LatencyHistogram::BucketIndex for a Float64
   // expression `ms` at `sub_bucket_bits` (exposed for tests).

@@ -49,11 +49,22 @@ Status ForEachLine(InputSource* source, Fn fn) {
 
 }  // namespace
 
-Status RunDbInit(const DbInitConfig& config) {
+Status RunDbInit(const DbInitConfig& config, DbInitResult* result) {
   YS_ASSIGN_OR_RETURN(ClickHouseUri uri, ClickHouseUri::Parse(config.uri));
   YS_ASSIGN_OR_RETURN(auto client, ClickHouseClient::Create(uri, ClickHouseClientConfig{}));
   for (const std::string& sql : ClickHouseSchema::CreateStatements(uri)) {
     YS_RETURN_IF_ERROR(client->Execute(sql).status());
+  }
+  // Tables made by an older version: add the columns they lack (or refuse,
+  // naming table and column, before changing anything).
+  YS_ASSIGN_OR_RETURN(ClickHouseColumnTypes types, ClickHouseSchema::ReadColumnTypes(*client));
+  std::vector<std::string> added;
+  YS_ASSIGN_OR_RETURN(std::vector<std::string> alters,
+                      ClickHouseSchema::UpgradeStatements(uri, types, &added));
+  for (size_t i = 0; i < alters.size(); ++i) {
+    Status s = client->Execute(alters[i]).status();
+    if (!s.ok()) return s.WithContext("adding column " + added[i]);
+    if (result != nullptr) result->columns_added.push_back(added[i]);
   }
   return Status::Ok();
 }

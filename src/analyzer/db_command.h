@@ -2,7 +2,12 @@
 //
 // - DbInit creates the database and the tables of clickhouse_schema.h (on a
 //   cluster: the local tables on every shard and Distributed tables over
-//   them). Idempotent.
+//   them). Idempotent. Tables made by an older version get the columns
+//   added since (ALTER TABLE ... ADD COLUMN, local tables before the
+//   Distributed ones; their DEFAULTs compute the old rows' values from
+//   `record`); a table that lacks one of the first schema's columns or has
+//   a column of another type is refused (FailedPrecondition naming table
+//   and column) before anything is altered.
 // - DbLoad puts yoloscope.v1 JSONL logs (plain, gzip or zstd) into the tables,
 //   in blocks whose ids depend only on (host, replica, file name, file size),
 //   so loading the same file again inserts nothing twice. Lines that are not
@@ -24,6 +29,10 @@ struct DbInitConfig {
   std::string uri;  // clickhouse://... (required)
 };
 
+struct DbInitResult {
+  std::vector<std::string> columns_added;  // "db.table.column", in the order added
+};
+
 struct DbLoadConfig {
   std::string uri;                 // clickhouse://... (required)
   std::vector<std::string> files;  // JSONL logs ("-" = stdin); at least one
@@ -41,7 +50,7 @@ struct DbLoadResult {
   std::vector<std::string> problems;  // the first few "FILE:LINE: why"
 };
 
-Status RunDbInit(const DbInitConfig& config);
+Status RunDbInit(const DbInitConfig& config, DbInitResult* result = nullptr);
 StatusOr<DbLoadResult> RunDbLoad(const DbLoadConfig& config);
 
 }  // namespace yoloscope

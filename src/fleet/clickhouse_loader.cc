@@ -29,13 +29,18 @@ std::string ClickHouseLoader::BlockId(const std::string& table, int64_t n) const
 }
 
 Status ClickHouseLoader::Add(const LogRecord& record, std::string_view line) {
+  if (columns_.empty()) {
+    // Which columns the tables have (once): rows name only those, so an
+    // older table (without the late columns) takes them too.
+    YS_ASSIGN_OR_RETURN(columns_, ClickHouseSchema::ReadColumns(*client_));
+  }
   const std::string_view table = ClickHouseSchema::TableFor(record.kind);
   auto it = pending_.find(table);
   if (it == pending_.end()) it = pending_.emplace(std::string(table), Pending{}).first;
   Pending& p = it->second;
   if (p.count >= config_.block_rows) YS_RETURN_IF_ERROR(InsertBlock(it->first, &p));
   if (!ClickHouseSchema::AppendRow(record, line, config_.origin, BlockId(it->first, p.next_block),
-                                   &p.rows)) {
+                                   columns_.find(table)->second, &p.rows)) {
     ++stats_.records_without_time;
     return Status::Ok();
   }
@@ -62,10 +67,13 @@ Status ClickHouseLoader::InsertBlock(const std::string& table, Pending* p) {
     ++stats_.blocks_already_present;
     stats_.rows_already_present += p->count;
   } else {
-    YS_RETURN_IF_ERROR(client_
-                           ->Execute("INSERT INTO " + qualified + " FORMAT JSONEachRow", p->rows,
-                                     "input_format_skip_unknown_fields=1&insert_distributed_sync=1")
-                           .status());
+    YS_RETURN_IF_ERROR(
+        client_
+            ->Execute("INSERT INTO " + qualified + " " +
+                          ClickHouseSchema::ColumnList(columns_.find(table)->second) +
+                          " FORMAT JSONEachRow",
+                      p->rows, "insert_distributed_sync=1")
+            .status());
     ++stats_.blocks_inserted;
     stats_.rows_inserted += p->count;
   }

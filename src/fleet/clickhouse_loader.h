@@ -75,6 +75,7 @@ class ClickHouseLoader {
   const ClickHouseClient* client_;  // not owned
   ClickHouseLoaderConfig config_;
   std::map<std::string, Pending, std::less<>> pending_;
+  std::map<std::string, FleetTableColumns, std::less<>> columns_;  // read at the first Add
   ClickHouseLoaderStats stats_;
 };
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 #include <map>
 
 #include "common/time_format.h"
@@ -16,22 +17,58 @@
 namespace yoloscope {
 namespace {
 
-// Columns every table has, then each table's typed columns.
-constexpr const char* kCommonColumns =
-    "day Date, ts DateTime, ts_us Int64, host String, replica String, block_id String, "
-    "model String, gpu_id Int32, ";
-constexpr const char* kRequestColumns =
-    "request_id String, status String, batch_id Int64, batch_size Int32, "
-    "queue_len Int32, input_w Int32, input_h Int32, queue_ms Nullable(Float64), "
-    "preprocess_ms Nullable(Float64), inference_ms Nullable(Float64), "
-    "postprocess_ms Nullable(Float64), total_ms Nullable(Float64), ";
-constexpr const char* kBatchColumns =
-    "batch_id Int64, batch_size Int32, instance Int32, status String, "
-    "inference_ms Nullable(Float64), h2d_ms Nullable(Float64), d2h_ms Nullable(Float64), "
-    "mem_used_mb Nullable(Float64), mem_total_mb Nullable(Float64), ";
-constexpr const char* kGpuColumns =
-    "gpu_util Nullable(Float64), mem_used_mb Nullable(Float64), mem_total_mb Nullable(Float64), "
-    "mem_other_processes_mb Nullable(Float64), sm_clock_mhz Nullable(Float64), ";
+constexpr std::string_view kF = "Nullable(Float64)";
+
+// Columns every table has, then each table's typed columns. The late
+// columns (added after the first schema) end their table's typed columns,
+// where `db init` adds them to older tables (ADD COLUMN ... AFTER), so an
+// upgraded table has the columns of a new one in the same order.
+constexpr ClickHouseColumn kCommonColumns[] = {
+    {"day", "Date"},       {"ts", "DateTime"},     {"ts_us", "Int64"},  {"host", "String"},
+    {"replica", "String"}, {"block_id", "String"}, {"model", "String"}, {"gpu_id", "Int32"}};
+constexpr ClickHouseColumn kRequestColumns[] = {
+    {"request_id", "String"},  {"status", "String"},       {"batch_id", "Int64"},
+    {"batch_size", "Int32"},   {"queue_len", "Int32"},     {"input_w", "Int32"},
+    {"input_h", "Int32"},      {"queue_ms", kF},           {"preprocess_ms", kF},
+    {"inference_ms", kF},      {"postprocess_ms", kF},     {"total_ms", kF},
+    {"decode_ms", kF, true},   {"h2d_ms", kF, true},       {"d2h_ms", kF, true},
+    {"mem_used_mb", kF, true}, {"mem_total_mb", kF, true}, {"gpu_util", kF, true}};
+constexpr ClickHouseColumn kBatchColumns[] = {
+    {"batch_id", "Int64"}, {"batch_size", "Int32"}, {"instance", "Int32"}, {"status", "String"},
+    {"inference_ms", kF},  {"h2d_ms", kF},          {"d2h_ms", kF},        {"mem_used_mb", kF},
+    {"mem_total_mb", kF},  {"busy_ms", kF, true}};
+constexpr ClickHouseColumn kGpuColumns[] = {{"gpu_util", kF},
+                                            {"mem_used_mb", kF},
+                                            {"mem_total_mb", kF},
+                                            {"mem_other_processes_mb", kF},
+                                            {"sm_clock_mhz", kF}};
+// Bits of FleetTableColumns::late_missing, in the order of the late columns above.
+enum RequestLate { kDecode = 0, kH2d, kD2h, kMemUsed, kMemTotal, kGpuUtil };
+enum BatchLate { kBusy = 0 };
+
+// A late column's DEFAULT: the record's value (NULL when the record has
+// none), for the rows written before the column (and by writers that do not
+// name it).
+std::string LateDefault(std::string_view name) {
+  const std::string n(name);
+  return "if(visitParamHas(record, '" + n + "'), toNullable(visitParamExtractFloat(record, '" + n +
+         "')), NULL)";
+}
+
+std::string ColumnDdl(const ClickHouseColumn& c) {
+  std::string ddl = std::string(c.name) + " " + std::string(c.type);
+  if (c.late) ddl += " DEFAULT " + LateDefault(c.name);
+  return ddl;
+}
+
+// "requests_local" -> "requests".
+std::string_view BaseTable(std::string_view table) {
+  constexpr std::string_view kLocal = "_local";
+  if (table.size() > kLocal.size() && table.substr(table.size() - kLocal.size()) == kLocal) {
+    table.remove_suffix(kLocal.size());
+  }
+  return table;
+}
 
 void Key(const char* name, std::string* out) {
   out->push_back(',');
@@ -140,6 +177,143 @@ std::string_view ClickHouseSchema::TableFor(RecordKind kind) {
   }
 }
 
+const std::vector<ClickHouseColumn>& ClickHouseSchema::Columns(std::string_view table) {
+  static const auto* kColumns = [] {
+    auto* columns = new std::map<std::string, std::vector<ClickHouseColumn>, std::less<>>;
+    for (const std::string& t : Tables()) {
+      std::vector<ClickHouseColumn>& list = (*columns)[t];
+      list.assign(std::begin(kCommonColumns), std::end(kCommonColumns));
+      if (t == "requests")
+        list.insert(list.end(), std::begin(kRequestColumns), std::end(kRequestColumns));
+      if (t == "batches")
+        list.insert(list.end(), std::begin(kBatchColumns), std::end(kBatchColumns));
+      if (t == "gpu") list.insert(list.end(), std::begin(kGpuColumns), std::end(kGpuColumns));
+      list.push_back({"record", "String"});
+    }
+    return columns;
+  }();
+  auto it = kColumns->find(BaseTable(table));
+  static const std::vector<ClickHouseColumn> kNone;
+  return it == kColumns->end() ? kNone : it->second;
+}
+
+FleetTableColumns ClickHouseSchema::AllColumns(std::string_view table) {
+  return FleetTableColumns{std::string(BaseTable(table)), 0};
+}
+
+bool FleetTableColumns::Has(std::string_view column) const {
+  int late = 0;
+  for (const ClickHouseColumn& c : ClickHouseSchema::Columns(table)) {
+    const bool here = !c.late || HasLate(late);
+    if (c.late) ++late;
+    if (c.name == column) return here;
+  }
+  return false;
+}
+
+std::string ClickHouseSchema::MissingLateColumns(const FleetTableColumns& columns) {
+  std::string out;
+  int late = 0;
+  for (const ClickHouseColumn& c : Columns(columns.table)) {
+    if (!c.late || columns.HasLate(late++)) continue;
+    if (!out.empty()) out += ", ";
+    out += c.name;
+  }
+  return out;
+}
+
+StatusOr<ClickHouseColumnTypes> ClickHouseSchema::ReadColumnTypes(const ClickHouseClient& client) {
+  YS_ASSIGN_OR_RETURN(
+      std::string body,
+      client.Execute("SELECT table, name, type FROM system.columns WHERE database = " +
+                     ClickHouseQuote(client.uri().database) + " FORMAT TabSeparatedRaw"));
+  ClickHouseColumnTypes types;
+  for (size_t p = 0; p < body.size();) {
+    size_t nl = body.find('\n', p);
+    if (nl == std::string::npos) nl = body.size();
+    const std::string_view row(body.data() + p, nl - p);
+    p = nl + 1;
+    const size_t t1 = row.find('\t');
+    const size_t t2 = t1 == row.npos ? row.npos : row.find('\t', t1 + 1);
+    if (t2 == row.npos) continue;
+    types[std::string(row.substr(0, t1))][std::string(row.substr(t1 + 1, t2 - t1 - 1))] =
+        std::string(row.substr(t2 + 1));
+  }
+  return types;
+}
+
+StatusOr<FleetTableColumns> ClickHouseSchema::MatchColumns(std::string_view database,
+                                                           std::string_view table,
+                                                           const ClickHouseColumnTypes& types) {
+  const std::string name = std::string(database) + "." + std::string(table);
+  auto it = types.find(table);
+  if (it == types.end() || Columns(table).empty()) {
+    return NotFoundError("table " + name +
+                         " doesn't exist (create the schema with `yoloscope db init`)");
+  }
+  FleetTableColumns out = AllColumns(table);
+  int late = 0;
+  for (const ClickHouseColumn& c : Columns(table)) {
+    const int bit = c.late ? late++ : -1;
+    auto col = it->second.find(std::string(c.name));
+    if (col == it->second.end()) {
+      if (bit >= 0) {
+        out.late_missing |= 1u << bit;
+        continue;
+      }
+      return FailedPreconditionError(
+          "table " + name + " has no column " + std::string(c.name) + " " + std::string(c.type) +
+          ", which every version of the fleet schema has: not a table `yoloscope db init` made "
+          "(rename or drop it, then run `yoloscope db init`)");
+    }
+    if (col->second != c.type) {
+      return FailedPreconditionError("table " + name + ": column " + std::string(c.name) + " is " +
+                                     col->second + ", the fleet schema's is " +
+                                     std::string(c.type) +
+                                     " (change it with ALTER TABLE ... MODIFY COLUMN, or drop it "
+                                     "and run `yoloscope db init`)");
+    }
+  }
+  return out;
+}
+
+StatusOr<std::map<std::string, FleetTableColumns, std::less<>>> ClickHouseSchema::ReadColumns(
+    const ClickHouseClient& client) {
+  YS_ASSIGN_OR_RETURN(ClickHouseColumnTypes types, ReadColumnTypes(client));
+  std::map<std::string, FleetTableColumns, std::less<>> out;
+  for (const std::string& table : Tables()) {
+    YS_ASSIGN_OR_RETURN(out[table], MatchColumns(client.uri().database, table, types));
+  }
+  return out;
+}
+
+StatusOr<std::vector<std::string>> ClickHouseSchema::UpgradeStatements(
+    const ClickHouseUri& uri, const ClickHouseColumnTypes& types, std::vector<std::string>* added) {
+  std::vector<std::string> names;  // local tables first, then the Distributed ones
+  for (const std::string& table : Tables()) {
+    names.push_back(uri.cluster.empty() ? table : table + "_local");
+  }
+  if (!uri.cluster.empty()) names.insert(names.end(), Tables().begin(), Tables().end());
+  std::vector<std::string> statements;
+  std::vector<std::string> what;
+  for (const std::string& name : names) {
+    YS_ASSIGN_OR_RETURN(FleetTableColumns have, MatchColumns(uri.database, name, types));
+    std::string_view previous;
+    int late = 0;
+    for (const ClickHouseColumn& c : Columns(name)) {
+      if (c.late && !have.HasLate(late)) {
+        statements.push_back("ALTER TABLE " + uri.database + "." + name + " ADD COLUMN " +
+                             ColumnDdl(c) + " AFTER " + std::string(previous));
+        what.push_back(uri.database + "." + name + "." + std::string(c.name));
+      }
+      if (c.late) ++late;
+      previous = c.name;
+    }
+  }
+  if (added != nullptr) *added = std::move(what);
+  return statements;
+}
+
 std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri& uri) {
   // No ON CLUSTER: it needs ZooKeeper's distributed DDL queue ("DDL background
   // thread is not initialized" without one), which a plain 18.16 install
@@ -151,11 +325,11 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
   std::vector<std::string> out;
   out.push_back("CREATE DATABASE IF NOT EXISTS " + uri.database);
   for (const std::string& table : Tables()) {
-    std::string columns = kCommonColumns;
-    if (table == "requests") columns += kRequestColumns;
-    if (table == "batches") columns += kBatchColumns;
-    if (table == "gpu") columns += kGpuColumns;
-    columns += "record String";
+    std::string columns;
+    for (const ClickHouseColumn& c : Columns(table)) {
+      if (!columns.empty()) columns += ", ";
+      columns += ColumnDdl(c);
+    }
     const std::string local = uri.cluster.empty() ? table : table + "_local";
     out.push_back("CREATE TABLE IF NOT EXISTS " + uri.database + "." + local + " (" + columns +
                   ") " + Engine(uri, table));
@@ -171,6 +345,12 @@ std::vector<std::string> ClickHouseSchema::CreateStatements(const ClickHouseUri&
 bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
                                  const FleetRowOrigin& origin, std::string_view block_id,
                                  std::string* out) {
+  return AppendRow(r, line, origin, block_id, AllColumns(TableFor(r.kind)), out);
+}
+
+bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
+                                 const FleetRowOrigin& origin, std::string_view block_id,
+                                 const FleetTableColumns& columns, std::string* out) {
   if (!r.ts_us) return false;
   std::string day, second;
   DayAndSecond(*r.ts_us, &day, &second);
@@ -195,6 +375,12 @@ bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
       Num("inference_ms", r.inference_ms, out);
       Num("postprocess_ms", r.postprocess_ms, out);
       Num("total_ms", r.total_ms, out);
+      if (columns.HasLate(kDecode)) Num("decode_ms", r.decode_ms, out);
+      if (columns.HasLate(kH2d)) Num("h2d_ms", r.h2d_ms, out);
+      if (columns.HasLate(kD2h)) Num("d2h_ms", r.d2h_ms, out);
+      if (columns.HasLate(kMemUsed)) Num("mem_used_mb", r.mem_used_mb, out);
+      if (columns.HasLate(kMemTotal)) Num("mem_total_mb", r.mem_total_mb, out);
+      if (columns.HasLate(kGpuUtil)) Num("gpu_util", r.gpu_util, out);
       break;
     case RecordKind::kBatch:
       Int("batch_id", r.batch_id, -1, out);
@@ -206,6 +392,7 @@ bool ClickHouseSchema::AppendRow(const LogRecord& r, std::string_view line,
       Num("d2h_ms", r.d2h_ms, out);
       Num("mem_used_mb", r.mem_used_mb, out);
       Num("mem_total_mb", r.mem_total_mb, out);
+      if (columns.HasLate(kBusy)) Num("busy_ms", r.busy_ms, out);
       break;
     case RecordKind::kGpu:
       Num("gpu_util", r.gpu_util, out);
@@ -298,6 +485,10 @@ Status ClickHouseSchema::ParseLine(std::string_view line, LogRecord* out) {
       num(v, &r.postprocess_ms);
     } else if (key == "total_ms") {
       num(v, &r.total_ms);
+    } else if (key == "decode_ms") {
+      num(v, &r.decode_ms);
+    } else if (key == "busy_ms") {
+      num(v, &r.busy_ms);
     } else if (key == "h2d_ms") {
       num(v, &r.h2d_ms);
     } else if (key == "d2h_ms") {
@@ -329,34 +520,20 @@ Status ClickHouseSchema::AppendRowFromLine(std::string_view line, const FleetRow
   return Status::Ok();
 }
 
-const std::string& ClickHouseSchema::ColumnList(std::string_view table) {
-  static const auto* kLists = [] {
-    auto* lists = new std::map<std::string, std::string, std::less<>>;
-    for (const std::string& t : Tables()) {
-      std::string columns = kCommonColumns;
-      if (t == "requests") columns += kRequestColumns;
-      if (t == "batches") columns += kBatchColumns;
-      if (t == "gpu") columns += kGpuColumns;
-      columns += "record String";
-      // "name Type, name Type, ..." -> "(name, name, ...)"
-      std::string list = "(";
-      for (size_t p = 0; p < columns.size();) {
-        const size_t space = columns.find(' ', p);
-        if (list.size() > 1) list += ", ";
-        list.append(columns, p, space - p);
-        const size_t comma = columns.find(", ", space);
-        p = comma == std::string::npos ? columns.size() : comma + 2;
-      }
-      (*lists)[t] = list + ")";
-    }
-    return lists;
-  }();
-  return kLists->find(table)->second;
+std::string ClickHouseSchema::ColumnList(const FleetTableColumns& columns) {
+  std::string list = "(";
+  int late = 0;
+  for (const ClickHouseColumn& c : Columns(columns.table)) {
+    if (c.late && !columns.HasLate(late++)) continue;
+    if (list.size() > 1) list += ", ";
+    list += c.name;
+  }
+  return list + ")";
 }
 
 void ClickHouseSchema::AppendRowBinary(const LogRecord& r, std::string_view line,
                                        const FleetRowOrigin& origin, std::string_view block_id,
-                                       std::string* out) {
+                                       const FleetTableColumns& columns, std::string* out) {
   const int64_t ts_us = r.ts_us.value_or(0);
   const int64_t seconds = ts_us >= 0 ? ts_us / 1'000'000 : 0;
   PutFixed<uint16_t>(static_cast<uint16_t>(seconds / 86'400), out);  // day Date
@@ -384,6 +561,12 @@ void ClickHouseSchema::AppendRowBinary(const LogRecord& r, std::string_view line
       PutNullable(r.inference_ms, out);
       PutNullable(r.postprocess_ms, out);
       PutNullable(r.total_ms, out);
+      if (columns.HasLate(kDecode)) PutNullable(r.decode_ms, out);
+      if (columns.HasLate(kH2d)) PutNullable(r.h2d_ms, out);
+      if (columns.HasLate(kD2h)) PutNullable(r.d2h_ms, out);
+      if (columns.HasLate(kMemUsed)) PutNullable(r.mem_used_mb, out);
+      if (columns.HasLate(kMemTotal)) PutNullable(r.mem_total_mb, out);
+      if (columns.HasLate(kGpuUtil)) PutNullable(r.gpu_util, out);
       break;
     case RecordKind::kBatch:
       PutFixed<int64_t>(r.batch_id.value_or(-1), out);
@@ -395,6 +578,7 @@ void ClickHouseSchema::AppendRowBinary(const LogRecord& r, std::string_view line
       PutNullable(r.d2h_ms, out);
       PutNullable(r.mem_used_mb, out);
       PutNullable(r.mem_total_mb, out);
+      if (columns.HasLate(kBusy)) PutNullable(r.busy_ms, out);
       break;
     case RecordKind::kGpu:
       PutNullable(r.gpu_util, out);

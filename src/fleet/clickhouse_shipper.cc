@@ -167,6 +167,41 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
       BlockIdHash(config_.origin.host + '\x1f' + config_.origin.replica + '\x1f' +
                   std::to_string(ino_) + '\x1f' + std::string(data.substr(0, data.find('\n')))) +
       "-" + std::to_string(offset_) + "-" + std::to_string(pending_end_);
+  auto fail = [&](const Status& status) {
+    *failed = true;
+    verify_next_ = true;    // an insert may have landed without our seeing the answer
+    columns_stale_ = true;  // and the tables may have changed (`db init` run meanwhile)
+    if (config_.warn) config_.warn("ClickHouse sink: " + status.message());
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.insert_failures;
+    stats_.healthy = false;
+    stats_.lag_bytes = size - offset_;
+    return false;
+  };
+  // The columns each table has (at start and after a failure): rows name
+  // those, so a table of an older schema keeps taking them.
+  if (columns_stale_) {
+    auto columns = ClickHouseSchema::ReadColumns(*client_);
+    if (!columns.ok()) return fail(columns.status());
+    std::string missing;
+    for (const auto& [table, c] : *columns) {
+      const std::string m = ClickHouseSchema::MissingLateColumns(c);
+      if (!m.empty()) {
+        missing +=
+            (missing.empty() ? "" : "; ") + client_->uri().database + "." + table + " without " + m;
+      }
+    }
+    if (missing != missing_warned_ && config_.warn) {
+      config_.warn(missing.empty()
+                       ? "ClickHouse sink: the tables have every column now"
+                       : "ClickHouse sink: tables of an older schema (" + missing +
+                             "): shipping without those columns, the values stay in `record` "
+                             "(`yoloscope db init` adds them)");
+    }
+    missing_warned_ = missing;
+    columns_ = std::move(columns).value();
+    columns_stale_ = false;
+  }
   std::map<std::string_view, TableBlock> blocks;
   int64_t malformed = 0;
   int64_t row_count = 0;
@@ -182,22 +217,13 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
     }
     TableBlock& block = blocks[*table];
     ClickHouseSchema::AppendRowBinary(record_, text, config_.origin,
-                                      base + "-" + std::string(*table), &block.body);
+                                      base + "-" + std::string(*table), Columns(*table),
+                                      &block.body);
     block.lines.push_back(text);
     ++row_count;
   }
   const std::string& db = client_->uri().database;
   int64_t present = 0;
-  auto fail = [&](const Status& status) {
-    *failed = true;
-    verify_next_ = true;  // an insert may have landed without our seeing the answer
-    if (config_.warn) config_.warn("ClickHouse sink: " + status.message());
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.insert_failures;
-    stats_.healthy = false;
-    stats_.lag_bytes = size - offset_;
-    return false;
-  };
   for (auto& [table, block] : blocks) {
     if (block.lines.empty()) continue;
     const std::string id = base + "-" + std::string(table);
@@ -234,7 +260,8 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
             ++present;
           } else {
             if (ParseRow(line).ok()) {
-              ClickHouseSchema::AppendRowBinary(record_, line, config_.origin, id, &missing_rows);
+              ClickHouseSchema::AppendRowBinary(record_, line, config_.origin, id, Columns(table),
+                                                &missing_rows);
             }
           }
         }
@@ -242,9 +269,10 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
         if (body->empty()) continue;
       }
     }
-    auto r = client_->Execute("INSERT INTO " + qualified + " " +
-                                  ClickHouseSchema::ColumnList(table) + " FORMAT RowBinary",
-                              *body, "insert_distributed_sync=1");
+    auto r =
+        client_->Execute("INSERT INTO " + qualified + " " +
+                             ClickHouseSchema::ColumnList(Columns(table)) + " FORMAT RowBinary",
+                         *body, "insert_distributed_sync=1");
     if (!r.ok()) return fail(r.status());
   }
   // Every table of the block is in: move on. (A failure above re-sends the
@@ -263,6 +291,13 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   stats_.malformed_lines += malformed;
   stats_.lag_bytes = size - offset_;
   return true;
+}
+
+const FleetTableColumns& ClickHouseShipper::Columns(std::string_view table) const {
+  auto it = columns_.find(table);
+  if (it != columns_.end()) return it->second;
+  static const FleetTableColumns kNone;  // never: ReadColumns has every table
+  return kNone;
 }
 
 StatusOr<std::string_view> ClickHouseShipper::ParseRow(std::string_view line) {

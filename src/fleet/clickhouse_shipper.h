@@ -25,6 +25,14 @@
 // logrotate + SIGHUP), the shipper finishes the file it has open (the old
 // inode, now renamed) before it moves to the new file at the path.
 //
+// Columns: at start and after any failure the shipper reads which columns
+// each table has (system.columns) and names only those in its inserts, so a
+// table of an older schema (without the late columns, clickhouse_schema.h)
+// keeps taking every record (the values stay in `record`, and the late
+// columns' DEFAULTs compute them from it once `db init` adds them). A table
+// missing one of the other columns, or with a column of another type, is a
+// failure (warned, naming the table and the column, and retried).
+//
 // Lines that are not records (malformed) are counted and skipped.
 // Thread-safety: Start/Stop from one owner; stats() from any thread.
 #pragma once
@@ -34,6 +42,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -98,6 +107,8 @@ class ClickHouseShipper {
   // Parses `line` (a padded copy) into record_ (valid until the next
   // call); the table it goes to.
   StatusOr<std::string_view> ParseRow(std::string_view line);
+  // The columns of `table` as last read (columns_).
+  const FleetTableColumns& Columns(std::string_view table) const;
   bool OpenCurrent();
   void SaveCheckpoint();
   void LoadCheckpoint();
@@ -120,6 +131,9 @@ class ClickHouseShipper {
   int64_t pending_end_ = -1;
   bool caught_up_ = false;   // the last block ended at the end of the file
   bool verify_next_ = true;  // ask whether the next block is there (after a start or a failure)
+  bool columns_stale_ = true;  // read the tables' columns before the next block
+  std::map<std::string, FleetTableColumns, std::less<>> columns_;
+  std::string missing_warned_;      // the late columns last warned about ("" none)
   std::unique_ptr<char[]> buffer_;  // the block's bytes as read
   size_t buffer_size_ = 0;
   std::string line_;

@@ -26,6 +26,7 @@
 #include "fleet/clickhouse_client.h"
 #include "fleet/clickhouse_process.h"
 #include "fleet/clickhouse_uri.h"
+#include "fleet/first_fleet_schema.h"
 
 namespace yoloscope {
 namespace {
@@ -110,6 +111,39 @@ class ClickHouseFleetTest : public ::testing::Test {
     auto report = AnalyzeCommand(o).Analyze();
     EXPECT_TRUE(report.ok()) << report.status().ToString();
     return report.ok() ? *report : AnalysisReport{};
+  }
+
+  // The aggregate statements push-down sends for `uri`, and how many of
+  // them read `record`.
+  static std::vector<std::string> PushDownStatements(const std::string& uri) {
+    LogAggregator agg;
+    std::vector<std::string> sql;
+    Status s = ClickHousePushDown::Fill(*ClickHouseUri::Parse(uri), &agg, &sql);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_GT(sql.size(), 5u);
+    return sql;
+  }
+  static int64_t ReadingRecord(const std::vector<std::string>& sql) {
+    return std::count_if(sql.begin(), sql.end(), [](const std::string& s) {
+      return s.find("record") != std::string::npos;
+    });
+  }
+
+  static void CreateFirstSchema(const std::string& uri, const std::string& db,
+                                const std::string& cluster = "") {
+    auto client = Client(uri);
+    for (const std::string& sql : testing::FirstFleetSchemaStatements(db, cluster)) {
+      auto r = client->Execute(sql);
+      ASSERT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    }
+  }
+  // "name type" per line, in the table's order.
+  static std::string ColumnsOf(const std::string& uri, const std::string& db,
+                               const std::string& table) {
+    auto r = Client(uri)->Execute("SELECT name, type FROM system.columns WHERE database = '" + db +
+                                  "' AND table = '" + table + "' FORMAT TabSeparated");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : "";
   }
 
   // pushdown=1 against the records: the same numbers. Counts are equal;
@@ -346,6 +380,19 @@ TEST_F(ClickHouseFleetTest, PushDownGivesTheNumbersOfTheRecords) {
   EXPECT_GT(pulled.summary.refused + pulled.summary.failed, 100);
   EXPECT_NE(Findings(pulled).find("error_burst"), std::string::npos) << Findings(pulled);
   ExpectSameAggregates(pushed, pulled);
+  // On the current schema no statement reads `record` (decode/h2d/d2h and
+  // the device fields have columns).
+  const std::vector<std::string> sql =
+      PushDownStatements(server_->uri_text("fleet_pd", "pushdown=1"));
+  for (const std::string& statement : sql) {
+    EXPECT_EQ(statement.find("record"), std::string::npos) << statement;
+  }
+  EXPECT_NE(std::find_if(sql.begin(), sql.end(),
+                         [](const std::string& st) {
+                           return st.find("ifNull(decode_ms, -1)") != std::string::npos &&
+                                  st.find("ifNull(gpu_util, -1)") != std::string::npos;
+                         }),
+            sql.end());
   // Against the file: the same, but a plain log has no replica.
   AnalysisReport from_file = Analyze(log.string());
   from_file.summary.by_replica = pulled.summary.by_replica;
@@ -363,6 +410,135 @@ TEST_F(ClickHouseFleetTest, PushDownGivesTheNumbersOfTheRecords) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("pushdown must be 0 or 1"), std::string::npos);
   fs::remove(log);
+}
+
+// A database made by the first `db init` (no late columns): `db load`
+// names the columns it has, push-down reads the six request fields from
+// `record`; `db init` adds the columns (the old rows' values computed from
+// `record` by their DEFAULTs) and push-down then reads none of `record`,
+// with the same numbers throughout.
+TEST_F(ClickHouseFleetTest, AnOldSchemaIsUpgradedByDbInitAndAnalyzedWithTheSameNumbers) {
+  const std::string uri = server_->uri_text("old_schema");
+  const std::string pushdown = server_->uri_text("old_schema", "pushdown=1");
+  CreateFirstSchema(uri, "old_schema");
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log_->string()};
+  load.host = "edge-1";
+  load.replica = "r1";
+  load.block_rows = 7000;
+  auto loaded = RunDbLoad(load);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  const int64_t lines = Lines(*log_);
+  EXPECT_EQ(loaded->rows_inserted, lines);
+  EXPECT_EQ(ColumnsOf(uri, "old_schema", "requests").find("decode_ms"), std::string::npos);
+
+  const AnalysisReport pulled = Analyze(uri);
+  const AnalysisReport pushed_old = Analyze(pushdown);
+  ExpectSameAggregates(pushed_old, pulled);
+  EXPECT_EQ(ReadingRecord(PushDownStatements(pushdown)), 1);  // the per-stage statement
+  // The old table has no decode_ms column; the record has the values.
+  const auto decode = std::find_if(pulled.stages.begin(), pulled.stages.end(),
+                                   [](const StageSummary& st) { return st.stage == "decode"; });
+  ASSERT_NE(decode, pulled.stages.end());
+  EXPECT_GT(decode->count, 0);
+
+  DbInitResult init;
+  ASSERT_TRUE(RunDbInit({uri}, &init).ok());
+  EXPECT_EQ(init.columns_added, (std::vector<std::string>{
+                                    "old_schema.requests.decode_ms", "old_schema.requests.h2d_ms",
+                                    "old_schema.requests.d2h_ms", "old_schema.requests.mem_used_mb",
+                                    "old_schema.requests.mem_total_mb",
+                                    "old_schema.requests.gpu_util", "old_schema.batches.busy_ms"}));
+  DbInitResult again;
+  ASSERT_TRUE(RunDbInit({uri}, &again).ok());
+  EXPECT_TRUE(again.columns_added.empty());
+  // The upgraded tables have the columns, in the order of new ones.
+  const std::string fresh = server_->uri_text("new_schema");
+  ASSERT_TRUE(RunDbInit({fresh}).ok());
+  for (const char* table : {"requests", "batches", "gpu", "other"}) {
+    EXPECT_EQ(ColumnsOf(uri, "old_schema", table), ColumnsOf(fresh, "new_schema", table)) << table;
+  }
+  // The rows loaded before read the record's values: as many decode_ms and
+  // gpu_util as the file's request lines have, and the same sums.
+  int64_t with_decode = 0, with_util = 0;
+  {
+    std::ifstream in(*log_);
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("\"event\":\"request\"") == std::string::npos) continue;
+      with_decode += line.find("\"decode_ms\":") != std::string::npos;
+      with_util += line.find("\"gpu_util\":") != std::string::npos;
+    }
+  }
+  EXPECT_GT(with_decode, 0);
+  auto counts = Client(uri)->Execute(
+      "SELECT countIf(decode_ms IS NOT NULL), countIf(gpu_util IS NOT NULL), "
+      "countIf(abs(assumeNotNull(decode_ms) - visitParamExtractFloat(record, 'decode_ms')) > "
+      "1e-12) FROM old_schema.requests FORMAT TabSeparated");
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(*counts, std::to_string(with_decode) + "\t" + std::to_string(with_util) + "\t0\n");
+
+  // Push-down on the upgraded tables: no statement reads `record`, the same
+  // numbers as the pull and as before the upgrade.
+  for (const std::string& st : PushDownStatements(pushdown)) {
+    EXPECT_EQ(st.find("record"), std::string::npos) << st;
+  }
+  ExpectSameAggregates(Analyze(pushdown), pulled);
+  ExpectSameAggregates(Analyze(pushdown), pushed_old);
+
+  // More rows after the upgrade (a second replica): written with the
+  // columns, and the whole table still agrees with the pull.
+  load.replica = "r2";
+  auto more = RunDbLoad(load);
+  ASSERT_TRUE(more.ok()) << more.status().ToString();
+  EXPECT_EQ(more->rows_inserted, lines);
+  auto both = Client(uri)->Execute(
+      "SELECT countIf(decode_ms IS NOT NULL) FROM old_schema.requests FORMAT TabSeparated");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(*both, std::to_string(2 * with_decode) + "\n");
+  const AnalysisReport pulled2 = Analyze(uri);
+  EXPECT_EQ(pulled2.summary.requests, 2 * pulled.summary.requests);
+  ExpectSameAggregates(Analyze(pushdown), pulled2);
+}
+
+// Tables that `db init` cannot bring to the schema: refused, naming the
+// table and the column, and nothing altered.
+TEST_F(ClickHouseFleetTest, SchemaDriftThatCannotBeUpgradedIsRefusedByName) {
+  const std::string uri = server_->uri_text("drifted");
+  CreateFirstSchema(uri, "drifted");
+  ASSERT_TRUE(Client(uri)->Execute("ALTER TABLE drifted.requests DROP COLUMN status").ok());
+  Status init = RunDbInit({uri});
+  EXPECT_EQ(init.code(), StatusCode::kFailedPrecondition) << init.ToString();
+  EXPECT_NE(init.message().find("table drifted.requests has no column status String"),
+            std::string::npos)
+      << init.message();
+  EXPECT_EQ(ColumnsOf(uri, "drifted", "requests").find("decode_ms"), std::string::npos);
+  EXPECT_EQ(ColumnsOf(uri, "drifted", "batches").find("busy_ms"), std::string::npos);
+  // db load and push-down say the same before touching the rows.
+  DbLoadConfig load;
+  load.uri = uri;
+  load.files = {log_->string()};
+  auto loaded = RunDbLoad(load);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("drifted.requests has no column status"),
+            std::string::npos)
+      << loaded.status().ToString();
+  EXPECT_EQ(Count("drifted", "batches"), 0);
+  LogAggregator agg;
+  Status pushed = ClickHousePushDown::Fill(
+      *ClickHouseUri::Parse(server_->uri_text("drifted", "pushdown=1")), &agg);
+  EXPECT_NE(pushed.message().find("drifted.requests has no column status"), std::string::npos)
+      << pushed.ToString();
+  // A late column of another type.
+  const std::string uri2 = server_->uri_text("drifted2");
+  CreateFirstSchema(uri2, "drifted2");
+  ASSERT_TRUE(
+      Client(uri2)->Execute("ALTER TABLE drifted2.batches ADD COLUMN busy_ms Float64").ok());
+  Status typed = RunDbInit({uri2});
+  EXPECT_EQ(typed.code(), StatusCode::kFailedPrecondition) << typed.ToString();
+  EXPECT_NE(typed.message().find("drifted2.batches: column busy_ms is Float64"), std::string::npos)
+      << typed.message();
+  EXPECT_EQ(ColumnsOf(uri2, "drifted2", "requests").find("decode_ms"), std::string::npos);
 }
 
 TEST_F(ClickHouseFleetTest, TimeBoundsAndConditionsSelectASubset) {
@@ -476,9 +652,10 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
   ClickHouseProcess shard2("shard2", cluster, 0, tcp2);
   ASSERT_TRUE(shard1.ok()) << shard1.server_log();
   ASSERT_TRUE(shard2.ok()) << shard2.server_log();
-  // db init on every shard (18.16 has no ON CLUSTER without ZooKeeper).
-  ASSERT_TRUE(RunDbInit({shard1.uri_text("fleet", "cluster=fleet")}).ok());
-  ASSERT_TRUE(RunDbInit({shard2.uri_text("fleet", "cluster=fleet")}).ok());
+  // The tables of the first schema on both shards (local + Distributed);
+  // the first replica's log goes in before `db init` upgrades them.
+  CreateFirstSchema(shard1.uri_text("fleet"), "fleet", "fleet");
+  CreateFirstSchema(shard2.uri_text("fleet"), "fleet", "fleet");
 
   std::vector<std::string> files;
   int64_t lines = 0;
@@ -498,6 +675,22 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
     auto r = RunDbLoad(load);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->rows_inserted, Lines(log));
+    if (i == 0) {
+      // db init on every shard (18.16 has no ON CLUSTER without ZooKeeper):
+      // each shard's local and Distributed tables get the late columns.
+      for (const ClickHouseProcess* shard : {&shard1, &shard2}) {
+        DbInitResult init;
+        ASSERT_TRUE(RunDbInit({shard->uri_text("fleet", "cluster=fleet")}, &init).ok());
+        ASSERT_EQ(init.columns_added.size(), 14u);
+        EXPECT_EQ(init.columns_added[0], "fleet.requests_local.decode_ms");
+        EXPECT_EQ(init.columns_added[13], "fleet.batches.busy_ms");
+        for (const char* table : {"requests_local", "requests"}) {
+          EXPECT_NE(ColumnsOf(shard->uri_text("fleet"), "fleet", table).find("gpu_util\tNullable"),
+                    std::string::npos)
+              << table;
+        }
+      }
+    }
   }
   // Rows went to both shards, and all arrived.
   auto local_rows = [&](const ClickHouseProcess& shard) {
@@ -541,6 +734,7 @@ TEST_F(ClickHouseFleetTest, TwoShardsThreeReplicasGiveTheSameDiagnosisAsTheirFil
   // Pushed down to the cluster (through the Distributed tables): the same
   // numbers, and the three replicas.
   ExpectSameAggregates(Analyze(shard1.uri_text("fleet", "pushdown=1")), from_cluster);
+  EXPECT_EQ(ReadingRecord(PushDownStatements(shard2.uri_text("fleet", "pushdown=1"))), 0);
   const AnalysisReport r2 = Analyze(shard1.uri_text("fleet", "where=replica+%3D+%27r2%27"));
   const AnalysisReport file2 = Analyze(files[1]);
   EXPECT_EQ(r2.summary.requests, file2.summary.requests);

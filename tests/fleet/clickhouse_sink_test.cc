@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "fleet/clickhouse_process.h"
 #include "fleet/clickhouse_schema.h"
 #include "fleet/clickhouse_shipper.h"
+#include "fleet/first_fleet_schema.h"
 #include "http/test_http_client.h"
 #include "server/inference_server.h"
 #include "testing/test_models.h"
@@ -267,6 +270,130 @@ TEST_F(ClickHouseSinkTest, APartlyPresentBlockIsCompletedAfterARestart) {
   in >> dev >> ino >> offset;
   EXPECT_EQ(offset, static_cast<int64_t>(text.size()));
   EXPECT_FALSE(in >> pending);
+}
+
+// The sink writing into tables of the first schema (no late columns): every
+// record is shipped (no failed inserts), with the columns the tables have;
+// `db init` adds the columns while it runs (its inserts, which do not name
+// them, get them from `record` through their DEFAULTs); after a restart it
+// names them. Every row's typed columns equal its record's values, and a
+// field a record does not have stays NULL.
+TEST_F(ClickHouseSinkTest, ASinkIntoTablesOfAnOlderSchemaShipsEveryRecord) {
+  const std::string uri = clickhouse_->uri_text("oldsink");
+  auto client = std::move(ClickHouseClient::Create(*ClickHouseUri::Parse(uri), {})).value();
+  for (const std::string& sql : testing::FirstFleetSchemaStatements("oldsink")) {
+    ASSERT_TRUE(client->Execute(sql).ok()) << sql;
+  }
+  const std::string log = (dir_ / "old.jsonl").string();
+  // Request i: decode_ms i + 0.5, h2d 0.25, d2h 0.125, memory, and gpu_util
+  // except every 5th; every 4th line a batch record with busy_ms i / 4.
+  double decode_sum = 0, busy_sum = 0;
+  int64_t requests = 0, batches = 0, without_util = 0;
+  auto append = [&](int from, int to) {
+    std::ofstream out(log, std::ios::app);
+    for (int i = from; i < to; ++i) {
+      const std::string ts = "\"ts\":\"2026-12-06T10:00:" + std::to_string(10 + i % 50) + ".5Z\"";
+      if (i % 4 == 3) {
+        out << "{\"event\":\"batch\"," << ts << ",\"batch_id\":" << i
+            << ",\"batch_size\":2,\"model\":\"m\",\"inference_ms\":4,\"busy_ms\":" << i * 0.25
+            << "}\n";
+        busy_sum += i * 0.25;
+        ++batches;
+        continue;
+      }
+      out << "{\"event\":\"request\"," << ts << ",\"request_id\":\"o-" << i
+          << "\",\"status\":\"200\",\"model\":\"m\",\"total_ms\":9,\"decode_ms\":" << i + 0.5
+          << ",\"h2d_ms\":0.25,\"d2h_ms\":0.125,\"mem_used_mb\":100,\"mem_total_mb\":1000"
+          << (i % 5 == 0 ? std::string() : ",\"gpu_util\":" + std::to_string(i % 100)) << "}\n";
+      decode_sum += i + 0.5;
+      ++requests;
+      without_util += i % 5 == 0;
+    }
+  };
+  auto rows = [&] {
+    auto r = client->Execute(
+        "SELECT (SELECT count() FROM oldsink.requests) + (SELECT count() FROM oldsink.batches)");
+    return r.ok() ? std::atoll(r->c_str()) : -1;
+  };
+  std::mutex mu;
+  std::vector<std::string> warnings;
+  ClickHouseShipperConfig sc;
+  sc.uri = uri;
+  sc.log_path = log;
+  sc.origin = {"h1", "r1"};
+  sc.warn = [&](const std::string& w) {
+    std::lock_guard<std::mutex> lock(mu);
+    warnings.push_back(w);
+  };
+
+  append(0, 40);
+  auto first = ClickHouseShipper::Create(sc);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  (*first)->Start();
+  ASSERT_TRUE(WaitFor([&] { return rows() == 40; }, std::chrono::seconds(30))) << rows();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_NE(warnings[0].find("(oldsink.batches without busy_ms; oldsink.requests without "
+                               "decode_ms, h2d_ms, d2h_ms, mem_used_mb, mem_total_mb, gpu_util)"),
+              std::string::npos)
+        << warnings[0];
+  }
+  // The columns are added while the sink runs; its inserts go on.
+  DbInitResult init;
+  ASSERT_TRUE(RunDbInit({uri}, &init).ok());
+  EXPECT_EQ(init.columns_added.size(), 7u);
+  append(40, 80);
+  ASSERT_TRUE(WaitFor([&] { return rows() == 80; }, std::chrono::seconds(30))) << rows();
+  (*first)->Stop();
+  EXPECT_EQ((*first)->stats().insert_failures, 0);
+  EXPECT_EQ((*first)->stats().rows_shipped, 80);
+
+  // A restart: the shipper reads the columns again and names them.
+  auto second = ClickHouseShipper::Create(sc);
+  ASSERT_TRUE(second.ok());
+  (*second)->Start();
+  append(80, 120);
+  ASSERT_TRUE(WaitFor([&] { return rows() == 120; }, std::chrono::seconds(30))) << rows();
+  (*second)->Stop();
+  EXPECT_EQ((*second)->stats().insert_failures, 0);
+  EXPECT_EQ((*second)->stats().rows_shipped, 40);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(warnings.size(), 1u) << warnings.back();  // nothing missing after the restart
+  }
+
+  // Every record once; the typed columns hold the records' values.
+  auto r = client->Execute(
+      "SELECT count(), uniqExact(request_id), sum(decode_ms), countIf(h2d_ms = 0.25), "
+      "countIf(d2h_ms = 0.125), countIf(mem_used_mb = 100 AND mem_total_mb = 1000), "
+      "countIf(gpu_util IS NULL), countIf(gpu_util = visitParamExtractFloat(record, 'gpu_util')) "
+      "FROM oldsink.requests FORMAT TabSeparated");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::istringstream in(*r);
+  int64_t n = 0, ids = 0, h2d = 0, d2h = 0, mem = 0, null_util = 0, util = 0;
+  double decode = 0;
+  ASSERT_TRUE(in >> n >> ids >> decode >> h2d >> d2h >> mem >> null_util >> util) << *r;
+  EXPECT_EQ(n, requests);
+  EXPECT_EQ(ids, requests);
+  EXPECT_DOUBLE_EQ(decode, decode_sum);
+  EXPECT_EQ(h2d, requests);
+  EXPECT_EQ(d2h, requests);
+  EXPECT_EQ(mem, requests);
+  EXPECT_EQ(null_util, without_util);
+  EXPECT_GT(without_util, 0);
+  EXPECT_EQ(util, requests - without_util);
+  auto b = client->Execute(
+      "SELECT count(), sum(busy_ms), countIf(busy_ms IS NULL) FROM oldsink.batches FORMAT "
+      "TabSeparated");
+  ASSERT_TRUE(b.ok());
+  std::istringstream bin(*b);
+  int64_t nb = 0, null_busy = -1;
+  double busy = 0;
+  ASSERT_TRUE(bin >> nb >> busy >> null_busy) << *b;
+  EXPECT_EQ(nb, batches);
+  EXPECT_DOUBLE_EQ(busy, busy_sum);
+  EXPECT_EQ(null_busy, 0);
 }
 
 }  // namespace

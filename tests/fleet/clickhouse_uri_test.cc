@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fleet/clickhouse_client.h"
 #include "fleet/clickhouse_schema.h"
 
@@ -120,6 +122,154 @@ TEST(ClickHouseSchemaTest, RowCarriesTheRecordAndItsTypedColumns) {
   EXPECT_EQ(out.back(), '\n');
   LogRecord no_time;
   EXPECT_FALSE(ClickHouseSchema::AppendRow(no_time, "{}", {}, "b", &out));
+}
+
+// The columns of tables as system.columns would list them: this version's,
+// less those in `drop` ("name": that late column of any table;
+// "table.name": that column of that table).
+ClickHouseColumnTypes Shape(const std::vector<std::string>& tables,
+                            const std::vector<std::string>& drop = {}) {
+  ClickHouseColumnTypes types;
+  for (const std::string& t : tables) {
+    auto& cols = types[t];
+    for (const ClickHouseColumn& c : ClickHouseSchema::Columns(t)) {
+      const std::string name(c.name);
+      auto dropped = [&](const std::string& d) {
+        return (c.late && d == name) || d == t + "." + name;
+      };
+      if (std::none_of(drop.begin(), drop.end(), dropped)) cols[name] = std::string(c.type);
+    }
+  }
+  return types;
+}
+
+TEST(ClickHouseSchemaTest, UpgradeAddsTheLateColumnsInPlaceLocalTablesFirst) {
+  const std::vector<std::string> late = {"decode_ms",    "h2d_ms",   "d2h_ms", "mem_used_mb",
+                                         "mem_total_mb", "gpu_util", "busy_ms"};
+  // Current tables: nothing to do.
+  auto none = ClickHouseSchema::UpgradeStatements(*ClickHouseUri::Parse("clickhouse://h/db"),
+                                                  Shape(ClickHouseSchema::Tables()), nullptr);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_TRUE(none->empty());
+  // Tables of the first schema, on a cluster: every late column, on the
+  // local tables before the Distributed ones, each after its predecessor.
+  std::vector<std::string> tables = ClickHouseSchema::Tables();
+  for (const std::string& t : ClickHouseSchema::Tables()) tables.push_back(t + "_local");
+  std::vector<std::string> added;
+  auto alters = ClickHouseSchema::UpgradeStatements(
+      *ClickHouseUri::Parse("clickhouse://h/db?cluster=c"), Shape(tables, late), &added);
+  ASSERT_TRUE(alters.ok()) << alters.status().ToString();
+  ASSERT_EQ(alters->size(), 14u);
+  ASSERT_EQ(added.size(), 14u);
+  EXPECT_EQ(added[0], "db.requests_local.decode_ms");
+  EXPECT_EQ(added[6], "db.batches_local.busy_ms");
+  EXPECT_EQ(added[7], "db.requests.decode_ms");
+  EXPECT_EQ(added[13], "db.batches.busy_ms");
+  EXPECT_EQ((*alters)[0].find(
+                "ALTER TABLE db.requests_local ADD COLUMN decode_ms Nullable(Float64) DEFAULT "),
+            0u)
+      << (*alters)[0];
+  EXPECT_NE((*alters)[0].find("DEFAULT if(visitParamHas(record, 'decode_ms'), "
+                              "toNullable(visitParamExtractFloat(record, 'decode_ms')), NULL)"),
+            std::string::npos)
+      << (*alters)[0];
+  EXPECT_NE((*alters)[0].find(" AFTER total_ms"), std::string::npos) << (*alters)[0];
+  EXPECT_NE((*alters)[1].find(" AFTER decode_ms"), std::string::npos) << (*alters)[1];
+  EXPECT_NE((*alters)[6].find(" AFTER mem_total_mb"), std::string::npos) << (*alters)[6];
+  // Only what is missing (18.16 has no ADD COLUMN IF NOT EXISTS).
+  auto one =
+      ClickHouseSchema::UpgradeStatements(*ClickHouseUri::Parse("clickhouse://h/db"),
+                                          Shape(ClickHouseSchema::Tables(), {"gpu_util"}), &added);
+  ASSERT_TRUE(one.ok());
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ(added, std::vector<std::string>{"db.requests.gpu_util"});
+  EXPECT_NE((*one)[0].find("ADD COLUMN gpu_util Nullable(Float64) DEFAULT"), std::string::npos);
+}
+
+TEST(ClickHouseSchemaTest, DriftThatCannotBeUpgradedIsRefusedByTableAndColumn) {
+  // A table without a column of the first schema.
+  auto missing = ClickHouseSchema::UpgradeStatements(
+      *ClickHouseUri::Parse("clickhouse://h/db"),
+      Shape(ClickHouseSchema::Tables(), {"decode_ms", "requests.status"}), nullptr);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(missing.status().message().find("table db.requests has no column status String"),
+            std::string::npos)
+      << missing.status().message();
+  // A column of another type.
+  ClickHouseColumnTypes types = Shape(ClickHouseSchema::Tables());
+  types["batches"]["busy_ms"] = "Float64";
+  auto typed = ClickHouseSchema::MatchColumns("db", "batches", types);
+  ASSERT_FALSE(typed.ok());
+  EXPECT_EQ(typed.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(typed.status().message().find("table db.batches: column busy_ms is Float64, the fleet "
+                                          "schema's is Nullable(Float64)"),
+            std::string::npos)
+      << typed.status().message();
+  // A table that is not there.
+  types.erase("gpu");
+  auto gone = ClickHouseSchema::MatchColumns("db", "gpu", types);
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(gone.status().message().find("yoloscope db init"), std::string::npos);
+}
+
+TEST(ClickHouseSchemaTest, RowsNameOnlyTheColumnsTheTableHas) {
+  ClickHouseColumnTypes types =
+      Shape(ClickHouseSchema::Tables(), {"h2d_ms", "gpu_util", "busy_ms"});
+  auto requests = ClickHouseSchema::MatchColumns("db", "requests", types);
+  ASSERT_TRUE(requests.ok()) << requests.status().ToString();
+  EXPECT_EQ(ClickHouseSchema::MissingLateColumns(*requests), "h2d_ms, gpu_util");
+  EXPECT_TRUE(requests->Has("decode_ms"));
+  EXPECT_FALSE(requests->Has("h2d_ms"));
+  EXPECT_TRUE(requests->Has("status"));
+  const std::string list = ClickHouseSchema::ColumnList(*requests);
+  EXPECT_NE(list.find("total_ms, decode_ms, d2h_ms, mem_used_mb, mem_total_mb, record)"),
+            std::string::npos)
+      << list;
+  EXPECT_NE(ClickHouseSchema::ColumnList(ClickHouseSchema::AllColumns("batches"))
+                .find("mem_total_mb, busy_ms, record)"),
+            std::string::npos);
+
+  LogRecord r;
+  r.kind = RecordKind::kRequest;
+  r.ts_us = 1796515200123456;
+  r.decode_ms = 1.5;
+  r.h2d_ms = 0.25;
+  r.gpu_util = 40;
+  std::string out;
+  ASSERT_TRUE(ClickHouseSchema::AppendRow(r, "{}", {}, "b", *requests, &out));
+  EXPECT_NE(out.find(R"("decode_ms":1.5)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("h2d_ms"), std::string::npos) << out;
+  EXPECT_EQ(out.find("gpu_util"), std::string::npos) << out;
+  out.clear();
+  ASSERT_TRUE(ClickHouseSchema::AppendRow(r, "{}", {}, "b", &out));  // every column
+  EXPECT_NE(out.find(R"("h2d_ms":0.25)"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("gpu_util":40)"), std::string::npos) << out;
+  // RowBinary: a missing column whose value the record has is 9 bytes less
+  // (the null flag and the Float64).
+  std::string all, fewer;
+  ClickHouseSchema::AppendRowBinary(r, "{}", {}, "b", ClickHouseSchema::AllColumns("requests"),
+                                    &all);
+  ClickHouseSchema::AppendRowBinary(r, "{}", {}, "b", *requests, &fewer);
+  EXPECT_EQ(all.size() - fewer.size(), 2u * 9u);
+  LogRecord batch;
+  batch.kind = RecordKind::kBatch;
+  batch.ts_us = 1;
+  batch.busy_ms = 3.5;
+  all.clear();
+  fewer.clear();
+  ClickHouseSchema::AppendRowBinary(batch, "{}", {}, "b", ClickHouseSchema::AllColumns("batches"),
+                                    &all);
+  ClickHouseSchema::AppendRowBinary(
+      batch, "{}", {}, "b", *ClickHouseSchema::MatchColumns("db", "batches", types), &fewer);
+  EXPECT_EQ(all.size() - fewer.size(), 9u);
+  // The line parser takes the late fields too.
+  std::string line = R"({"event":"batch","ts":"2026-12-06T00:00:00Z","busy_ms":3.25})";
+  const size_t n = line.size();
+  line.append(ClickHouseSchema::kLinePadding, ' ');
+  LogRecord parsed;
+  ASSERT_TRUE(ClickHouseSchema::ParseLine(std::string_view(line.data(), n), &parsed).ok());
+  EXPECT_EQ(parsed.busy_ms, 3.25);
 }
 
 }  // namespace
