@@ -22,6 +22,9 @@ StatusOr<std::unique_ptr<ClickHouseShipper>> ClickHouseShipper::Create(
     return InvalidArgumentError("the ClickHouse sink needs the request log (its spool)");
   }
   if (config.block_lines < 1) return InvalidArgumentError("block_lines must be >= 1");
+  if (config.insert_interval.count() < 0) {
+    return InvalidArgumentError("insert_interval must be >= 0");
+  }
   YS_ASSIGN_OR_RETURN(ClickHouseUri uri, ClickHouseUri::Parse(config.uri));
   ClickHouseClientConfig cc;
   cc.timeout = config.timeout;
@@ -339,9 +342,9 @@ void ClickHouseShipper::Run() {
       backoff = config_.poll;
       // Behind (a back-fill, or more than a block's lines): the next block
       // now. Caught up (the block took every line there was when it was
-      // read): the next one after `poll`, so that ClickHouse gets fewer,
-      // larger inserts (each one is a part to write and later merge).
-      if (caught_up_) cv_.wait_for(lock, config_.poll, [this] { return stop_; });
+      // read): the next one after `insert_interval`, so that ClickHouse gets
+      // fewer, larger inserts (each one is a part to write and later merge).
+      if (caught_up_) cv_.wait_for(lock, config_.insert_interval, [this] { return stop_; });
       continue;
     }
     const auto wait = failed ? backoff : config_.poll;
