@@ -219,8 +219,8 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
       continue;
     }
     TableBlock& block = blocks[*table];
-    ClickHouseSchema::AppendRowBinary(record_, text, config_.origin,
-                                      base + "-" + std::string(*table), Columns(*table),
+    if (block.id.empty()) block.id = base + "-" + std::string(*table);  // once, not per row
+    ClickHouseSchema::AppendRowBinary(record_, text, config_.origin, block.id, Columns(*table),
                                       &block.body);
     block.lines.push_back(text);
     ++row_count;
@@ -229,7 +229,7 @@ bool ClickHouseShipper::ShipOnce(bool* failed) {
   int64_t present = 0;
   for (auto& [table, block] : blocks) {
     if (block.lines.empty()) continue;
-    const std::string id = base + "-" + std::string(table);
+    const std::string& id = block.id;
     const std::string qualified = db + "." + std::string(table);
     const std::string* body = &block.body;
     std::string missing_rows;

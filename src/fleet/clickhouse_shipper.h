@@ -146,6 +146,7 @@ class ClickHouseShipper {
   LogRecord record_;
   // A table's part of a block: its rows, and the lines they came from.
   struct TableBlock {
+    std::string id;  // the block's id for this table (every row carries it)
     std::string body;
     std::vector<std::string_view> lines;
   };

@@ -31,7 +31,6 @@ constexpr size_t kSniffBytes = 64 * 1024;
 constexpr size_t kMinParallelFileBytes = 1 << 20;
 constexpr int kMaxThreads = 64;
 constexpr int kDefaultMaxThreads = 4;
-constexpr int64_t kCancelCheckLines = 8192;
 
 static_assert(TritonTraceParser::kPadding <= kPadding);
 static_assert(InputBlockReader::kPadding >= kPadding);
