@@ -21,6 +21,8 @@ struct ColdStartThresholds {
   double cold_episode_ratio = 3.0;  // same as kColdRatio
   double cold_settled = 1.5;        // inflation back below this: warmed up.
   size_t cold_max_windows = 30;
+  // Windows of a mid-log episode before it settles (the onset included).
+  size_t cold_min_mid_log_windows = 2;
 };
 
 class ColdStartRule final : public Rule {

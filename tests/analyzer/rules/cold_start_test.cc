@@ -64,6 +64,18 @@ TEST(ColdStartTest, NoColdStartEpisodeForAOneWindowBlip) {
   ExpectNoWarning(r, "cold_start");
 }
 
+// Mid-log, one window 4x slower and back at once is a host stall, however
+// high (lab: the overload scenario on a CPU shared with a parallel test run
+// showed 3.6x for one 100 ms window), not a restart, which decays.
+TEST(ColdStartTest, NoColdStartEpisodeForAOneWindowSpikeMidLog) {
+  HealthyOptions o;
+  o.mutate_request = [](TestRecord& q, const RequestShape& s) {
+    if (s.t_s >= 150 && s.t_s < 155) *q.r.inference_ms *= 4;
+  };
+  const AnalysisReport r = HealthyLog(o).Analyze();
+  ExpectNone(r, "cold_start");
+}
+
 // ---------------------------------------------------------------- error_burst
 
 }  // namespace
