@@ -78,6 +78,11 @@ T MedianOf(const std::vector<T>& runs) {
   return out;
 }
 
+double MedianOfValues(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return QuantileOfSorted(v, 0.5);
+}
+
 }  // namespace
 
 WhatIfLab::WhatIfLab(WhatIfLabConfig config) : config_(std::move(config)) {
@@ -192,6 +197,7 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       continue;
     }
     std::vector<SimulationResult> predicted;
+    std::vector<double> sens_p50, sens_p99;
     for (const auto& engine : engines) {
       auto pred = engine->Predict(setting_b);
       if (!pred.ok()) {
@@ -200,6 +206,16 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       }
       r.extrapolated = r.extrapolated || pred->extrapolated;
       predicted.push_back(pred->result);
+      if (pred->sensitivity) {
+        sens_p50.push_back(pred->sensitivity->p50_pct);
+        sens_p99.push_back(pred->sensitivity->p99_pct);
+      }
+    }
+    if (!sens_p50.empty()) {
+      r.sensitivity_p50_pct = MedianOfValues(sens_p50);
+      r.sensitivity_p99_pct = MedianOfValues(sens_p99);
+      r.sensitive = std::fabs(r.sensitivity_p50_pct) >= kSensitiveP50Pct ||
+                    std::fabs(r.sensitivity_p99_pct) >= kSensitiveP99Pct;
     }
     if (!r.error.empty()) {
       out.push_back(std::move(r));
@@ -220,6 +236,11 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
     }
     r.predicted = MedianOf(predicted);
     r.measured = MedianOf(measured);
+    r.measured_p50_min = r.measured_p50_max = measured.front().p50_ms;
+    for (const ObservedRun& m : measured) {
+      r.measured_p50_min = std::min(r.measured_p50_min, m.p50_ms);
+      r.measured_p50_max = std::max(r.measured_p50_max, m.p50_ms);
+    }
     Check("p50", r.predicted.p50_ms, r.measured.p50_ms, kP50Tolerance, &r.misses);
     Check("p99", r.predicted.p99_ms, r.measured.p99_ms, kP99Tolerance, &r.misses);
     Check("throughput", r.predicted.throughput_per_s, r.measured.throughput_per_s,
@@ -255,6 +276,14 @@ void WhatIfLab::PrintTable(const Scenario& a, const std::vector<WhatIfPairResult
     std::string verdict = r.misses.empty() ? "within goals" : "MISSES: ";
     for (size_t i = 0; i < r.misses.size(); ++i) verdict += (i ? ", " : "") + r.misses[i];
     if (r.extrapolated) verdict += " (extrapolated)";
+    if (r.sensitive) {
+      verdict += fmt::format(" (sensitive: 1% slower service moves p50 {:+.0f}%, p99 {:+.0f}%)",
+                             r.sensitivity_p50_pct, r.sensitivity_p99_pct);
+    }
+    if (r.runs > 1 && r.measured_p50_min > 0) {
+      verdict +=
+          fmt::format(" [measured p50 {:.1f}-{:.1f}]", r.measured_p50_min, r.measured_p50_max);
+    }
     std::fprintf(out, "%-34s %7.1f/%-7.1f %7.1f/%-7.1f %7.1f/%-7.1f %8.1f/%-8.1f %6.2f/%-6.2f  %s\n",
                  r.spec.c_str(), p.p50_ms, m.p50_ms, p.p90_ms, m.p90_ms, p.p99_ms, m.p99_ms,
                  p.throughput_per_s, m.throughput_per_s, p.rejection_rate * 100,

@@ -49,6 +49,13 @@ struct WhatIfPairResult {
   ObservedRun measured;
   std::vector<std::string> misses;  // goals missed: "p50 +14% (goal 10%)"
   bool extrapolated = false;
+  // The predictions' sensitivity (Prediction::sensitivity), medians over
+  // the A runs: sensitive when 1 % slower service alone would break a goal.
+  double sensitivity_p50_pct = 0, sensitivity_p99_pct = 0;
+  bool sensitive = false;
+  // The spread of the measured B runs' p50 (ms): how far one run of the
+  // same setting is from another.
+  double measured_p50_min = 0, measured_p50_max = 0;
   bool within_goals() const { return error.empty() && misses.empty(); }
 };
 

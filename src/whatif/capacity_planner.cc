@@ -45,7 +45,11 @@ StatusOr<PlanResult> CapacityPlanner::Plan(const WhatIfEngine& engine, const Pla
         c.setting.max_queue_delay_us = w;
         c.setting.label =
             fmt::format("max_batch={},max_queue_delay_us={},instances={},devices={}", b, w, n, n);
-        auto p = engine.Predict(c.setting);
+        // The sensitivity only for the recommendation (below): it doubles
+        // each prediction's work.
+        PredictOptions po;
+        po.sensitivity = false;
+        auto p = engine.Predict(c.setting, po);
         if (!p.ok()) {
           c.error = p.status().message();
         } else {
@@ -67,6 +71,13 @@ StatusOr<PlanResult> CapacityPlanner::Plan(const WhatIfEngine& engine, const Pla
     const PlanCandidate& c = out.candidates[i];
     if (!c.meets) continue;
     if (!out.recommended || key(c) < key(out.candidates[*out.recommended])) out.recommended = i;
+  }
+  if (out.recommended) {
+    // Same seeds, so the figures stay those compared above; the sensitivity
+    // (and its assumption line) is added.
+    PlanCandidate& c = out.candidates[*out.recommended];
+    auto p = engine.Predict(c.setting);
+    if (p.ok()) c.prediction = std::move(p).value();
   }
   return out;
 }

@@ -141,7 +141,9 @@ class Simulation {
         }
         batch.clear();
         if (!curve_.has_overhead() && config_.turnaround_ns > 0) {
-          Push(now_ + config_.turnaround_ns, EventType::kInstanceFree, instance);
+          Push(now_ +
+                   std::llround(static_cast<double>(config_.turnaround_ns) * config_.service_scale),
+               EventType::kInstanceFree, instance);
           return Status::Ok();
         }
         idle_.push_back(instance);
@@ -188,10 +190,11 @@ class Simulation {
       }
       const int instance = idle_.front();
       idle_.pop_front();
+      const double scale_ns = 1000.0 * config_.service_scale;
       const int64_t service_ns =
-          std::max<int64_t>(1, std::llround(curve_.SampleUs(size, rng_) * 1000.0));
+          std::max<int64_t>(1, std::llround(curve_.SampleUs(size, rng_) * scale_ns));
       const int64_t overhead_ns =
-          curve_.has_overhead() ? std::llround(curve_.SampleOverheadUs(size, rng_) * 1000.0) : 0;
+          curve_.has_overhead() ? std::llround(curve_.SampleOverheadUs(size, rng_) * scale_ns) : 0;
       // The device runs one batch at a time: this one starts when it is free.
       int64_t& device_free = device_free_ns_[static_cast<size_t>(instance % config_.devices)];
       const int64_t device_start = std::max(now_, device_free);
@@ -289,6 +292,7 @@ StatusOr<SimulationResult> PipelineSimulator::Run(const std::vector<SimulatedReq
     return InvalidArgumentError("devices must be in [1, instances]");
   }
   if (config.turnaround_ns < 0) return InvalidArgumentError("turnaround_ns must be >= 0");
+  if (!(config.service_scale > 0)) return InvalidArgumentError("service_scale must be > 0");
   for (size_t i = 1; i < requests.size(); ++i) {
     if (requests[i].arrival_ns < requests[i - 1].arrival_ns) {
       return InvalidArgumentError("arrivals must be in ascending order");

@@ -64,6 +64,10 @@ struct SimulationConfig {
   // a warm-up excluded from the measurement.
   int64_t measure_from_ns = 0;
   uint64_t seed = 1;            // device-time draws
+  // Multiplies every batch's drawn device time and host work (and the
+  // turnaround): > 0. 1.01 asks what 1 % slower service would do
+  // (WhatIfEngine's sensitivity).
+  double service_scale = 1.0;
   bool record_batches = false;  // fill SimulationResult::batches
 };
 

@@ -213,6 +213,10 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
   int64_t queue_len_sum = 0, queue_len_n = 0;
   for (const RawRequest* qp : offered) {
     const RawRequest& q = *qp;
+    if (q.category == Category::kQueueFull && q.queue_len > 0) {
+      obs.queue_bound = static_cast<int>(std::max<int64_t>(obs.queue_bound, q.queue_len));
+      ++obs.queue_full_with_len;
+    }
     if (q.ts_us < from_us) continue;
     first_us = std::min(first_us, q.ts_us);
     const int64_t total_us =

@@ -68,6 +68,11 @@ struct ObservedRun {
   double mean_batch_size = 0;       // over batches
   bool has_queue_len = false;
   double mean_queue_length = 0;     // mean of queue_len over offered requests
+  // The queue's bound as the log shows it: the largest queue_len of a
+  // queue_full rejection (serve logs the queue's length when it refuses),
+  // over every offered request, warm-up included; 0 = no such rejection.
+  int queue_bound = 0;
+  int64_t queue_full_with_len = 0;  // queue_full rejections that carry queue_len
   int64_t batches = 0;
   int largest_batch = 0;
   int instances = 0;  // distinct `instance` of batch records; 0 = not logged

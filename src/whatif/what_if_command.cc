@@ -57,6 +57,16 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
     inst_src = "from the log: instances of batch records";
   }
   logged.devices = engine.logged_devices();
+  // serve logs the queue's length when it refuses a request for a full
+  // queue, so the largest such length is the bound (a log of an overload
+  // replayed with serve's default bound of 256 would predict seconds of
+  // queueing where the log shows tens of milliseconds).
+  std::string queue_src = "serve default";
+  if (obs.queue_bound > 0) {
+    logged.max_queue_size = obs.queue_bound;
+    queue_src =
+        fmt::format("from the log: queue_len of {} queue_full rejections", obs.queue_full_with_len);
+  }
   const std::string dev_src = obs.devices > 0     ? "from the log: gpu_id of batch records"
                               : obs.instances > 0 ? "no gpu_id in the log: one per instance"
                                                   : "no gpu_id in the log";
@@ -84,7 +94,7 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
       fmt::format("instances={} ({})", logged.instances, src({"instances"}, inst_src)),
       fmt::format("devices={} ({})", logged.devices, src({"devices", "gpus"}, dev_src)),
       fmt::format("queue_size={} ({})", logged.max_queue_size,
-                  src({"queue_size", "max_queue_size"}, "serve default")),
+                  src({"queue_size", "max_queue_size"}, queue_src)),
       fmt::format("preprocess_workers={} ({})", logged.preprocess_workers,
                   src({"preprocess_workers"}, "serve default")),
       fmt::format("postprocess_workers={} ({})", logged.postprocess_workers,

@@ -113,7 +113,8 @@ StatusOr<std::unique_ptr<WhatIfEngine>> WhatIfEngine::Create(PipelineProfile pro
 
 int WhatIfEngine::logged_devices() const { return profile_.observed.device_count(); }
 
-StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
+StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting,
+                                           const PredictOptions& options) const {
   YS_RETURN_IF_ERROR(ValidateWhatIfSetting(setting));
   Prediction p;
   p.setting = setting;
@@ -136,18 +137,41 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
   config.measure_from_ns = std::llround(
       static_cast<double>(profile_.measure_from_us - profile_.requests.front().arrival_us) * 1000.0 /
       p.rate_scale);
-  std::vector<SimulationResult> runs;
-  runs.reserve(static_cast<size_t>(replays_));
-  for (int i = 0; i < replays_; ++i) {
-    // The first replay keeps the engine's seed, so one replay is what a
-    // single-replay engine predicts.
-    config.seed = seed_ + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
-    auto result = PipelineSimulator::Run(requests, curve_, config);
-    if (!result.ok()) return result.status();
-    runs.push_back(std::move(result).value());
-  }
-  p.result = MedianOfReplays(runs);
+  std::string sensitive_note;  // the last assumption line, when sensitive
+  auto replay = [&](double service_scale) -> StatusOr<SimulationResult> {
+    config.service_scale = service_scale;
+    std::vector<SimulationResult> runs;
+    runs.reserve(static_cast<size_t>(replays_));
+    for (int i = 0; i < replays_; ++i) {
+      // The first replay keeps the engine's seed, so one replay is what a
+      // single-replay engine predicts.
+      config.seed = seed_ + static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL;
+      auto result = PipelineSimulator::Run(requests, curve_, config);
+      if (!result.ok()) return result.status();
+      runs.push_back(std::move(result).value());
+    }
+    return MedianOfReplays(runs);
+  };
+  YS_ASSIGN_OR_RETURN(p.result, replay(1.0));
   p.replays = replays_;
+  if (options.sensitivity) {
+    Sensitivity sens;
+    YS_ASSIGN_OR_RETURN(SimulationResult slower, replay(1.0 + sens.service_pct / 100));
+    auto pct = [](double now, double then) { return then > 0 ? 100 * (now / then - 1) : 0.0; };
+    sens.p50_pct = pct(slower.p50_ms, p.result.p50_ms);
+    sens.p99_pct = pct(slower.p99_ms, p.result.p99_ms);
+    sens.throughput_pct = pct(slower.throughput_per_s, p.result.throughput_per_s);
+    sens.sensitive = p.result.served > 0 && (std::fabs(sens.p50_pct) >= kSensitiveP50Pct ||
+                                             std::fabs(sens.p99_pct) >= kSensitiveP99Pct);
+    if (sens.sensitive) {
+      sensitive_note = fmt::format(
+          "sensitive: near capacity, 1 % longer device time and host work per batch moves p50 by "
+          "{:+.0f} % and p99 by {:+.0f} %; two runs of one server can differ by that much in their "
+          "service times, so read these latencies as a range",
+          sens.p50_pct, sens.p99_pct);
+    }
+    p.sensitivity = sens;
+  }
 
   const SimulationResult& r = p.result;
   const int lo = curve_.smallest_observed(), hi = curve_.largest_observed();
@@ -207,6 +231,7 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting) const {
         "({}); a GPU that overlaps two instances' kernels or copies does better",
         setting.instances, config.devices, logged_instances, host_work));
   }
+  if (!sensitive_note.empty()) p.assumptions.push_back(std::move(sensitive_note));
   return p;
 }
 

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,23 @@
 
 namespace yoloscope {
 
+// How much the prediction moves when every batch's device time and host
+// work is 1 % longer (the same replays, the same seeds). Near capacity a
+// queue's waiting time grows as 1 / (1 - load), so a 1 % error in the mean
+// service time -- about what two runs of one server differ by on a busy
+// host (docs/what-if.md, "Sensitivity") -- can move the latency by tens of
+// percent; then the prediction is a range, not a number.
+struct Sensitivity {
+  double service_pct = 1;                               // the service-time change tried, %
+  double p50_pct = 0, p99_pct = 0, throughput_pct = 0;  // the prediction's change, %
+  // |p50_pct| >= kSensitiveP50Pct or |p99_pct| >= kSensitiveP99Pct: a 1 %
+  // error in the service times alone would break the lab's goals
+  // (p50 within 10 %, p99 within 20 %).
+  bool sensitive = false;
+};
+inline constexpr double kSensitiveP50Pct = 10;
+inline constexpr double kSensitiveP99Pct = 20;
+
 struct Prediction {
   WhatIfSetting setting;
   double rate_scale = 1;  // the effective scale (rate_per_s resolved)
@@ -49,6 +67,14 @@ struct Prediction {
   // are their medians; smallest/largest_batch the extremes over all of them
   // (so a batch size formed in any replay is flagged); batch_trace is empty.
   int replays = 1;
+  // Set when Predict was asked for it (PredictOptions::sensitivity).
+  std::optional<Sensitivity> sensitivity;
+};
+
+struct PredictOptions {
+  // Also replay with 1 % slower service (doubles the work) and fill
+  // Prediction::sensitivity; a sensitive prediction gets an assumption line.
+  bool sensitivity = true;
 };
 
 class WhatIfEngine {
@@ -65,7 +91,8 @@ class WhatIfEngine {
 
   // InvalidArgument for an invalid setting; FailedPrecondition "cannot
   // predict: ..." when the setting needs what the log cannot give.
-  StatusOr<Prediction> Predict(const WhatIfSetting& setting) const;
+  StatusOr<Prediction> Predict(const WhatIfSetting& setting,
+                               const PredictOptions& options = PredictOptions()) const;
 
   const PipelineProfile& profile() const { return profile_; }
   const BatchLatencyFit& curve() const { return curve_; }

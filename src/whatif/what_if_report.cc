@@ -125,6 +125,16 @@ nlohmann::ordered_json PredictionJson(const std::string& label, const Prediction
   j["extrapolated"] = p.extrapolated;
   j["assumptions"] = p.assumptions;
   j["replays"] = p.replays;
+  if (p.sensitivity) {
+    const Sensitivity& s = *p.sensitivity;
+    nlohmann::ordered_json e;
+    e["service_pct"] = s.service_pct;
+    e["p50_pct"] = s.p50_pct;
+    e["p99_pct"] = s.p99_pct;
+    e["throughput_pct"] = s.throughput_pct;
+    e["sensitive"] = s.sensitive;
+    j["sensitivity"] = std::move(e);
+  }
   return j;
 }
 

@@ -237,6 +237,20 @@ TEST(PipelineSimulatorTest, SingleObservedSizeCannotPredictOtherSizes) {
             std::string::npos);
 }
 
+TEST(PipelineSimulatorTest, ServiceScaleLengthensEveryBatch) {
+  // As BelowCapacityNothingQueues, with the device 10 % slower: 2.2 ms.
+  const auto curve = DeterministicCurve(1.0, 1.0);
+  auto c = Config(8, 0);
+  c.service_scale = 1.1;
+  auto r = PipelineSimulator::Run(Periodic(200, 10 * kMs, 1 * kMs, 1 * kMs), curve, c);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NEAR(r->p50_ms, 4.2, 1e-9);
+  EXPECT_NEAR(r->device_busy_fraction, 200 * 2.2 / (199 * 10 + 4.2), 1e-9);
+  c.service_scale = 0;
+  EXPECT_EQ(PipelineSimulator::Run(Periodic(3, kMs), curve, c).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST(PipelineSimulatorTest, RejectsUnsortedArrivalsAndBadConfig) {
   const auto curve = DeterministicCurve(1.0, 1.0);
   std::vector<SimulatedRequest> bad = {{10, 0, 0, 0}, {5, 0, 0, 0}};

@@ -152,6 +152,45 @@ TEST_F(ProfileBuilderTest, PredictingTheLoggedSettingReproducesAQueueFreeLog) {
   EXPECT_GT(f->result.mean_batch_size, 1.2);
 }
 
+// Sensitivity: what 1 % slower service does to the prediction. Far from
+// capacity, nothing; at capacity (arrivals just faster than the device),
+// the queue's growth, and so the latency, moves by far more than 1 %.
+TEST_F(ProfileBuilderTest, SensitivityFlagsPredictionsAtCapacityOnly) {
+  auto p = Load(Write("ok.jsonl", QueueFreeLog(400)));
+  ASSERT_TRUE(p.ok());
+  auto engine = WhatIfEngine::Create(*p);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  WhatIfSetting logged;
+  logged.max_batch_size = 1;
+  logged.max_queue_delay_us = 0;
+  auto light = (*engine)->Predict(logged);
+  ASSERT_TRUE(light.ok()) << light.status().ToString();
+  ASSERT_TRUE(light->sensitivity.has_value());
+  EXPECT_DOUBLE_EQ(light->sensitivity->service_pct, 1.0);
+  // 4 ms of the 8.25 ms are device time: +0.04 ms, +0.5 %.
+  EXPECT_NEAR(light->sensitivity->p50_pct, 100 * 0.04 / 8.25, 0.1);
+  EXPECT_FALSE(light->sensitivity->sensitive);
+  for (const std::string& a : light->assumptions) EXPECT_EQ(a.find("sensitive"), std::string::npos);
+  // A request every 20 / 5.1 = 3.92 ms against 4 ms of device time (one
+  // at a time, no spread): each request waits 0.08 ms more than the one
+  // before; 1 % slower, 0.12 ms more -- half as much waiting again.
+  WhatIfSetting busy = logged;
+  busy.rate_scale = 5.1;
+  auto b = (*engine)->Predict(busy);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  ASSERT_TRUE(b->sensitivity.has_value());
+  EXPECT_GT(b->sensitivity->p99_pct, kSensitiveP99Pct) << b->result.p99_ms;
+  EXPECT_TRUE(b->sensitivity->sensitive);
+  EXPECT_NE(b->assumptions.back().find("sensitive: near capacity"), std::string::npos);
+  // Not asked for: not computed.
+  PredictOptions without;
+  without.sensitivity = false;
+  auto n = (*engine)->Predict(busy, without);
+  ASSERT_TRUE(n.ok());
+  EXPECT_FALSE(n->sensitivity.has_value());
+  EXPECT_DOUBLE_EQ(n->result.p99_ms, b->result.p99_ms);
+}
+
 TEST_F(ProfileBuilderTest, APredictionIsTheMedianOfSeededReplays) {
   // A request every 4 ms against batches of 3 ms, and one batch in 40 held
   // up 25 ms: a queue builds behind each drawn stall, so one replay's p99

@@ -52,12 +52,35 @@ events: []
                           " --keep-logs");
     log_ = new std::string((*dir_ / "whatif_e2e" / "requests.jsonl").string());
     lab_output_ = new std::string(lab.out);
+    // An overload against a queue of 8: about half the requests refused.
+    std::ofstream(*dir_ / "overload.yaml")
+        << "name: whatif_overload\n"
+           "description: what-if overload against a bounded queue\n"
+           "server:\n"
+           "  model: {path: \""
+        << (*dir_ / "sim.yaml").string()
+        << "\"}\n"
+           "  batching: {max_batch_size: 2, max_queue_delay_us: 0, max_queue_size: 8}\n"
+           "load:\n"
+           "  phases:\n"
+           "    - {duration_s: 1, rate: 30, arrivals: poisson, images: \"generated:320x240\"}\n"
+           "    - {duration_s: 3, rate: 600, arrivals: poisson, images: \"generated:320x240\"}\n"
+           "expect:\n"
+           "  kinds: []\n";
+    // (The light first second gives batches of one: a log of batches of two
+    // only cannot predict the batch of one a replay may form.)
+    const Result overload =
+        Sh(std::string(YOLOSCOPE_BINARY) + " lab run " + (*dir_ / "overload.yaml").string() +
+           " --work-dir " + dir_->string() + " --keep-logs");
+    overload_log_ = new std::string((*dir_ / "whatif_overload" / "requests.jsonl").string());
+    lab_output_->append(overload.out);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
     fs::remove_all(*dir_, ec);
     delete dir_;
     delete log_;
+    delete overload_log_;
     delete lab_output_;
   }
   void SetUp() override {
@@ -67,11 +90,13 @@ events: []
 
   static fs::path* dir_;
   static std::string* log_;
+  static std::string* overload_log_;
   static std::string* lab_output_;
 };
 
 fs::path* WhatIfCliTest::dir_ = nullptr;
 std::string* WhatIfCliTest::log_ = nullptr;
+std::string* WhatIfCliTest::overload_log_ = nullptr;
 std::string* WhatIfCliTest::lab_output_ = nullptr;
 
 TEST_F(WhatIfCliTest, WhatIfJsonComparesSettingsSideBySide) {
@@ -123,6 +148,32 @@ TEST_F(WhatIfCliTest, WhatIfTextNamesEachSettingAndItsAssumptions) {
   EXPECT_NEAR(j["log"]["skip_s"].get<double>(), 1.0, 1e-6);
   EXPECT_LT(j["log"]["offered"].get<int64_t>(), j["log"]["replayed"].get<int64_t>());
   EXPECT_EQ(j["logged"]["predicted"]["offered"], j["log"]["offered"]);
+}
+
+// serve logs a full queue's length on each queue_full refusal, so the
+// logged setting's bound comes from the log: replayed with serve's default
+// bound (256) instead, this overload's logged setting was predicted at
+// seconds of queueing where the log shows tens of milliseconds.
+TEST_F(WhatIfCliTest, AnOverloadLogGivesItsQueueBoundAndIsReproduced) {
+  ASSERT_TRUE(fs::exists(*overload_log_)) << *lab_output_;
+  const Result r =
+      ShOut(Bin() + " analyze " + *overload_log_ + " --what-if max_batch=4 --format json");
+  ASSERT_EQ(r.code, 0) << Sh(Bin() + " analyze " + *overload_log_ + " --what-if max_batch=4").out;
+  const auto j = nlohmann::json::parse(r.out);
+  bool named = false;
+  for (const auto& s : j["logged_setting_sources"]) {
+    named |= s.get<std::string>().rfind("queue_size=8 (from the log: queue_len of ", 0) == 0;
+  }
+  EXPECT_TRUE(named) << j["logged_setting_sources"].dump();
+  const auto& observed = j["log"]["observed"];
+  const auto& logged = j["logged"]["predicted"];
+  ASSERT_GT(observed["rejection_rate"].get<double>(), 0.2) << observed.dump();
+  EXPECT_NEAR(logged["rejection_rate"].get<double>(), observed["rejection_rate"].get<double>(),
+              0.05);
+  // The log's own p99 is tens of ms (a queue of 8 at ~6 ms per pair of
+  // images); the replay of the same setting lands close to it.
+  EXPECT_NEAR(logged["p99_ms"].get<double>(), observed["p99_ms"].get<double>(),
+              0.35 * observed["p99_ms"].get<double>());
 }
 
 TEST_F(WhatIfCliTest, PlanRecommendsASettingThatMeetsAReachableGoal) {
