@@ -25,5 +25,6 @@ bool WriteRecord(RequestLogRecord* record, AsyncLogWriter* log) { return WriteOn
 bool WriteRecord(BatchLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 bool WriteRecord(GpuLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 bool WriteRecord(StreamLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
+bool WriteRecord(ConfigLogRecord* record, AsyncLogWriter* log) { return WriteOne(record, log); }
 
 }  // namespace yoloscope

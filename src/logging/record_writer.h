@@ -19,5 +19,6 @@ bool WriteRecord(RequestLogRecord* record, AsyncLogWriter* log);
 bool WriteRecord(BatchLogRecord* record, AsyncLogWriter* log);
 bool WriteRecord(GpuLogRecord* record, AsyncLogWriter* log);
 bool WriteRecord(StreamLogRecord* record, AsyncLogWriter* log);
+bool WriteRecord(ConfigLogRecord* record, AsyncLogWriter* log);
 
 }  // namespace yoloscope

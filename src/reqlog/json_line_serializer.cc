@@ -439,4 +439,19 @@ void AppendJsonLine(const StreamLogRecord& r, std::string* out) {
   w.Finish();
 }
 
+void AppendJsonLine(const ConfigLogRecord& r, std::string* out) {
+  ObjectWriter w(ls::kEventConfig, r.ts_us, out);
+  w.NonEmptyString(ls::kModel, r.model);
+  w.NonEmptyString(ls::kBackend, r.backend);
+  w.Int(ls::kInstances, r.instances);
+  w.Int(ls::kMaxBatchSize, r.max_batch_size);
+  w.Int(ls::kMaxQueueDelayUs, r.max_queue_delay_us);
+  w.Int(ls::kMaxQueueSize, r.max_queue_size);
+  w.Int(ls::kPreprocessWorkers, r.preprocess_workers);
+  w.Int(ls::kPostprocessWorkers, r.postprocess_workers);
+  w.NonEmptyString(ls::kBatchPolicy, r.batch_policy);
+  w.Dropped(r.dropped_records);
+  w.Finish();
+}
+
 }  // namespace yoloscope

@@ -42,6 +42,7 @@ void AppendJsonLine(const RequestLogRecord& record, std::string* out);
 void AppendJsonLine(const BatchLogRecord& record, std::string* out);
 void AppendJsonLine(const GpuLogRecord& record, std::string* out);
 void AppendJsonLine(const StreamLogRecord& record, std::string* out);
+void AppendJsonLine(const ConfigLogRecord& record, std::string* out);
 
 // Appends `text` as a quoted, escaped JSON string (see the rules above).
 void AppendJsonString(std::string_view text, std::string* out);

@@ -17,7 +17,7 @@
 
 namespace yoloscope {
 
-enum class RecordKind { kRequest, kBatch, kGpu, kAlert, kStream, kOther };
+enum class RecordKind { kRequest, kBatch, kGpu, kAlert, kStream, kConfig, kOther };
 
 struct LogRecord {
   RecordKind kind = RecordKind::kRequest;
@@ -58,6 +58,11 @@ struct LogRecord {
   std::optional<int64_t> alloc_retries;
   std::optional<bool> oom;
   std::string_view throttle_reasons;
+
+  // A `config` record: the model's serving setting as serve ran it.
+  std::optional<int64_t> instances, max_batch_size, max_queue_delay_us, max_queue_size,
+      preprocess_workers, postprocess_workers;
+  std::string_view batch_policy;
 
   // Records the writer dropped just before this one (absent when none).
   std::optional<int64_t> dropped_records;

@@ -93,6 +93,21 @@ struct StreamLogRecord {
   int64_t dropped_records = 0;
 };
 
+// One model's serving configuration (`"event":"config"`), as serve runs it.
+struct ConfigLogRecord {
+  int64_t ts_us = 0;
+  std::string model;
+  std::string backend;  // omitted when empty
+  int64_t instances = 1;
+  int64_t max_batch_size = 1;
+  int64_t max_queue_delay_us = 0;
+  int64_t max_queue_size = 0;
+  int64_t preprocess_workers = 1;
+  int64_t postprocess_workers = 1;
+  std::string batch_policy;  // "fixed" / "adaptive"
+  int64_t dropped_records = 0;
+};
+
 // One GPU telemetry sample (`"event":"gpu"`).
 struct GpuLogRecord {
   int64_t ts_us = 0;

@@ -22,6 +22,10 @@ inline constexpr std::string_view kEventAlert = "alert";
 // A video stream's counters (docs/streams.md): periodic, at state changes
 // and at its end.
 inline constexpr std::string_view kEventStream = "stream";
+// The serving configuration of one model (docs/log-schema.md): written by
+// serve when it starts and after each reopen of the log (SIGHUP), so a log
+// says which batching setting produced it.
+inline constexpr std::string_view kEventConfig = "config";
 
 // Envelope (every record).
 inline constexpr std::string_view kEvent = "event";
@@ -120,5 +124,14 @@ inline constexpr std::string_view kThrottleReasons = "throttle_reasons";
 
 // The value of "status" for a request that succeeded.
 inline constexpr std::string_view kStatusOk = "ok";
+
+// `config` records (the model's batching and pool sizes, as serve runs them).
+inline constexpr std::string_view kInstances = "instances";
+inline constexpr std::string_view kMaxBatchSize = "max_batch_size";
+inline constexpr std::string_view kMaxQueueDelayUs = "max_queue_delay_us";
+inline constexpr std::string_view kMaxQueueSize = "max_queue_size";
+inline constexpr std::string_view kPreprocessWorkers = "preprocess_workers";
+inline constexpr std::string_view kPostprocessWorkers = "postprocess_workers";
+inline constexpr std::string_view kBatchPolicy = "batch_policy";
 
 }  // namespace yoloscope::logschema

@@ -84,7 +84,30 @@ struct InferenceServer::Impl {
   Status StartTelemetry();
   void OnSample(const DeviceSample& s);
   void Annotate(RequestLogRecord* rec) const;
+  // The model's `config` record: what the what-if model needs to know of
+  // the setting that produced this log (docs/log-schema.md).
+  void WriteConfigRecord();
 };
+
+void InferenceServer::Impl::WriteConfigRecord() {
+  if (!log) return;
+  const InferenceServiceConfig& s = config.service;
+  // As the service runs it: max_batch_size capped by the backend.
+  const BatcherConfig& b = service->batcher_config();
+  ConfigLogRecord rec;
+  rec.ts_us = clock->WallNowUs();
+  rec.model = service->model_name();
+  rec.backend = service->backend_name();
+  rec.instances = s.instances;
+  rec.max_batch_size = b.max_batch_size;
+  rec.max_queue_delay_us = b.max_queue_delay_us;
+  rec.max_queue_size = b.max_queue_size;
+  rec.preprocess_workers = s.preprocess_workers;
+  rec.postprocess_workers = s.postprocess_workers;
+  rec.batch_policy = std::string(BatchPolicyName(b.policy));
+  // A dropped record is counted by the writer, as any other.
+  (void)WriteRecord(&rec, log.get());
+}
 
 Status InferenceServer::Impl::StartTelemetry() {
   if (config.telemetry.kind == "off") return Status::Ok();
@@ -300,6 +323,7 @@ InferenceServer::~InferenceServer() {
 }
 
 Status InferenceServer::Start() {
+  impl_->WriteConfigRecord();
   if (impl_->alerter) YS_RETURN_IF_ERROR(impl_->alerter->Start());
   for (auto& frontend : impl_->frontends) {
     Status st = frontend->Start();
@@ -349,7 +373,10 @@ Status InferenceServer::ReopenLogs() {
   // The request log is the only file serve writes (alert records go
   // through it too).
   if (!impl_->log) return Status::Ok();
-  return impl_->log->Reopen();
+  Status st = impl_->log->Reopen();
+  // The new file (after `mv log log.1`) says which setting wrote it too.
+  impl_->WriteConfigRecord();
+  return st;
 }
 
 InferenceServer::LogSummary InferenceServer::GetLogSummary() const {

@@ -81,6 +81,8 @@ std::string FixSummary(const std::string& spec, const ObservedRun& o, const Pred
   }
   s += " (predicted";
   if (fix.extrapolated) s += ", extrapolated";
+  // Near capacity the fix's latency is a range (WhatIfEngine's sensitivity).
+  if (fix.sensitivity && fix.sensitivity->sensitive) s += ", sensitive to 1% of service time";
   if (o.has_latency) s += fmt::format("; the log shows p99 {}", FormatMs(o.p99_ms));
   return s + ")";
 }

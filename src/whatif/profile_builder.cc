@@ -81,7 +81,20 @@ double EstimateTurnaroundMs(std::vector<double> gaps_ms, double mean_device_ms) 
 
 }  // namespace
 
+struct RawConfig {
+  int model = -1;
+  LoggedConfig config;
+};
+
+bool SameSetting(const LoggedConfig& a, const LoggedConfig& b) {
+  return a.instances == b.instances && a.max_batch_size == b.max_batch_size &&
+         a.max_queue_delay_us == b.max_queue_delay_us && a.max_queue_size == b.max_queue_size &&
+         a.preprocess_workers == b.preprocess_workers &&
+         a.postprocess_workers == b.postprocess_workers && a.batch_policy == b.batch_policy;
+}
+
 struct ProfileBuilder::Data {
+  std::vector<RawConfig> configs;
   std::vector<std::string> models;
   std::map<std::string, int, std::less<>> model_index;
   std::vector<RawRequest> requests;
@@ -102,6 +115,21 @@ ProfileBuilder::ProfileBuilder() : data_(std::make_unique<Data>()) {}
 ProfileBuilder::~ProfileBuilder() = default;
 
 void ProfileBuilder::OnRecord(const LogRecord& r) {
+  if (r.kind == RecordKind::kConfig) {
+    RawConfig c;
+    c.model = data_->ModelId(r.model);
+    LoggedConfig& l = c.config;
+    l.ts_us = r.ts_us.value_or(0);
+    l.instances = r.instances;
+    l.max_batch_size = r.max_batch_size;
+    l.max_queue_delay_us = r.max_queue_delay_us;
+    l.max_queue_size = r.max_queue_size;
+    l.preprocess_workers = r.preprocess_workers;
+    l.postprocess_workers = r.postprocess_workers;
+    l.batch_policy.assign(r.batch_policy);
+    data_->configs.push_back(std::move(c));
+    return;
+  }
   if (r.kind == RecordKind::kBatch) {
     if (!r.batch_size || *r.batch_size < 1 || !r.inference_ms) return;
     RawBatch b;
@@ -154,8 +182,13 @@ void ProfileBuilder::Merge(ProfileBuilder&& other) {
     if (b.model >= 0) b.model = remap[b.model];
     data_->batches.push_back(b);
   }
+  for (RawConfig& c : o.configs) {
+    if (c.model >= 0) c.model = remap[c.model];
+    data_->configs.push_back(std::move(c));
+  }
   o.requests.clear();
   o.batches.clear();
+  o.configs.clear();
 }
 
 StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) && {
@@ -188,6 +221,35 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
   if (model >= 0) p.model = d.models[model];
   auto keep = [model](int m) { return model < 0 || m == model || m < 0; };
 
+  // The model's latest config record; several different ones (a restart
+  // with another setting) are noted.
+  std::vector<const LoggedConfig*> configs;
+  for (const RawConfig& c : d.configs) {
+    if (keep(c.model)) configs.push_back(&c.config);
+  }
+  if (!configs.empty()) {
+    std::stable_sort(
+        configs.begin(), configs.end(),
+        [](const LoggedConfig* a, const LoggedConfig* b) { return a->ts_us < b->ts_us; });
+    LoggedConfig latest = *configs.back();
+    latest.records = static_cast<int>(configs.size());
+    std::vector<const LoggedConfig*> distinct;
+    for (const LoggedConfig* c : configs) {
+      if (std::none_of(distinct.begin(), distinct.end(),
+                       [&](const LoggedConfig* x) { return SameSetting(*x, *c); })) {
+        distinct.push_back(c);
+      }
+    }
+    latest.distinct = static_cast<int>(distinct.size());
+    if (latest.distinct > 1) {
+      p.notes.push_back(fmt::format(
+          "the log holds {} config records with {} different settings (a restart with another "
+          "setting?); the latest is taken as the logged setting",
+          latest.records, latest.distinct));
+    }
+    p.logged_config = std::move(latest);
+  }
+
   ObservedRun& obs = p.observed;
   std::vector<const RawRequest*> offered;
   for (const RawRequest& q : d.requests) {
@@ -211,10 +273,11 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
   std::vector<double> served_ms;
   int64_t first_us = std::numeric_limits<int64_t>::max(), last_done_us = 0;
   int64_t queue_len_sum = 0, queue_len_n = 0;
+  std::map<int64_t, int64_t> full_queue_lens;  // queue_len of queue_full -> count
   for (const RawRequest* qp : offered) {
     const RawRequest& q = *qp;
     if (q.category == Category::kQueueFull && q.queue_len > 0) {
-      obs.queue_bound = static_cast<int>(std::max<int64_t>(obs.queue_bound, q.queue_len));
+      ++full_queue_lens[q.queue_len];
       ++obs.queue_full_with_len;
     }
     if (q.ts_us < from_us) continue;
@@ -287,6 +350,15 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
     double sum = 0;
     for (double v : served_ms) sum += v;
     obs.mean_ms = sum / static_cast<double>(served_ms.size());
+  }
+  // The most common length: a refusal after preprocessing (the batcher's
+  // own check) may see one more or fewer than the admission bound.
+  int64_t most = 0;
+  for (const auto& [len, n] : full_queue_lens) {
+    if (n >= most && len <= std::numeric_limits<int>::max()) {
+      most = n;
+      obs.queue_bound = static_cast<int>(len);
+    }
   }
   if (queue_len_n > 0) {
     obs.has_queue_len = true;

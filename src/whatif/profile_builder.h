@@ -30,6 +30,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,7 @@ struct ObservedRun {
   double mean_batch_size = 0;       // over batches
   bool has_queue_len = false;
   double mean_queue_length = 0;     // mean of queue_len over offered requests
-  // The queue's bound as the log shows it: the largest queue_len of a
+  // The queue's bound as the log shows it: the most common queue_len of a
   // queue_full rejection (serve logs the queue's length when it refuses),
   // over every offered request, warm-up included; 0 = no such rejection.
   int queue_bound = 0;
@@ -80,6 +81,18 @@ struct ObservedRun {
   // The devices the instances share: `devices`, else (a CPU backend, or
   // not logged) one per logged instance; at least 1.
   int device_count() const { return devices > 0 ? devices : std::max(1, instances); }
+};
+
+// A model's serving setting as a `config` record states it (written by
+// yoloscope serve at start and after each log reopen; docs/log-schema.md).
+// Each field is empty when the record lacks it.
+struct LoggedConfig {
+  int64_t ts_us = 0;
+  std::optional<int64_t> instances, max_batch_size, max_queue_delay_us, max_queue_size,
+      preprocess_workers, postprocess_workers;
+  std::string batch_policy;  // "" = not stated
+  int records = 0;           // config records of the model in the log
+  int distinct = 0;          // of which different settings
 };
 
 struct PipelineProfile {
@@ -99,6 +112,8 @@ struct PipelineProfile {
   // log has none; the model then uses turnaround_ms.
   std::map<int, std::vector<double>> overhead_us;
   ObservedRun observed;           // over the measurement window
+  // The latest `config` record of the model (by ts); empty when none.
+  std::optional<LoggedConfig> logged_config;
   int64_t measure_from_us = 0;    // start of the measurement window (Unix us)
   std::vector<std::string> notes;  // what was missing and how it is modelled
 };

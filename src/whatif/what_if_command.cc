@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "whatif/finding_fixes.h"
 #include "whatif/profile_builder.h"
@@ -67,6 +68,35 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
     queue_src =
         fmt::format("from the log: queue_len of {} queue_full rejections", obs.queue_full_with_len);
   }
+  // What serve itself wrote (a `config` record) beats what the log's
+  // records suggest: the largest batch logged may be below max_batch.
+  std::string window_src = "serve default", pre_src = "serve default", post_src = "serve default",
+              policy_src = "serve default";
+  if (const auto& c = engine.profile().logged_config) {
+    const std::string from = "from the log: config record";
+    auto take = [&](const std::optional<int64_t>& v, int* field, std::string* src) {
+      if (v && *v >= 0 && *v <= std::numeric_limits<int>::max()) {
+        *field = static_cast<int>(*v);
+        *src = from;
+      }
+    };
+    take(c->max_batch_size, &logged.max_batch_size, &batch_src);
+    take(c->instances, &logged.instances, &inst_src);
+    take(c->max_queue_size, &logged.max_queue_size, &queue_src);
+    take(c->preprocess_workers, &logged.preprocess_workers, &pre_src);
+    take(c->postprocess_workers, &logged.postprocess_workers, &post_src);
+    if (c->max_queue_delay_us && *c->max_queue_delay_us >= 0) {
+      logged.max_queue_delay_us = *c->max_queue_delay_us;
+      window_src = from;
+    }
+    if (!c->batch_policy.empty()) {
+      auto policy = ParseBatchPolicy(c->batch_policy);
+      if (policy.ok()) {
+        logged.policy = *policy;
+        policy_src = from;
+      }
+    }
+  }
   const std::string dev_src = obs.devices > 0     ? "from the log: gpu_id of batch records"
                               : obs.instances > 0 ? "no gpu_id in the log: one per instance"
                                                   : "no gpu_id in the log";
@@ -88,19 +118,18 @@ StatusOr<WhatIfReportInput> WhatIfCommand::PredictLogged(const WhatIfEngine& eng
   in.logged_sources = {
       fmt::format("max_batch={} ({})", logged.max_batch_size,
                   src({"max_batch", "max_batch_size"}, batch_src)),
-      fmt::format("max_queue_delay_us={} ({})", logged.max_queue_delay_us,
-                  src({"max_queue_delay_us", "window_us", "max_queue_delay_ms", "window_ms"},
-                      "serve default")),
+      fmt::format(
+          "max_queue_delay_us={} ({})", logged.max_queue_delay_us,
+          src({"max_queue_delay_us", "window_us", "max_queue_delay_ms", "window_ms"}, window_src)),
       fmt::format("instances={} ({})", logged.instances, src({"instances"}, inst_src)),
       fmt::format("devices={} ({})", logged.devices, src({"devices", "gpus"}, dev_src)),
       fmt::format("queue_size={} ({})", logged.max_queue_size,
                   src({"queue_size", "max_queue_size"}, queue_src)),
       fmt::format("preprocess_workers={} ({})", logged.preprocess_workers,
-                  src({"preprocess_workers"}, "serve default")),
+                  src({"preprocess_workers"}, pre_src)),
       fmt::format("postprocess_workers={} ({})", logged.postprocess_workers,
-                  src({"postprocess_workers"}, "serve default")),
-      fmt::format("policy={} ({})", BatchPolicyName(logged.policy),
-                  src({"policy"}, "serve default")),
+                  src({"postprocess_workers"}, post_src)),
+      fmt::format("policy={} ({})", BatchPolicyName(logged.policy), src({"policy"}, policy_src)),
   };
   auto p = engine.Predict(logged);
   if (!p.ok()) return p.status().WithContext("the logged setting");

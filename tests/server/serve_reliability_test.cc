@@ -205,14 +205,24 @@ TEST_F(ServeReliabilityTest, SighupDuringLoadReopensTheLogAndEveryResponseHasOne
   std::multiset<std::string> logged;
   for (int k = 0; k <= kRotations; ++k) {
     const std::string path = k == 0 ? log_ : log_ + "." + std::to_string(k);
-    int requests_in_file = 0;
+    int requests_in_file = 0, configs_in_file = 0;
     for (const Json& j : ReadRecords(path)) {
+      if (j.value("event", "") == "config") {
+        // Each file says which setting wrote it: at start, then after each
+        // reopen.
+        ++configs_in_file;
+        EXPECT_TRUE(j.contains("max_batch_size") && j.contains("max_queue_delay_us") &&
+                    j.contains("max_queue_size") && j.contains("instances"))
+            << j.dump();
+        continue;
+      }
       if (j.value("event", "") != "request") continue;
       logged.insert(j.value("request_id", ""));
       ++requests_in_file;
       EXPECT_FALSE(j.contains("dropped_records")) << j.dump();
     }
     EXPECT_GT(requests_in_file, 0) << path << " got no records: rotation did not take effect";
+    EXPECT_EQ(configs_in_file, 1) << path;
   }
   EXPECT_EQ(logged, answered);
   std::printf("[sighup] %d responses, %zu request records in %d files, %d rotations\n", ok.load(),
@@ -510,13 +520,14 @@ TEST_F(ServeReliabilityTest, AFileSizeLimitIsCountedAsFileTooLargeAndServingGoes
   const double too_large =
       MetricValue(metrics, "yoloscope_log_records_dropped_total{reason=\"file_too_large\"}");
   EXPECT_GT(too_large, 0) << metrics;
-  // Every record produced (a request and a batch record per request here)
-  // is eventually either written or counted as dropped.
+  // Every record produced (a request and a batch record per request here,
+  // and the config record at start) is eventually either written or counted
+  // as dropped.
   Json stats;
   int64_t produced = 0;
   for (int i = 0; i < 500; ++i) {
     stats = Json::parse(testing::HttpFetch(port, "GET", "/v1/stats")->body);
-    produced = kRequests;
+    produced = kRequests + 1;
     for (const auto& b : stats["batch_stats"]) produced += b["count"].get<int64_t>();
     if (stats["log_records_written"].get<int64_t>() + stats["log_records_dropped"].get<int64_t>() ==
         produced) {
@@ -649,6 +660,8 @@ TEST_F(ServeReliabilityTest, ATrickledHeaderThatTimesOutIsLoggedAtItsArrivalWith
   EXPECT_TRUE(closed);
   EXPECT_EQ(child.StopWith(SIGTERM), 0) << child.Stderr();
   std::vector<Json> records = ReadRecords(log_);
+  // The config record serve writes at start, then the request's.
+  std::erase_if(records, [](const Json& j) { return j.value("event", "") == "config"; });
   ASSERT_EQ(records.size(), 1u);
   const Json& r = records[0];
   EXPECT_EQ(r["status"], "read_timeout");

@@ -95,6 +95,51 @@ TEST_F(ProfileBuilderTest, ReadsArrivalsStagesAndBatches) {
   EXPECT_EQ(p->observed.largest_batch, 2);
 }
 
+// serve's `config` records: the latest of the model is the logged setting;
+// another model's is ignored, and different settings are noted.
+TEST_F(ProfileBuilderTest, ConfigRecordsGiveTheLoggedSetting) {
+  auto config = [](int64_t us, const char* model, int batch, int window_us) {
+    return fmt::format(
+        R"({{"event":"config","schema":"yoloscope.v1","ts":"{}","model":"{}","backend":"sim","instances":1,"max_batch_size":{},"max_queue_delay_us":{},"max_queue_size":32,"preprocess_workers":3,"postprocess_workers":2,"batch_policy":"fixed"}})"
+        "\n",
+        TimeOf(us), model, batch, window_us);
+  };
+  auto one = Load(Write("one.jsonl", config(900'000, "m", 4, 1500) + QueueFreeLog(50)));
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  ASSERT_TRUE(one->logged_config.has_value());
+  EXPECT_EQ(one->logged_config->max_batch_size, 4);
+  EXPECT_EQ(one->logged_config->max_queue_delay_us, 1500);
+  EXPECT_EQ(one->logged_config->max_queue_size, 32);
+  EXPECT_EQ(one->logged_config->preprocess_workers, 3);
+  EXPECT_EQ(one->logged_config->postprocess_workers, 2);
+  EXPECT_EQ(one->logged_config->batch_policy, "fixed");
+  EXPECT_EQ(one->logged_config->records, 1);
+  EXPECT_EQ(one->logged_config->distinct, 1);
+  for (const std::string& n : one->notes) EXPECT_EQ(n.find("config records"), std::string::npos);
+
+  // A restart with another window: the latest wins, and it is noted; the
+  // other model's record (later still) is not this model's.
+  auto two = Load(
+      Write("two.jsonl", config(900'000, "m", 4, 1500) + QueueFreeLog(50) +
+                             config(2'500'000, "m", 8, 500) + config(3'000'000, "other", 16, 0)),
+      "m");
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  ASSERT_TRUE(two->logged_config.has_value());
+  EXPECT_EQ(two->logged_config->max_batch_size, 8);
+  EXPECT_EQ(two->logged_config->max_queue_delay_us, 500);
+  EXPECT_EQ(two->logged_config->records, 2);
+  EXPECT_EQ(two->logged_config->distinct, 2);
+  bool noted = false;
+  for (const std::string& n : two->notes)
+    noted |= n.find("2 different settings") != std::string::npos;
+  EXPECT_TRUE(noted);
+
+  // Without one: nothing.
+  auto none = Load(Write("none.jsonl", QueueFreeLog(50)));
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->logged_config.has_value());
+}
+
 TEST_F(ProfileBuilderTest, BusyMsGivesTheHostWorkPerBatchAndGpuIdsTheDevices) {
   // Two instances on GPU 0: busy_ms 5.5 over 4 ms of device time.
   std::string log = QueueFreeLog(20);

@@ -140,7 +140,13 @@ TEST_F(WhatIfCliTest, WhatIfTextNamesEachSettingAndItsAssumptions) {
   EXPECT_NE(r.out.find("p99 ms"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("logged (pred.)"), std::string::npos);
   EXPECT_NE(r.out.find("[1] instances=2  (extrapolated)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("max_queue_delay_us=10000 (serve default)"), std::string::npos) << r.out;
+  // serve's config record gives every value of the setting (the window is
+  // not serve's default 10000 here).
+  EXPECT_NE(r.out.find("max_queue_delay_us=2000 (from the log: config record)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("max_batch=4 (from the log: config record)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("queue_size=256 (from the log: config record)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("(serve default)"), std::string::npos) << r.out;
   // A warm-up left out: fewer requests measured, all still replayed.
   const Result skip = ShOut(Bin() + " analyze " + *log_ + " --what-if instances=2 --skip-s 1 --format json");
   ASSERT_EQ(skip.code, 0) << skip.out;
@@ -150,21 +156,35 @@ TEST_F(WhatIfCliTest, WhatIfTextNamesEachSettingAndItsAssumptions) {
   EXPECT_EQ(j["logged"]["predicted"]["offered"], j["log"]["offered"]);
 }
 
-// serve logs a full queue's length on each queue_full refusal, so the
-// logged setting's bound comes from the log: replayed with serve's default
-// bound (256) instead, this overload's logged setting was predicted at
-// seconds of queueing where the log shows tens of milliseconds.
+// The logged setting's queue bound: serve's `config` record states it; a
+// log without one (an older serve, another server) still shows it, as
+// serve logs a full queue's length on each queue_full refusal. Replayed
+// with serve's default bound (256) instead, this overload's logged setting
+// was predicted at seconds of queueing where the log shows tens of ms.
 TEST_F(WhatIfCliTest, AnOverloadLogGivesItsQueueBoundAndIsReproduced) {
   ASSERT_TRUE(fs::exists(*overload_log_)) << *lab_output_;
+  const std::string without_config = (*dir_ / "overload_without_config.jsonl").string();
+  ASSERT_EQ(Sh("grep -v '\"event\":\"config\"' " + *overload_log_ + " > " + without_config).code,
+            0);
   const Result r =
-      ShOut(Bin() + " analyze " + *overload_log_ + " --what-if max_batch=4 --format json");
-  ASSERT_EQ(r.code, 0) << Sh(Bin() + " analyze " + *overload_log_ + " --what-if max_batch=4").out;
+      ShOut(Bin() + " analyze " + without_config + " --what-if max_batch=4 --format json");
+  ASSERT_EQ(r.code, 0) << Sh(Bin() + " analyze " + without_config + " --what-if max_batch=4").out;
   const auto j = nlohmann::json::parse(r.out);
   bool named = false;
   for (const auto& s : j["logged_setting_sources"]) {
     named |= s.get<std::string>().rfind("queue_size=8 (from the log: queue_len of ", 0) == 0;
   }
   EXPECT_TRUE(named) << j["logged_setting_sources"].dump();
+  // With serve's config record: the same bound, from the record.
+  const Result with =
+      ShOut(Bin() + " analyze " + *overload_log_ + " --what-if max_batch=4 --format json");
+  ASSERT_EQ(with.code, 0);
+  bool from_record = false;
+  const auto with_json = nlohmann::json::parse(with.out);
+  for (const auto& s : with_json["logged_setting_sources"]) {
+    from_record |= s.get<std::string>() == "queue_size=8 (from the log: config record)";
+  }
+  EXPECT_TRUE(from_record) << with.out;
   const auto& observed = j["log"]["observed"];
   const auto& logged = j["logged"]["predicted"];
   ASSERT_GT(observed["rejection_rate"].get<double>(), 0.2) << observed.dump();

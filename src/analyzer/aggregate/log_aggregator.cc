@@ -580,6 +580,7 @@ void LogAggregator::OnRecord(const LogRecord& r) {
       if (!r.stream.empty()) Stream(r.stream).AddCounters(r);
       break;
     case RecordKind::kAlert:
+    case RecordKind::kConfig:  // read by the what-if model (ProfileBuilder)
     case RecordKind::kOther:
       ++other_records_;
       break;

@@ -18,7 +18,7 @@ namespace ls = logschema;
 
 static_assert(JsonlParser::kPadding >= simdjson::SIMDJSON_PADDING);
 
-constexpr size_t kSlots = 256;  // power of two, > 4x the number of fields.
+constexpr size_t kSlots = 256;  // power of two, > 3x the number of fields.
 
 inline size_t KeyHash(const char* k, size_t n) {
   const auto c0 = static_cast<unsigned char>(k[0]);
@@ -294,6 +294,7 @@ inline RecordKind EventKind(std::string_view s) {
   if (s == ls::kEventGpu) return RecordKind::kGpu;
   if (s == ls::kEventAlert) return RecordKind::kAlert;
   if (s == ls::kEventStream) return RecordKind::kStream;
+  if (s == ls::kEventConfig) return RecordKind::kConfig;
   return RecordKind::kOther;
 }
 

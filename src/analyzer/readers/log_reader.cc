@@ -79,6 +79,7 @@ struct ThreadState {
         ++stats.alerts;
         break;
       case RecordKind::kStream:  // a video stream's counters (read by the aggregator)
+      case RecordKind::kConfig:  // a model's serving setting (read by the what-if model)
       case RecordKind::kOther:
         ++stats.other_records;
         break;

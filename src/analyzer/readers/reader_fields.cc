@@ -75,6 +75,13 @@ constexpr ReaderField kFields[] = {
     Str(ls::kSourceKind, &LogRecord::source_kind),
     {ls::kRealtime, FieldType::kBool, FieldUnit::kNone, nullptr, nullptr, nullptr,
      &LogRecord::realtime},
+    Int(ls::kInstances, &LogRecord::instances),
+    Int(ls::kMaxBatchSize, &LogRecord::max_batch_size),
+    Int(ls::kMaxQueueDelayUs, &LogRecord::max_queue_delay_us),
+    Int(ls::kMaxQueueSize, &LogRecord::max_queue_size),
+    Int(ls::kPreprocessWorkers, &LogRecord::preprocess_workers),
+    Int(ls::kPostprocessWorkers, &LogRecord::postprocess_workers),
+    Str(ls::kBatchPolicy, &LogRecord::batch_policy),
 };
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "analyzer/readers/reader_fields.h"
+#include "reqlog/json_line_serializer.h"
+#include "reqlog/log_records.h"
 
 namespace yoloscope {
 namespace {
@@ -61,6 +63,37 @@ TEST_F(JsonlParserTest, ReadsKindsAndFields) {
   ASSERT_EQ(Parse(R"({"request_id":"a","total_ms":3})"), JsonlParser::Outcome::kRecord);
   EXPECT_EQ(record_.kind, RecordKind::kRequest);
   EXPECT_EQ(record_.total_ms, 3.0);
+}
+
+// serve's `config` record, as its serializer writes it, read back whole.
+TEST_F(JsonlParserTest, ReadsTheConfigRecordServeWrites) {
+  ConfigLogRecord c;
+  c.ts_us = 1767225600000000;
+  c.model = "yolov8n";
+  c.backend = "onnxruntime";
+  c.instances = 2;
+  c.max_batch_size = 8;
+  c.max_queue_delay_us = 2000;
+  c.max_queue_size = 64;
+  c.preprocess_workers = 3;
+  c.postprocess_workers = 1;
+  c.batch_policy = "adaptive";
+  std::string line;
+  AppendJsonLine(c, &line);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  ASSERT_EQ(Parse(line), JsonlParser::Outcome::kRecord) << line;
+  EXPECT_EQ(record_.kind, RecordKind::kConfig) << line;
+  EXPECT_EQ(record_.ts_us, c.ts_us);
+  EXPECT_EQ(record_.model, "yolov8n");
+  EXPECT_EQ(record_.backend, "onnxruntime");
+  EXPECT_EQ(record_.instances, 2);
+  EXPECT_EQ(record_.max_batch_size, 8);
+  EXPECT_EQ(record_.max_queue_delay_us, 2000);
+  EXPECT_EQ(record_.max_queue_size, 64);
+  EXPECT_EQ(record_.preprocess_workers, 3);
+  EXPECT_EQ(record_.postprocess_workers, 1);
+  EXPECT_EQ(record_.batch_policy, "adaptive");
+  EXPECT_FALSE(parser_->had_field_error());
 }
 
 TEST_F(JsonlParserTest, NullAndAbsentAreUnknown) {
