@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include "server/serve_config.h"
 #include "whatif/quantile.h"
@@ -43,11 +45,45 @@ void Apply(const WhatIfSetting& s, ServeConfig* c) {
   c->service.postprocess_workers = s.postprocess_workers;
 }
 
-StatusOr<ObservedRun> Measure(const std::string& log, double skip_s) {
+StatusOr<PipelineProfile> Measure(const std::string& log, double skip_s) {
   ProfileOptions po;
   po.skip_s = skip_s;
-  YS_ASSIGN_OR_RETURN(PipelineProfile p, ProfileBuilder::Load({log}, ReadOptions{}, po));
-  return p.observed;
+  return ProfileBuilder::Load({log}, ReadOptions{}, po);
+}
+
+// The device time of one batch size in B's runs against A's (the model's
+// input): the size both logged most (>= 20 batches each), medians of the
+// pooled times. Empty when no size qualifies.
+struct Drift {
+  int size = 0;
+  double pct = 0;
+};
+std::optional<Drift> DeviceDrift(const std::map<int, std::vector<double>>& a,
+                                 const std::map<int, std::vector<double>>& b) {
+  constexpr size_t kMinBatches = 20;
+  std::optional<Drift> out;
+  size_t best = 0;
+  for (const auto& [size, times_a] : a) {
+    auto it = b.find(size);
+    if (it == b.end()) continue;
+    const size_t n = std::min(times_a.size(), it->second.size());
+    if (n < kMinBatches || n <= best) continue;
+    std::vector<double> sa = times_a, sb = it->second;
+    std::sort(sa.begin(), sa.end());
+    std::sort(sb.begin(), sb.end());
+    const double ma = QuantileOfSorted(sa, 0.5), mb = QuantileOfSorted(sb, 0.5);
+    if (!(ma > 0)) continue;
+    best = n;
+    out = Drift{size, 100 * (mb / ma - 1)};
+  }
+  return out;
+}
+
+void Pool(const std::map<int, std::vector<double>>& from, std::map<int, std::vector<double>>* to) {
+  for (const auto& [size, times] : from) {
+    std::vector<double>& v = (*to)[size];
+    v.insert(v.end(), times.begin(), times.end());
+  }
 }
 
 // Relative error of `pred` against `meas`, and whether it is within `tol`.
@@ -197,7 +233,7 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       continue;
     }
     std::vector<SimulationResult> predicted;
-    std::vector<double> sens_p50, sens_p99;
+    std::vector<double> sens_p50, sens_mean;
     for (const auto& engine : engines) {
       auto pred = engine->Predict(setting_b);
       if (!pred.ok()) {
@@ -208,27 +244,34 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       predicted.push_back(pred->result);
       if (pred->sensitivity) {
         sens_p50.push_back(pred->sensitivity->p50_pct);
-        sens_p99.push_back(pred->sensitivity->p99_pct);
+        sens_mean.push_back(pred->sensitivity->mean_pct);
       }
     }
     if (!sens_p50.empty()) {
       r.sensitivity_p50_pct = MedianOfValues(sens_p50);
-      r.sensitivity_p99_pct = MedianOfValues(sens_p99);
-      r.sensitive = std::fabs(r.sensitivity_p50_pct) >= kSensitiveP50Pct ||
-                    std::fabs(r.sensitivity_p99_pct) >= kSensitiveP99Pct;
+      r.sensitivity_mean_pct = MedianOfValues(sens_mean);
+      r.sensitive = std::fabs(r.sensitivity_p50_pct) >= kSensitivePct ||
+                    std::fabs(r.sensitivity_mean_pct) >= kSensitivePct;
     }
     if (!r.error.empty()) {
       out.push_back(std::move(r));
       continue;
     }
     std::vector<ObservedRun> measured;
+    std::map<int, std::vector<double>> device_a, device_b;
+    for (const auto& engine : engines) Pool(engine->profile().device_us, &device_a);
     for (const std::string& log : pair.logs) {
       auto m = Measure(log, config_.skip_s / setting_b.rate_scale);
       if (!m.ok()) {
         r.error = "reading B's log: " + m.status().message();
         break;
       }
-      measured.push_back(*m);
+      measured.push_back(m->observed);
+      Pool(m->device_us, &device_b);
+    }
+    if (auto drift = DeviceDrift(device_a, device_b)) {
+      r.drift_batch_size = drift->size;
+      r.device_drift_pct = drift->pct;
     }
     if (!r.error.empty()) {
       out.push_back(std::move(r));
@@ -277,8 +320,11 @@ void WhatIfLab::PrintTable(const Scenario& a, const std::vector<WhatIfPairResult
     for (size_t i = 0; i < r.misses.size(); ++i) verdict += (i ? ", " : "") + r.misses[i];
     if (r.extrapolated) verdict += " (extrapolated)";
     if (r.sensitive) {
-      verdict += fmt::format(" (sensitive: 1% slower service moves p50 {:+.0f}%, p99 {:+.0f}%)",
-                             r.sensitivity_p50_pct, r.sensitivity_p99_pct);
+      verdict += fmt::format(" (sensitive: 1% slower service moves p50 {:+.0f}%, mean {:+.0f}%)",
+                             r.sensitivity_p50_pct, r.sensitivity_mean_pct);
+    }
+    if (r.drift_batch_size > 0 && std::fabs(r.device_drift_pct) >= 2) {
+      verdict += fmt::format(" [device b{} B/A {:+.0f}%]", r.drift_batch_size, r.device_drift_pct);
     }
     if (r.runs > 1 && r.measured_p50_min > 0) {
       verdict +=

@@ -51,11 +51,16 @@ struct WhatIfPairResult {
   bool extrapolated = false;
   // The predictions' sensitivity (Prediction::sensitivity), medians over
   // the A runs: sensitive when 1 % slower service alone would break a goal.
-  double sensitivity_p50_pct = 0, sensitivity_p99_pct = 0;
+  double sensitivity_p50_pct = 0, sensitivity_mean_pct = 0;
   bool sensitive = false;
   // The spread of the measured B runs' p50 (ms): how far one run of the
   // same setting is from another.
   double measured_p50_min = 0, measured_p50_max = 0;
+  // B's runs against A's on the model's main input, the device time of one
+  // batch size (the one both logged most; 0 = none in common): a miss with
+  // a large drift is the machine changing between the runs, not the model.
+  int drift_batch_size = 0;
+  double device_drift_pct = 0;
   bool within_goals() const { return error.empty() && misses.empty(); }
 };
 

@@ -159,16 +159,18 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting,
     YS_ASSIGN_OR_RETURN(SimulationResult slower, replay(1.0 + sens.service_pct / 100));
     auto pct = [](double now, double then) { return then > 0 ? 100 * (now / then - 1) : 0.0; };
     sens.p50_pct = pct(slower.p50_ms, p.result.p50_ms);
+    sens.mean_pct = pct(slower.mean_ms, p.result.mean_ms);
     sens.p99_pct = pct(slower.p99_ms, p.result.p99_ms);
     sens.throughput_pct = pct(slower.throughput_per_s, p.result.throughput_per_s);
-    sens.sensitive = p.result.served > 0 && (std::fabs(sens.p50_pct) >= kSensitiveP50Pct ||
-                                             std::fabs(sens.p99_pct) >= kSensitiveP99Pct);
+    sens.sensitive = p.result.served > 0 && (std::fabs(sens.p50_pct) >= kSensitivePct ||
+                                             std::fabs(sens.mean_pct) >= kSensitivePct);
     if (sens.sensitive) {
       sensitive_note = fmt::format(
           "sensitive: near capacity, 1 % longer device time and host work per batch moves p50 by "
-          "{:+.0f} % and p99 by {:+.0f} %; two runs of one server can differ by that much in their "
-          "service times, so read these latencies as a range",
-          sens.p50_pct, sens.p99_pct);
+          "{:+.0f} %, the mean by {:+.0f} % and p99 by {:+.0f} %; two runs of one server can "
+          "differ "
+          "by that much in their service times, so read these latencies as a range",
+          sens.p50_pct, sens.mean_pct, sens.p99_pct);
     }
     p.sensitivity = sens;
   }

@@ -130,6 +130,7 @@ nlohmann::ordered_json PredictionJson(const std::string& label, const Prediction
     nlohmann::ordered_json e;
     e["service_pct"] = s.service_pct;
     e["p50_pct"] = s.p50_pct;
+    e["mean_pct"] = s.mean_pct;
     e["p99_pct"] = s.p99_pct;
     e["throughput_pct"] = s.throughput_pct;
     e["sensitive"] = s.sensitive;

@@ -4,13 +4,14 @@
 // the pairs run, and the goals the model meets on this shared machine
 // (throughput, rejections); latency goals are reported, not asserted (see
 // docs/what-if.md, "Prediction against reality").
-#include "lab/what_if_lab.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+
+#include "lab/what_if_lab.h"
 
 namespace yoloscope {
 namespace {
@@ -58,6 +59,18 @@ TEST(WhatIfLabTest, PredictsASecondInstanceFromTheLogOfOne) {
                 WhatIfLab::kRejectionPoints);
   }
   EXPECT_TRUE((*results)[1].extrapolated);  // more instances than the log shows
+  // The device-time drift between B's runs and A's: A's row compares A's
+  // runs with themselves; B's compares the same simulated device (a few %
+  // of host noise at most, not a different machine).
+  EXPECT_GT((*results)[0].drift_batch_size, 0);
+  EXPECT_DOUBLE_EQ((*results)[0].device_drift_pct, 0.0);
+  EXPECT_GT((*results)[1].drift_batch_size, 0);
+  EXPECT_LT(std::fabs((*results)[1].device_drift_pct), 25.0);
+  // The measured spread over the runs brackets their median.
+  for (const WhatIfPairResult& r : *results) {
+    EXPECT_LE(r.measured_p50_min, r.measured.p50_ms);
+    EXPECT_GE(r.measured_p50_max, r.measured.p50_ms);
+  }
   // Both runs of A and of B kept their logs.
   for (const char* run :
        {"whatif_lab_r1", "whatif_lab_r2", "whatif_lab_whatif1_r1", "whatif_lab_whatif1_r2"}) {
