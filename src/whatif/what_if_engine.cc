@@ -165,12 +165,19 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting,
     sens.sensitive = p.result.served > 0 && (std::fabs(sens.p50_pct) >= kSensitivePct ||
                                              std::fabs(sens.mean_pct) >= kSensitivePct);
     if (sens.sensitive) {
+      // The range: service 1 % faster to 1 % slower.
+      YS_ASSIGN_OR_RETURN(SimulationResult faster, replay(1.0 - sens.service_pct / 100));
+      sens.p50_range_ms = {std::min(faster.p50_ms, slower.p50_ms),
+                           std::max(faster.p50_ms, slower.p50_ms)};
+      sens.p99_range_ms = {std::min(faster.p99_ms, slower.p99_ms),
+                           std::max(faster.p99_ms, slower.p99_ms)};
       sensitive_note = fmt::format(
           "sensitive: near capacity, 1 % longer device time and host work per batch moves p50 by "
           "{:+.0f} %, the mean by {:+.0f} % and p99 by {:+.0f} %; two runs of one server can "
-          "differ "
-          "by that much in their service times, so read these latencies as a range",
-          sens.p50_pct, sens.mean_pct, sens.p99_pct);
+          "differ by that much in their service times, so read these latencies as a range: with "
+          "service 1 % faster to 1 % slower, p50 {:.1f}-{:.1f} ms, p99 {:.1f}-{:.1f} ms",
+          sens.p50_pct, sens.mean_pct, sens.p99_pct, sens.p50_range_ms[0], sens.p50_range_ms[1],
+          sens.p99_range_ms[0], sens.p99_range_ms[1]);
     }
     p.sensitivity = sens;
   }

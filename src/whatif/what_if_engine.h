@@ -25,6 +25,7 @@
 // Thread-safety: Predict is const and may run concurrently.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,6 +57,9 @@ struct Sensitivity {
   // decision that flips under the 1 % moves it (a light-load lab log of 600
   // requests: p50 +1 %, p99 +23 %) without any queue near capacity.
   bool sensitive = false;
+  // When sensitive: p50 and p99 (ms) with service 1 % faster to 1 % slower,
+  // lowest first; {0, 0} otherwise.
+  std::array<double, 2> p50_range_ms{}, p99_range_ms{};
 };
 inline constexpr double kSensitivePct = 10;
 

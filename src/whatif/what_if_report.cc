@@ -134,6 +134,10 @@ nlohmann::ordered_json PredictionJson(const std::string& label, const Prediction
     e["p99_pct"] = s.p99_pct;
     e["throughput_pct"] = s.throughput_pct;
     e["sensitive"] = s.sensitive;
+    if (s.sensitive) {
+      e["p50_range_ms"] = s.p50_range_ms;
+      e["p99_range_ms"] = s.p99_range_ms;
+    }
     j["sensitivity"] = std::move(e);
   }
   return j;

@@ -228,6 +228,14 @@ TEST_F(ProfileBuilderTest, SensitivityFlagsPredictionsAtCapacityOnly) {
   EXPECT_GT(b->sensitivity->mean_pct, kSensitivePct) << b->result.mean_ms;
   EXPECT_TRUE(b->sensitivity->sensitive);
   EXPECT_NE(b->assumptions.back().find("sensitive: near capacity"), std::string::npos);
+  // Its range: 1 % faster to 1 % slower brackets the prediction.
+  EXPECT_LT(b->sensitivity->p50_range_ms[0], b->result.p50_ms);
+  EXPECT_GT(b->sensitivity->p50_range_ms[1], b->result.p50_ms);
+  EXPECT_LE(b->sensitivity->p99_range_ms[0], b->result.p99_ms);
+  EXPECT_GE(b->sensitivity->p99_range_ms[1], b->result.p99_ms);
+  EXPECT_NE(b->assumptions.back().find("service 1 % faster to 1 % slower, p50 "), std::string::npos)
+      << b->assumptions.back();
+  EXPECT_DOUBLE_EQ(light->sensitivity->p50_range_ms[1], 0.0);  // not sensitive: no range
   // Not asked for: not computed.
   PredictOptions without;
   without.sensitivity = false;
