@@ -69,6 +69,10 @@ int ServeMain(int argc, char** argv) {
       "--log-sink", log_sink,
       "also ship the request log to ClickHouse: clickhouse://host:port/db (docs/fleet.md)");
   app.add_option("--replica", replica, "this server's name in the fleet tables (default: default)");
+  int sink_nice = 0;
+  auto* o_sink_nice = app.add_option(
+      "--log-sink-nice", sink_nice,
+      "the sink's shipper thread runs this much nicer than serve, 0..19 (default 10)");
   app.add_option("--log-policy", log_policy,
                  "when the log cannot be written: availability (serve on, count the lost "
                  "records; default) | audit (answer 503 until it can)");
@@ -147,6 +151,7 @@ int ServeMain(int argc, char** argv) {
   if (!log_policy.empty()) cfg.log.policy = log_policy;
   if (!log_sink.empty()) cfg.log.sink = log_sink;
   if (!replica.empty()) cfg.log.replica = replica;
+  if (given(o_sink_nice)) cfg.log.sink_nice = sink_nice;
   if (given(o_instances)) s.instances = instances;
   if (given(o_max_batch)) s.batcher.max_batch_size = max_batch;
   if (given(o_delay)) s.batcher.max_queue_delay_us = delay_us;

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -24,6 +27,10 @@ StatusOr<std::unique_ptr<ClickHouseShipper>> ClickHouseShipper::Create(
   if (config.block_lines < 1) return InvalidArgumentError("block_lines must be >= 1");
   if (config.insert_interval.count() < 0) {
     return InvalidArgumentError("insert_interval must be >= 0");
+  }
+  if (config.nice < 0 || config.nice > 19) {
+    return InvalidArgumentError("the shipper's nice must be 0..19, got " +
+                                std::to_string(config.nice));
   }
   YS_ASSIGN_OR_RETURN(ClickHouseUri uri, ClickHouseUri::Parse(config.uri));
   ClickHouseClientConfig cc;
@@ -314,6 +321,23 @@ StatusOr<std::string_view> ClickHouseShipper::ParseRow(std::string_view line) {
 void ClickHouseShipper::Run() {
   constexpr int kDrainRetries = 3;
   pthread_setname_np(pthread_self(), "ys-ch-shipper");
+  // Raising a thread's own nice needs no privilege. Relative to the
+  // process's: serve started under `nice -n 5` ships at 5 + nice (capped
+  // at 19).
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, 0);
+  const int want = std::min(19, (errno == 0 ? base : 0) + config_.nice);
+  if (config_.nice > 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), want) != 0 &&
+      config_.warn) {
+    config_.warn("ClickHouse sink: could not lower the shipper thread's priority (nice " +
+                 std::to_string(want) + "): " + std::strerror(errno));
+  }
+  errno = 0;
+  const int now_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.nice = errno == 0 ? now_nice : 0;
+  }
   std::chrono::milliseconds backoff = config_.poll;
   int drain_failures = 0;
   for (;;) {

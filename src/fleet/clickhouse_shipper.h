@@ -75,6 +75,12 @@ struct ClickHouseShipperConfig {
   std::chrono::milliseconds insert_interval{1'000};
   std::chrono::milliseconds max_backoff{5'000};
   std::chrono::milliseconds timeout{10'000};  // per ClickHouse request
+  // The shipper thread's nice value (0..19; 0 = serve's own priority). The
+  // file is the spool, so shipping can wait: at a higher nice the thread
+  // takes the CPU that serving leaves idle, and under saturation it falls
+  // behind (lag_bytes grows, nothing is lost) instead of taking CPU from
+  // the requests. Linux applies nice per thread.
+  int nice = 10;
   // Failures are reported here (rate-limited by the caller if needed).
   std::function<void(const std::string&)> warn;
 };
@@ -88,6 +94,7 @@ struct ClickHouseShipperStats {
   int64_t lag_bytes = 0;        // written to the log, not yet shipped (the spool)
   bool healthy = true;          // false from a failed insert until one succeeds
   double cpu_seconds = 0;       // CPU time of the shipper thread so far (its cost to serving)
+  int nice = 0;                 // the nice value the thread runs at (as set at its start)
 };
 
 class ClickHouseShipper {

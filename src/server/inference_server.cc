@@ -255,6 +255,7 @@ StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(const ServeCo
     sc.uri = config.log.sink;
     sc.log_path = config.log.path;
     sc.origin.replica = config.log.replica;
+    sc.nice = config.log.sink_nice;
     sc.warn = [](const std::string& message) {
       std::fprintf(stderr, "yoloscope serve: %s\n", message.c_str());
     };
@@ -466,6 +467,10 @@ std::string InferenceServer::Impl::RenderMetricsText() {
         .GetGauge("yoloscope_clickhouse_shipper_cpu_seconds",
                   "CPU time the ClickHouse sink's shipper thread has used since start.")
         ->Set(ss.cpu_seconds);
+    im.metrics
+        .GetGauge("yoloscope_clickhouse_shipper_nice",
+                  "The nice value the ClickHouse sink's shipper thread runs at (log.sink_nice).")
+        ->Set(ss.nice);
   }
   for (auto& frontend : im.frontends) frontend->CollectMetrics();
   if (im.heap_trimmer) {

@@ -285,6 +285,7 @@ std::map<std::string, Setter> Setters(ServeConfig* c) {
   m["log.policy"] = str(&c->log.policy, "log.policy");
   m["log.sink"] = str(&c->log.sink, "log.sink");
   m["log.replica"] = str(&c->log.replica, "log.replica");
+  m["log.sink_nice"] = i32(&c->log.sink_nice, "log.sink_nice");
   m["telemetry.kind"] = str(&c->telemetry.kind, "telemetry.kind");
   m["telemetry.period_ms"] = [c](const YAML::Node& n, const std::string& src) {
     return Read(n, src, "telemetry.period_ms", &c->telemetry.sampler.period_ms);
@@ -432,6 +433,7 @@ std::string ServeConfigToYaml(const ServeConfig& c) {
   e << YAML::Key << "policy" << YAML::Value << c.log.policy;
   e << YAML::Key << "sink" << YAML::Value << c.log.sink;
   e << YAML::Key << "replica" << YAML::Value << c.log.replica;
+  e << YAML::Key << "sink_nice" << YAML::Value << c.log.sink_nice;
   e << YAML::EndMap;
   e << YAML::Key << "telemetry" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "kind" << YAML::Value << c.telemetry.kind;
@@ -592,6 +594,7 @@ Status ValidateServeConfig(const ServeConfig& c) {
   YS_RETURN_IF_ERROR(
       CheckRange<int64_t>("log.max_file_bytes", nullptr, c.log.max_file_bytes, 0, kI64Max));
   YS_RETURN_IF_ERROR(CheckRange("log.max_files", nullptr, c.log.max_files, 0, 1000));
+  YS_RETURN_IF_ERROR(CheckRange("log.sink_nice", "--log-sink-nice", c.log.sink_nice, 0, 19));
   if (!c.log.sink.empty()) {
     auto sink = ClickHouseUri::Parse(c.log.sink);
     if (!sink.ok())

@@ -35,6 +35,10 @@ struct RequestLogConfig {
   // The `replica` column of the shipped rows ("" = "default"); `host` is the
   // machine's name.
   std::string replica;
+  // The sink's shipper thread runs this much nicer than serve (0..19; 0 =
+  // the same priority): shipping waits for CPU that serving leaves idle,
+  // and the log file holds what is not shipped yet.
+  int sink_nice = 10;
 };
 
 // The KServe v2 gRPC endpoint (builds with gRPC only; docs/serve.md).

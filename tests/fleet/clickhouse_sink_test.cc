@@ -2,8 +2,11 @@
 // records shipped from the request log, ClickHouse killed for a while and
 // restarted, and every request id in ClickHouse exactly once afterwards.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -165,6 +168,49 @@ TEST_F(ClickHouseSinkTest, OutageIsBackFilledWithNoLossAndNoDuplicates) {
   ASSERT_FALSE(record.is_discarded()) << *one;
   EXPECT_EQ(record.at("request_id"), "during-7");
   EXPECT_EQ(record.at("event"), "request");
+}
+
+// The shipper thread runs log.sink_nice nicer than serve (the thread's own
+// nice in /proc, and the gauge) and still ships every record.
+TEST_F(ClickHouseSinkTest, TheShipperThreadRunsNicerThanServingAndShipsEverything) {
+  errno = 0;
+  const int base = getpriority(PRIO_PROCESS, 0);
+  ASSERT_EQ(errno, 0);
+  const int want = std::min(19, base + 7);
+  config_.log.sink_nice = 7;
+  auto s = InferenceServer::Create(config_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  server_ = std::move(s).value();
+  ASSERT_TRUE(server_->Start().ok());
+  Send(12, "nice-");
+  ASSERT_TRUE(WaitFor([&] { return RowsById().size() == 12; }, std::chrono::seconds(30)))
+      << RowsById().size();
+
+  // /proc/self/task/TID/stat: field 19 is the nice value (fields counted
+  // after the command name's closing parenthesis start at 3).
+  int shipper_nice = -100, shippers = 0;
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "ys-ch-shipper") continue;
+    ++shippers;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) shipper_nice = std::stoi(field);
+    }
+  }
+  ASSERT_EQ(shippers, 1);
+  EXPECT_EQ(shipper_nice, want);
+  EXPECT_NE(Metrics().find("yoloscope_clickhouse_shipper_nice " + std::to_string(want) + "\n"),
+            std::string::npos)
+      << Metrics();
+  // Serving itself is not made nicer.
+  errno = 0;
+  EXPECT_EQ(getpriority(PRIO_PROCESS, 0), base);
 }
 
 TEST_F(ClickHouseSinkTest, ServeStartsWhileClickHouseIsDownAndTheSinkNeedsTheLog) {

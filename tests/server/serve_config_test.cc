@@ -96,6 +96,8 @@ TEST(ServeConfigTest, OneValidationNamesKeyAndFlagWithTheValue) {
        "http.idle_timeout_ms (--idle-timeout-ms) must be >= 1, got 0"},
       {[](ServeConfig* c) { c->log.policy = "never"; },
        "log.policy (--log-policy) must be availability or audit, got 'never'"},
+      {[](ServeConfig* c) { c->log.sink_nice = 20; },
+       "log.sink_nice (--log-sink-nice) must be in 0..19, got 20"},
       {[](ServeConfig* c) { c->service.postprocess.conf = 3; }, "postprocess: conf must be in"},
       {[](ServeConfig* c) { c->heap_trim_interval_ms = -5; },
        "heap_trim_interval_ms must be >= 0, got -5"},
