@@ -46,6 +46,9 @@ int LabMain(int argc, char** argv) {
   whatif->add_option("--models", cfg.models_dir, "generated models folder (${MODELS})");
   whatif->add_option("--photos", cfg.photos_dir, "sample photos folder (${PHOTOS})");
   whatif->add_option("--work-dir", cfg.work_dir, "where logs go (default: a temp folder)");
+  whatif->add_flag("--reuse-logs", wcfg.reuse_logs,
+                   "run nothing: predict again from the logs an earlier run (same scenario, "
+                   "settings, --repeat) left in --work-dir");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

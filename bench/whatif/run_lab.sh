@@ -6,6 +6,8 @@
 # compared. Run on an idle machine; it prints the load average before and
 # after.
 #   bench/whatif/run_lab.sh [BUILD_DIR] [OUT_DIR] [REPEAT]
+# REUSE=1: run nothing, predict again from the logs an earlier run left in
+# OUT_DIR (lab whatif --reuse-logs), e.g. after a change of the model.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../../build}"
@@ -22,7 +24,8 @@ run() {  # run SCENARIO B... ; TAG names the output (default: the scenario)
   local args=()
   for b in "$@"; do args+=(--what-if "$b"); done
   "$bin" lab whatif "$here/$scenario.yaml" "${args[@]}" --skip-s 2.5 --repeat "$repeat" \
-    --models "$build/models" --work-dir "$out/$tag" | tee "$out/$tag.txt" || rc=1
+    --models "$build/models" --work-dir "$out/$tag" ${REUSE:+--reuse-logs} |
+    tee "$out/$tag${REUSE:+.reused}.txt" || rc=1
 }
 run sim_light max_batch=1 max_queue_delay_us=0 instances=2 rate=x2
 run sim_knee max_batch=8 instances=2 rate=x1.1

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -127,6 +128,9 @@ WhatIfLab::WhatIfLab(WhatIfLabConfig config) : config_(std::move(config)) {
 
 StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
   if (!(config_.skip_s >= 0)) return InvalidArgumentError("--skip-s must be >= 0");
+  if (config_.reuse_logs && config_.lab.work_dir.empty()) {
+    return InvalidArgumentError("--reuse-logs needs --work-dir (where the earlier run's logs are)");
+  }
   if (config_.repeat < 1 || config_.repeat > 20) {
     return InvalidArgumentError("--repeat must be in [1, 20]");
   }
@@ -190,11 +194,19 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
   // than all A runs first. One engine per A run (each predicts from its own
   // log alone).
   LabRunner runner(config_.lab);
+  auto run_or_reuse = [&](const Scenario& s) {
+    if (!config_.reuse_logs) return runner.Run(s);
+    ScenarioResult r;
+    r.name = s.name;
+    r.log_path = config_.lab.work_dir + "/" + s.name + "/requests.jsonl";
+    if (!std::filesystem::exists(r.log_path)) r.error = "--reuse-logs: no log at " + r.log_path;
+    return r;
+  };
   std::vector<std::unique_ptr<WhatIfEngine>> engines;
   for (int k = 0; k < n; ++k) {
     Scenario ak = a;
     ak.name = run_name(a.name, k);
-    const ScenarioResult ra = runner.Run(ak);
+    const ScenarioResult ra = run_or_reuse(ak);
     if (!ra.error.empty()) return InternalError("running A (" + ak.name + "): " + ra.error);
     ProfileOptions po;
     po.skip_s = config_.skip_s;
@@ -215,7 +227,7 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
         }
       }
       b.scenario.name = run_name(fmt::format("{}_whatif{}", a.name, i), k);
-      const ScenarioResult rb = runner.Run(b.scenario);
+      const ScenarioResult rb = run_or_reuse(b.scenario);
       if (!rb.error.empty()) {
         b.result.error = "running B: " + rb.error;
       } else {
@@ -265,6 +277,24 @@ StatusOr<std::vector<WhatIfPairResult>> WhatIfLab::Run(const Scenario& a) {
       if (!m.ok()) {
         r.error = "reading B's log: " + m.status().message();
         break;
+      }
+      if (config_.reuse_logs && m->logged_config) {
+        // A reused log must be this setting's: run names go by position.
+        const LoggedConfig& c = *m->logged_config;
+        auto differs = [](const std::optional<int64_t>& logged, int64_t want) {
+          return logged && *logged != want;
+        };
+        if (differs(c.max_batch_size, setting_b.max_batch_size) ||
+            differs(c.max_queue_delay_us, setting_b.max_queue_delay_us) ||
+            differs(c.instances, setting_b.instances) ||
+            differs(c.max_queue_size, setting_b.max_queue_size)) {
+          r.error = fmt::format(
+              "--reuse-logs: {} was written with another setting (max_batch {}, "
+              "max_queue_delay_us {}, instances {}, queue_size {})",
+              log, c.max_batch_size.value_or(-1), c.max_queue_delay_us.value_or(-1),
+              c.instances.value_or(-1), c.max_queue_size.value_or(-1));
+          break;
+        }
       }
       measured.push_back(m->observed);
       Pool(m->device_us, &device_b);

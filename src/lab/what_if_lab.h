@@ -39,6 +39,11 @@ struct WhatIfLabConfig {
   // compared are the medians over the runs (per metric): one host stall
   // in one run moves a p99, not the comparison.
   int repeat = 1;
+  // Run nothing: read the logs an earlier run with the same scenario,
+  // settings and repeat left in lab.work_dir (<work_dir>/<run>/requests.jsonl)
+  // and predict and compare again -- to check a change of the model against
+  // the same measurements. A missing log is an error naming it.
+  bool reuse_logs = false;
 };
 
 struct WhatIfPairResult {

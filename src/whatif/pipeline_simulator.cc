@@ -12,7 +12,7 @@
 namespace yoloscope {
 namespace {
 
-enum class EventType { kPreDone, kDeviceDone, kInstanceFree, kPostDone, kTimer };
+enum class EventType { kPreDone, kDeviceDone, kInstanceFree, kPostDone, kTimer, kWake };
 
 struct Event {
   int64_t time_ns;
@@ -45,6 +45,7 @@ class Simulation {
         config_(config),
         planner_(config.batcher),
         rng_(config.seed),
+        wake_rng_(config.seed ^ 0x5bd1e9955bd1e995ULL),
         running_(config.instances),
         running_service_ns_(config.instances, 0),
         device_free_ns_(config.devices, 0) {
@@ -125,11 +126,14 @@ class Simulation {
         }
         batch_queue_.push_back(Queued{e.arg, now_});
         planner_.RecordArrival(now_);
-        return Dispatch();
+        return WakeThenDispatch();
       }
       case EventType::kTimer:
         if (e.arg != timer_generation_) return Status::Ok();  // superseded
         timer_at_ = -1;
+        return WakeThenDispatch();
+      case EventType::kWake:
+        wake_pending_ = false;
         return Dispatch();
       case EventType::kDeviceDone: {
         const int instance = static_cast<int>(e.arg);
@@ -162,6 +166,18 @@ class Simulation {
         return Status::Ok();
       }
     }
+    return Status::Ok();
+  }
+
+  // What wakes a waiting instance (an enqueue, its window's end): with
+  // wake-up latencies it decides a drawn latency later (one pending wake-up
+  // at a time: what arrives meanwhile is seen then), else at once.
+  Status WakeThenDispatch() {
+    if (config_.wake_ns.empty() || idle_.empty()) return Dispatch();
+    if (wake_pending_) return Status::Ok();
+    wake_pending_ = true;
+    std::uniform_int_distribution<size_t> pick(0, config_.wake_ns.size() - 1);
+    Push(now_ + config_.wake_ns[pick(wake_rng_)], EventType::kWake, 0);
     return Status::Ok();
   }
 
@@ -258,6 +274,8 @@ class Simulation {
   const SimulationConfig& config_;
   BatchPlanner planner_;
   std::mt19937_64 rng_;
+  std::mt19937_64 wake_rng_;  // wake-up draws, apart from the device-time draws
+  bool wake_pending_ = false;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   uint64_t seq_ = 0;
   int64_t now_ = 0;
@@ -293,6 +311,9 @@ StatusOr<SimulationResult> PipelineSimulator::Run(const std::vector<SimulatedReq
   }
   if (config.turnaround_ns < 0) return InvalidArgumentError("turnaround_ns must be >= 0");
   if (!(config.service_scale > 0)) return InvalidArgumentError("service_scale must be > 0");
+  for (int64_t w : config.wake_ns) {
+    if (w < 0) return InvalidArgumentError("wake_ns must be >= 0");
+  }
   for (size_t i = 1; i < requests.size(); ++i) {
     if (requests[i].arrival_ns < requests[i - 1].arrival_ns) {
       return InvalidArgumentError("arrivals must be in ascending order");

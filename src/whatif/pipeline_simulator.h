@@ -25,10 +25,17 @@
 //   a drawn overhead, and hands the requests to postprocessing at its end.
 //   Without it, the requests go on at the end of the device time and the
 //   instance asks for its next batch `turnaround_ns` later.
+// - Wake-up: with wake_ns samples, an instance that is waiting (idle, the
+//   queue empty or its window open) takes a decision only a drawn latency
+//   after what would wake it -- an enqueue, or its window's end -- as the
+//   real instance thread wakes from its condition variable late; requests
+//   that arrive meanwhile can still join the batch. An instance that has
+//   just finished a batch decides at once (its thread is running).
 // - Latency of a served request = its completion (end of postprocessing)
 //   plus its `other_ns` (work outside the modelled stages) minus its arrival.
 // Not modelled: deadlines/timeouts, priorities, CPU contention between the
-// pools and the device, failures.
+// pools and the device (beyond what the logged times and wake-ups carry),
+// failures.
 //
 // Thread-safety: Run is a pure function of its inputs (seeded).
 #pragma once
@@ -69,6 +76,11 @@ struct SimulationConfig {
   // (WhatIfEngine's sensitivity).
   double service_scale = 1.0;
   bool record_batches = false;  // fill SimulationResult::batches
+  // Wake-up latencies of a waiting instance, ns >= 0, drawn uniformly
+  // (PipelineProfile::wake_us); empty = it decides at once. Not scaled by
+  // service_scale. Drawn from their own stream (seeded from `seed`), so the
+  // device-time draws stay those of a run without them.
+  std::vector<int64_t> wake_ns;
 };
 
 struct SimulatedBatch {

@@ -81,6 +81,58 @@ double EstimateTurnaroundMs(std::vector<double> gaps_ms, double mean_device_ms) 
 
 }  // namespace
 
+// Wake-up latency of an idle instance (PipelineProfile::wake_us): for each
+// batch, the moment the fixed policy would dispatch it from its members'
+// ready times; where the instance had finished its previous batch (ts +
+// busy_ms, else + device time) by then, the start's lateness is a sample.
+// A start more than 50 us before that moment was not the fixed policy's
+// decision as reconstructed (a member whose pre-queue wait is unknown) and
+// is left out.
+template <typename Keep>
+std::vector<double> EstimateWakeUs(
+    const std::vector<RawRequest>& requests,
+    const std::map<int64_t, std::vector<const RawBatch*>>& by_instance,
+    const std::optional<LoggedConfig>& config, const Keep& keep) {
+  std::vector<double> out;
+  if (!config || !config->max_batch_size || !config->max_queue_delay_us ||
+      !(config->batch_policy.empty() || config->batch_policy == "fixed")) {
+    return out;
+  }
+  const int64_t max_batch = *config->max_batch_size;
+  const double delay_us = static_cast<double>(*config->max_queue_delay_us);
+  struct Ready {
+    double first = 0, last = 0;
+  };
+  std::unordered_map<int64_t, Ready> ready;  // batch_id -> members' ready times (Unix us)
+  for (const RawRequest& q : requests) {
+    if (!keep(q.model) || q.batch_id < 0 || !q.has_ts || q.category != Category::kOk) continue;
+    const double r = static_cast<double>(q.ts_us) + (std::isnan(q.pre_ms) ? 0 : q.pre_ms * 1000);
+    auto [it, fresh] = ready.try_emplace(q.batch_id, Ready{r, r});
+    if (!fresh) {
+      it->second.first = std::min(it->second.first, r);
+      it->second.last = std::max(it->second.last, r);
+    }
+  }
+  for (const auto& [instance, list] : by_instance) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      const RawBatch& b = *list[i];
+      auto it = ready.find(b.batch_id);
+      if (b.batch_id < 0 || it == ready.end()) continue;
+      const double trigger = b.size >= max_batch ? it->second.last : it->second.first + delay_us;
+      if (i > 0) {
+        const RawBatch& prev = *list[i - 1];
+        const double held_ms = std::isnan(prev.busy_ms) ? prev.device_ms : prev.busy_ms;
+        if (static_cast<double>(prev.ts_us) + held_ms * 1000 >= trigger) continue;  // busy
+      }
+      const double late = static_cast<double>(b.ts_us) - trigger;
+      if (late < -50) continue;
+      out.push_back(std::max(0.0, late));
+    }
+  }
+  if (static_cast<int>(out.size()) < kMinWakeSamples) out.clear();
+  return out;
+}
+
 struct RawConfig {
   int model = -1;
   LoggedConfig config;
@@ -400,6 +452,12 @@ StatusOr<PipelineProfile> ProfileBuilder::Finish(const ProfileOptions& options) 
     }
     p.turnaround_ms = EstimateTurnaroundMs(
         std::move(gaps_ms), batches_weight > 0 ? busy_ms / batches_weight : 0);
+    p.wake_us = EstimateWakeUs(d.requests, by_instance, p.logged_config, keep);
+    if (p.wake_us.empty()) {
+      p.notes.push_back(
+          "no wake-up latency of an idle instance estimated (needs a config record with a fixed "
+          "policy, and batch records with ts, instance and batch_id): modelled as none");
+    }
     p.device_source = "batch records";
     obs.has_device_busy = true;
     obs.instances = static_cast<int>(instances.size());

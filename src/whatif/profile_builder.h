@@ -111,6 +111,18 @@ struct PipelineProfile {
   // busy_ms (from yoloscope serve since busy_ms was added). Empty when the
   // log has none; the model then uses turnaround_ms.
   std::map<int, std::vector<double>> overhead_us;
+  // How late an idle instance starts a batch, microseconds >= 0: the batch's
+  // start minus the moment the batcher's fixed policy would dispatch it
+  // (the last member ready for a full batch, else the first member ready +
+  // max_queue_delay_us; ready = arrival + decode + preprocess), over batches
+  // whose instance had finished its previous batch before that moment. It
+  // is the threads' wake-up (the instance's timer or the enqueue's notify,
+  // the preprocess worker's) that no stage time covers, and on a busy host
+  // it is worth a few percent of latency. Needs the config record
+  // (max_batch_size, max_queue_delay_us, a fixed policy), batch records
+  // with ts, instance and batch_id, and requests with batch_id; empty
+  // otherwise or with fewer than kMinWakeSamples such batches.
+  std::vector<double> wake_us;
   ObservedRun observed;           // over the measurement window
   // The latest `config` record of the model (by ts); empty when none.
   std::optional<LoggedConfig> logged_config;
@@ -119,6 +131,7 @@ struct PipelineProfile {
 };
 
 inline constexpr int kMinTurnaroundPairs = 20;
+inline constexpr int kMinWakeSamples = 20;
 
 struct ProfileOptions {
   std::string model;  // keep only this model ("" = the only one in the log)

@@ -86,6 +86,9 @@ WhatIfEngine::WhatIfEngine(PipelineProfile profile, BatchLatencyFit curve, Arriv
     post_ns_.push_back(OwnOrDrawnNs(q.postprocess_ms, profile_.postprocess_ms, rng));
     other_ns_.push_back(OwnOrDrawnNs(q.other_ms, profile_.other_ms, rng));
   }
+  for (double w : profile_.wake_us) {
+    wake_ns_.push_back(std::max<int64_t>(0, std::llround(w * 1000)));
+  }
 }
 
 int WhatIfEngine::DefaultReplays(size_t requests) {
@@ -134,6 +137,7 @@ StatusOr<Prediction> WhatIfEngine::Predict(const WhatIfSetting& setting,
   config.preprocess_workers = setting.preprocess_workers;
   config.postprocess_workers = setting.postprocess_workers;
   config.turnaround_ns = std::llround(profile_.turnaround_ms * 1e6);
+  config.wake_ns = wake_ns_;
   config.measure_from_ns = std::llround(
       static_cast<double>(profile_.measure_from_us - profile_.requests.front().arrival_us) * 1000.0 /
       p.rate_scale);

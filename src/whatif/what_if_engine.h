@@ -120,6 +120,7 @@ class WhatIfEngine {
   int replays_;  // >= 1
   // Per request (arrival order): its own or a drawn service time, ns.
   std::vector<int64_t> pre_ns_, post_ns_, other_ns_;
+  std::vector<int64_t> wake_ns_;  // profile_.wake_us in ns
 };
 
 }  // namespace yoloscope

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "whatif/quantile.h"
@@ -191,6 +192,13 @@ nlohmann::ordered_json HeaderJson(const WhatIfReportInput& in) {
         {"base_ms", in.engine->curve().overhead_base_us() / 1000},
         {"per_image_ms", in.engine->curve().overhead_slope_us() / 1000}};
   }
+  if (!prof.wake_us.empty()) {
+    std::vector<double> w = prof.wake_us;
+    std::sort(w.begin(), w.end());
+    j["curve"]["wake_up"] = {{"median_ms", QuantileOfSorted(w, 0.5) / 1000},
+                             {"p90_ms", QuantileOfSorted(w, 0.9) / 1000},
+                             {"batches", w.size()}};
+  }
   j["notes"] = prof.notes;
   j["logged_setting_sources"] = in.logged_sources;
   j["logged"] = PredictionJson("logged", in.logged, nullptr);
@@ -233,6 +241,14 @@ std::string HeaderText(const WhatIfReportInput& in) {
                        prof.turnaround_ms > 0
                            ? " (floor of start gap - device time in batch records; no busy_ms)"
                            : " (not shown by the log)");
+  }
+  if (!prof.wake_us.empty()) {
+    std::vector<double> w = prof.wake_us;
+    std::sort(w.begin(), w.end());
+    out += fmt::format(
+        "idle instance's wake-up (batch start - the fixed policy's dispatch moment): {:.3f} ms "
+        "median, {:.3f} ms p90, over {} batches; drawn for each wake-up\n",
+        QuantileOfSorted(w, 0.5) / 1000, QuantileOfSorted(w, 0.9) / 1000, w.size());
   }
   out += in.engine->replays() > 1 ? fmt::format("predicted figures: medians of {} seeded replays\n",
                                                 in.engine->replays())

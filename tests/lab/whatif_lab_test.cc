@@ -76,6 +76,29 @@ TEST(WhatIfLabTest, PredictsASecondInstanceFromTheLogOfOne) {
        {"whatif_lab_r1", "whatif_lab_r2", "whatif_lab_whatif1_r1", "whatif_lab_whatif1_r2"}) {
     EXPECT_TRUE(fs::exists(dir / "work" / run / "requests.jsonl")) << run;
   }
+  // --reuse-logs runs nothing and reads those logs: the same measured and
+  // predicted numbers (the predictions are seeded).
+  WhatIfLabConfig again = config;
+  again.reuse_logs = true;
+  auto reused = WhatIfLab(again).Run(*a);
+  ASSERT_TRUE(reused.ok()) << reused.status().ToString();
+  ASSERT_EQ(reused->size(), results->size());
+  for (size_t i = 0; i < results->size(); ++i) {
+    EXPECT_DOUBLE_EQ((*reused)[i].measured.p50_ms, (*results)[i].measured.p50_ms);
+    EXPECT_DOUBLE_EQ((*reused)[i].predicted.p50_ms, (*results)[i].predicted.p50_ms);
+    EXPECT_EQ((*reused)[i].measured.served, (*results)[i].measured.served);
+  }
+  // Run names go by position: a log of another setting is refused, naming
+  // it, and one that is not there is named.
+  again.what_ifs = {"max_batch=2", "max_queue_delay_us=0"};
+  auto other = WhatIfLab(again).Run(*a);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_EQ(other->size(), 3u);
+  EXPECT_NE((*other)[1].error.find("another setting"), std::string::npos) << (*other)[1].error;
+  EXPECT_NE((*other)[2].error.find("no log at"), std::string::npos) << (*other)[2].error;
+  again.lab.work_dir.clear();
+  EXPECT_EQ(WhatIfLab(again).Run(*a).status().code(), StatusCode::kInvalidArgument);
+
   // The lab runs one (simulated) device: more devices cannot run.
   config.what_ifs = {"devices=2"};
   config.repeat = 1;

@@ -251,6 +251,56 @@ TEST(PipelineSimulatorTest, ServiceScaleLengthensEveryBatch) {
             StatusCode::kInvalidArgument);
 }
 
+TEST(PipelineSimulatorTest, AWaitingInstanceWakesLateAndLaterArrivalsJoinItsBatch) {
+  // Pairs of requests 0.2 ms apart every 20 ms; max batch 2, no window;
+  // device 1 + 1 b ms. Deciding at once, the first goes alone (2 ms) and
+  // the second waits for it: 2 and 3.8 ms. Waking 0.5 ms late, the
+  // instance finds both and runs them together (3 ms): 3.5 and 3.3 ms.
+  const auto curve = DeterministicCurve(1.0, 1.0);
+  std::vector<SimulatedRequest> pairs;
+  for (int i = 0; i < 50; ++i) {
+    pairs.push_back({i * 20 * kMs, 0, 0, 0});
+    pairs.push_back({i * 20 * kMs + kMs / 5, 0, 0, 0});
+  }
+  auto c = Config(2, 0);
+  auto at_once = PipelineSimulator::Run(pairs, curve, c);
+  ASSERT_TRUE(at_once.ok());
+  EXPECT_DOUBLE_EQ(at_once->mean_batch_size, 1.0);
+  EXPECT_NEAR(at_once->mean_ms, (2.0 + 3.8) / 2, 1e-9);
+  c.wake_ns = {kMs / 2};
+  auto late = PipelineSimulator::Run(pairs, curve, c);
+  ASSERT_TRUE(late.ok());
+  EXPECT_DOUBLE_EQ(late->mean_batch_size, 2.0);
+  EXPECT_NEAR(late->mean_ms, (3.5 + 3.3) / 2, 1e-9);
+
+  // A window's end wakes it late too: one request every 10 ms, window
+  // 1 ms, device 2 ms: 3 ms at once, 3.5 ms waking 0.5 ms late.
+  auto w = Config(4, 1000);
+  auto timer = PipelineSimulator::Run(Periodic(20, 10 * kMs), curve, w);
+  ASSERT_TRUE(timer.ok());
+  EXPECT_NEAR(timer->p50_ms, 3.0, 1e-9);
+  w.wake_ns = {kMs / 2};
+  timer = PipelineSimulator::Run(Periodic(20, 10 * kMs), curve, w);
+  ASSERT_TRUE(timer.ok());
+  EXPECT_NEAR(timer->p50_ms, 3.5, 1e-9);
+
+  // An instance that has just finished a batch decides at once: a burst of
+  // 6 at t = 0 (max batch 2) pays the wake-up once, not per batch.
+  std::vector<SimulatedRequest> burst(6, SimulatedRequest{0, 0, 0, 0});
+  auto b = Config(2, 0);
+  b.wake_ns = {kMs / 2};
+  b.record_batches = true;
+  auto backlog = PipelineSimulator::Run(burst, curve, b);
+  ASSERT_TRUE(backlog.ok());
+  ASSERT_EQ(backlog->batch_trace.size(), 3u);
+  EXPECT_EQ(backlog->batch_trace[0].dispatch_ns, kMs / 2);
+  EXPECT_EQ(backlog->batch_trace[1].dispatch_ns, kMs / 2 + 3 * kMs);
+  EXPECT_EQ(backlog->batch_trace[2].dispatch_ns, kMs / 2 + 6 * kMs);
+
+  b.wake_ns = {-1};
+  EXPECT_EQ(PipelineSimulator::Run(burst, curve, b).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(PipelineSimulatorTest, RejectsUnsortedArrivalsAndBadConfig) {
   const auto curve = DeterministicCurve(1.0, 1.0);
   std::vector<SimulatedRequest> bad = {{10, 0, 0, 0}, {5, 0, 0, 0}};
