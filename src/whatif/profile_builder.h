@@ -121,7 +121,9 @@ struct PipelineProfile {
   // it is worth a few percent of latency. Needs the config record
   // (max_batch_size, max_queue_delay_us, a fixed policy), batch records
   // with ts, instance and batch_id, and requests with batch_id; empty
-  // otherwise or with fewer than kMinWakeSamples such batches.
+  // otherwise or with fewer than kMinWakeSamples such batches. Samples above
+  // 3x their median (host stalls, a member that waited for a preprocess
+  // worker) are left out.
   std::vector<double> wake_us;
   ObservedRun observed;           // over the measurement window
   // The latest `config` record of the model (by ts); empty when none.
