@@ -2,7 +2,8 @@
 # clickhouse-server of our own, config under a directory, on loopback.
 #
 # start_clickhouse DIR HTTP_PORT TCP_PORT: starts it (sets ch_pid, ch_http),
-# waits until it answers (30 s); at nice CH_NICE (default 0). stop_clickhouse: SIGTERM and wait.
+# waits until it answers (30 s); at nice CH_NICE (default 0).
+# restart_clickhouse DIR: the same server again, after a kill, on its data. stop_clickhouse: SIGTERM and wait.
 # clickhouse_cpu_s: CPU seconds (user + sys) it has used so far.
 ch_pid=""
 start_clickhouse() {
@@ -34,6 +35,19 @@ XML
     sleep 0.1
   done
   echo "clickhouse-server did not answer on $ch_http (see $dir/logs/err.log)" >&2
+  return 1
+}
+# restart_clickhouse DIR: starts it again on the config and data that
+# start_clickhouse left in DIR (after a kill), and waits until it answers.
+restart_clickhouse() {
+  local dir="$1"
+  nice -n "${CH_NICE:-0}" clickhouse-server --config-file="$dir/config.xml" >/dev/null 2>&1 &
+  ch_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$ch_http/?query=SELECT+1" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "clickhouse-server did not come back on $ch_http (see $dir/logs/err.log)" >&2
   return 1
 }
 stop_clickhouse() {
