@@ -26,6 +26,15 @@ XML
 <users_config>$dir/users.xml</users_config><default_profile>default</default_profile>
 <default_database>default</default_database><mark_cache_size>67108864</mark_cache_size></yandex>
 XML
+  launch_clickhouse "$dir"
+}
+# restart_clickhouse DIR: starts it again on the config and data that
+# start_clickhouse left in DIR (after a kill), and waits until it answers.
+restart_clickhouse() { launch_clickhouse "$1"; }
+# launch_clickhouse DIR: runs clickhouse-server on DIR/config.xml (sets
+# ch_pid) and waits up to 30 s until it answers on $ch_http.
+launch_clickhouse() {
+  local dir="$1"
   # CH_NICE: run it that much nicer (a stand-in for a ClickHouse on another
   # host when it shares the cores with what is being measured).
   nice -n "${CH_NICE:-0}" clickhouse-server --config-file="$dir/config.xml" >/dev/null 2>&1 &
@@ -35,19 +44,6 @@ XML
     sleep 0.1
   done
   echo "clickhouse-server did not answer on $ch_http (see $dir/logs/err.log)" >&2
-  return 1
-}
-# restart_clickhouse DIR: starts it again on the config and data that
-# start_clickhouse left in DIR (after a kill), and waits until it answers.
-restart_clickhouse() {
-  local dir="$1"
-  nice -n "${CH_NICE:-0}" clickhouse-server --config-file="$dir/config.xml" >/dev/null 2>&1 &
-  ch_pid=$!
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$ch_http/?query=SELECT+1" >/dev/null && return 0
-    sleep 0.1
-  done
-  echo "clickhouse-server did not come back on $ch_http (see $dir/logs/err.log)" >&2
   return 1
 }
 stop_clickhouse() {
