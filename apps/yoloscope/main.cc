@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/blas_threads.h"
+
 namespace yoloscope {
 int DetectMain(int argc, char** argv);
 int AnalyzeMain(int argc, char** argv);
@@ -80,7 +82,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (const Subcommand* s = kSubcommands; s->name; ++s) {
-    if (cmd == s->name) return s->main(argc - 1, argv + 1);
+    if (cmd == s->name) {
+      // OpenBLAS (loaded with OpenCV) spins a worker per extra core for its
+      // first ~0.1 s; no command needs them at start, and the parsing
+      // threads of `analyze` want those cores (common/blas_threads.h).
+      yoloscope::ReleaseIdleBlasThreads();
+      return s->main(argc - 1, argv + 1);
+    }
   }
   std::fprintf(stderr, "yoloscope: unknown command '%s'\n\n", argv[1]);
   PrintUsage(stderr);
