@@ -474,6 +474,7 @@ int64_t LogAggregator::RetryDelta(const LogRecord& r, int64_t gpu) {
     delta = v;  // restarted.
   }
   t.raw_sum += v;
+  if (v > 0) ++t.positive;
   if (t.last >= 0 && v != t.last) {
     ++t.changes;
     if (v < t.last) ++t.drops;
@@ -538,6 +539,23 @@ bool LogAggregator::alloc_retries_per_record() const {
   return std::any_of(retry_tracks_.begin(), retry_tracks_.end(), [batches](const auto& kv) {
     return kv.second.batch == batches && kv.second.PerRecord();
   });
+}
+
+int64_t LogAggregator::alloc_retry_records() const {
+  int64_t records = 0;
+  const bool batches = alloc_retries_from_batches();
+  std::vector<CounterIncrement> increments;
+  for (const auto& [key, t] : retry_tracks_) {
+    if (t.batch != batches) continue;
+    if (t.PerRecord()) {
+      records += t.positive;
+    } else {
+      increments.clear();
+      TrackIncrements(t, &increments);
+      records += static_cast<int64_t>(increments.size());
+    }
+  }
+  return records;
 }
 
 int64_t LogAggregator::alloc_retries_total() const {
@@ -1156,6 +1174,7 @@ void LogAggregator::Merge(const LogAggregator& o) {
     mine.raw_sum += t.raw_sum;
     mine.changes += t.changes;
     mine.drops += t.drops;
+    mine.positive += t.positive;
     mine.batch = t.batch;
   }
   retry_points_ += o.retry_points_;

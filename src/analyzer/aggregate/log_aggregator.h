@@ -253,6 +253,8 @@ struct CounterTrack {
   // a count per record (yoloscope serve writes the retries of each batch),
   // and its retries are the plain sum.
   int64_t raw_sum = 0, changes = 0, drops = 0;
+  // Records with a value above 0 (a per-record source's records that retried).
+  int64_t positive = 0;
   // From batch records (else request records). The requests of a batch
   // repeat its value: when batch records carry the counter, only their
   // tracks count.
@@ -391,6 +393,13 @@ class LogAggregator : public RecordSink {
   // The increases of the running-total sources, each at the record that
   // showed it (for the time series).
   std::vector<CounterIncrement> alloc_retry_increments() const;
+  // Records that needed retries: the increases of the running-total sources
+  // (each counted once, in time order over the merged log) plus the records
+  // of per-record sources with a count above 0 -- batch records only when
+  // they carry the counter. Unlike flag(kAllocRetry).hits, which compares a
+  // record with the source's previous record in the same aggregator, this is
+  // the same whatever the split of the log over threads.
+  int64_t alloc_retry_records() const;
   // Whether some source's alloc_retries is a count per record: the windows
   // then keep the plain per-record sums of the buckets.
   bool alloc_retries_per_record() const;

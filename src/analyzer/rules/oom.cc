@@ -36,18 +36,20 @@ void OomRule::Run(AnalysisContext& ctx) const {
                        fmt::format("CUDA allocator retried {} (one step from out of memory)",
                                    Plural(ctx.agg.alloc_retries_total(), "time", "times")));
   const FlagCounter& main = oom.hits > 0 ? oom : retry;
-  f.affected_count = main.hits;
-  f.affected_fraction = Frac(main.hits, ctx.agg.requests() + ctx.agg.batches());
+  // Records that retried: counted over the merged log, not per reading thread.
+  const int64_t retry_records = ctx.agg.alloc_retry_records();
+  f.affected_count = oom.hits > 0 ? oom.hits : retry_records;
+  f.affected_fraction = Frac(f.affected_count, ctx.agg.requests() + ctx.agg.batches());
   f.request_ids = ctx.Ids(main.examples);
   if (oom.hits > 0) {
     f.evidence.push_back(
         fmt::format("{} of {} records report out of memory (oom=true or an OOM status/error)",
                     oom.hits, oom.eligible));
   }
-  if (retry.hits > 0) {
+  if (retry_records > 0) {
     f.evidence.push_back(fmt::format(
         "{} needed cudaMalloc retries after freeing the allocator cache ({} retries in all)",
-        Plural(retry.hits, "record", "records"), ctx.agg.alloc_retries_total()));
+        Plural(retry_records, "record", "records"), ctx.agg.alloc_retries_total()));
   }
   if (!oom_batches.empty()) {
     f.evidence.push_back(fmt::format("OOMs at batch size {}", fmt::join(oom_batches, ", ")));

@@ -78,6 +78,18 @@ TEST(CumulativeCounterTest, SplitAcrossAggregatorsGivesTheSameTotal) {
   for (TestRecord& t : log.records) ((i++ / 64) % 2 == 0 ? a : b).OnRecord(t.View());
   a.Merge(b);
   EXPECT_EQ(a.alloc_retries_total(), 89);
+  // 89 records saw the counter go up, whichever aggregator read them: each
+  // aggregator alone sees the steps made in the other's chunks once more.
+  EXPECT_EQ(a.alloc_retry_records(), 89);
+  const AnalysisReport r = Analyzer().Analyze(a);
+  const Finding* f = FindKind(r, "oom");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->affected_count, 89);
+  bool said = false;
+  for (const std::string& e : f->evidence) {
+    said |= e.find("89 records needed cudaMalloc retries") != std::string::npos;
+  }
+  EXPECT_TRUE(said) << Describe(r);
 }
 
 // yoloscope serve writes the retries of each batch (a count per record),
@@ -133,10 +145,15 @@ TEST(CumulativeCounterTest, RequestsRepeatingTheirBatchCountAreNotCountedAgain) 
   LogAggregator agg;
   log.FeedTo(&agg);
   EXPECT_EQ(agg.alloc_retries_total(), sum);
+  // The batches that retried (6 of every 12), not their requests again.
+  EXPECT_EQ(agg.alloc_retry_records(), 300 / 12 * 6);
   const AnalysisReport r = Analyzer().Analyze(agg);
   int64_t in_windows = 0;
   for (const WindowStats& w : r.time_series.windows) in_windows += w.alloc_retries;
   EXPECT_EQ(in_windows, sum);
+  const Finding* f = FindKind(r, "oom");
+  ASSERT_NE(f, nullptr) << Describe(r);
+  EXPECT_EQ(f->affected_count, 300 / 12 * 6);
 }
 
 }  // namespace
