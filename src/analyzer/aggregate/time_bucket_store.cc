@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <iterator>
 
 namespace yoloscope {
 namespace {
@@ -67,6 +68,21 @@ void TimeBucket::MergeCells(const std::vector<WorkCell>& other) {
   if (other.empty()) return;
   if (work.empty()) {
     work = other;
+    return;
+  }
+  // Few cells on either side (the common case while a store coarsens from
+  // sub-second buckets): match them pairwise, without an index to allocate.
+  if (work.size() * other.size() <= 256) {
+    const size_t mine = work.size();
+    for (const WorkCell& c : other) {
+      size_t j = 0;
+      while (j < mine && !(work[j].hash == c.hash && work[j].key == c.key)) ++j;
+      if (j < mine) {
+        work[j].Merge(c);
+      } else {
+        work.push_back(c);
+      }
+    }
     return;
   }
   // A bucket holds up to a few hundred cells (models x GPUs x batch sizes x
@@ -196,13 +212,20 @@ void TimeBucketStore::CoarsenTo(int level) {
   cached_[0] = cached_[1] = nullptr;
   if (level <= level_) return;
   const int64_t factor = LadderUs(level) / LadderUs(level_);
+  // The map's nodes are re-keyed and relinked rather than copied: a store
+  // coarsens several times while it fills (1 ms up to seconds), each time
+  // over thousands of buckets. Keys come in ascending order and FloorDiv
+  // keeps that order, so a bucket joins the last coarse one or starts a new
+  // one at the end.
   std::map<int64_t, TimeBucket> coarse;
-  for (auto& [key, bucket] : buckets_) {
-    auto [it, inserted] = coarse.try_emplace(FloorDiv(key, factor));
-    if (inserted) {
-      it->second = std::move(bucket);
+  while (!buckets_.empty()) {
+    auto node = buckets_.extract(buckets_.begin());
+    const int64_t key = FloorDiv(node.key(), factor);
+    if (!coarse.empty() && std::prev(coarse.end())->first == key) {
+      std::prev(coarse.end())->second.Merge(node.mapped());
     } else {
-      it->second.Merge(bucket);
+      node.key() = key;
+      coarse.insert(coarse.end(), std::move(node));
     }
   }
   buckets_ = std::move(coarse);
