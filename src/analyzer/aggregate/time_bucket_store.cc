@@ -52,8 +52,21 @@ DeviceWindow& TimeBucket::Device(int64_t gpu_id) {
 WorkCell& TimeBucket::Cell(const WorkKey& key, bool* added) {
   // Append-only, so that an index cached by the caller stays valid.
   const uint64_t hash = WorkKeyHash()(key);
-  for (WorkCell& c : work) {
-    if (c.hash == hash && c.key == key) return c;
+  size_t slot = 0;
+  const bool indexed = work.size() >= kIndexedCells;
+  if (!indexed) {
+    for (WorkCell& c : work) {
+      if (c.hash == hash && c.key == key) return c;
+    }
+  } else {
+    if (work_indexed != work.size() || 2 * work.size() >= work_slots.size()) IndexCells();
+    const size_t mask = work_slots.size() - 1;
+    slot = hash & mask;
+    while (work_slots[slot] != 0) {
+      WorkCell& c = work[work_slots[slot] - 1];
+      if (c.hash == hash && c.key == key) return c;
+      slot = (slot + 1) & mask;
+    }
   }
   if (added != nullptr) *added = true;
   // Buckets end up with tens of cells: skip the first few reallocations.
@@ -61,7 +74,23 @@ WorkCell& TimeBucket::Cell(const WorkKey& key, bool* added) {
   work.emplace_back();
   work.back().key = key;
   work.back().hash = hash;
+  if (indexed) {
+    work_slots[slot] = static_cast<uint32_t>(work.size());
+    work_indexed = work.size();
+  }
   return work.back();
+}
+
+void TimeBucket::IndexCells() {
+  size_t slots = 32;
+  while (slots < 4 * work.size()) slots *= 2;
+  work_slots.assign(slots, 0);
+  for (size_t j = 0; j < work.size(); ++j) {
+    size_t i = work[j].hash & (slots - 1);
+    while (work_slots[i] != 0) i = (i + 1) & (slots - 1);
+    work_slots[i] = static_cast<uint32_t>(j + 1);
+  }
+  work_indexed = work.size();
 }
 
 void TimeBucket::MergeCells(const std::vector<WorkCell>& other) {
@@ -118,6 +147,8 @@ void TimeBucket::MergeCells(const std::vector<WorkCell>& other) {
 void TimeBucket::SortCells() {
   std::sort(work.begin(), work.end(),
             [](const WorkCell& a, const WorkCell& b) { return a.key < b.key; });
+  work_slots.clear();
+  work_indexed = 0;
 }
 
 void TimeBucket::OfferSlowest(const RequestExample& e) {

@@ -75,6 +75,15 @@ struct TimeBucket {
   LatencyHistogram inference_hist{LatencyHistogram::kCoarseBits};
   std::vector<DeviceWindow> devices;  // sorted by gpu_id.
   std::vector<WorkCell> work;         // in order of first use (SortCells sorts).
+  // Cell()'s hash index of `work` (open addressing; a slot holds a cell's
+  // index + 1, 0 = empty) once a bucket has kIndexedCells cells: a second-
+  // long bucket holds a hundred or more cells and most of its keys come
+  // back only once or twice, so a linear search per record was a tenth of
+  // `analyze`'s CPU. It covers work[0, work_indexed); anything that changes
+  // `work` otherwise is caught by the size, and SortCells resets it.
+  static constexpr size_t kIndexedCells = 8;
+  std::vector<uint32_t> work_slots;
+  size_t work_indexed = 0;
   bool has_slowest = false;
   RequestExample slowest;  // slowest request (by total, else inference).
 
@@ -85,6 +94,8 @@ struct TimeBucket {
   void MergeCells(const std::vector<WorkCell>& other);
   // Sorts `work` by key (for order-independent sums over cells).
   void SortCells();
+  // Rebuilds work_slots over every cell of `work`.
+  void IndexCells();
   void OfferSlowest(const RequestExample& e);
   void Merge(const TimeBucket& o);
 };
