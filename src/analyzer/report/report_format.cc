@@ -8,8 +8,18 @@
 
 namespace yoloscope {
 
+double StableValue(double v) {
+  if (!std::isfinite(v) || v == 0) return v;
+  const int digits = static_cast<int>(std::ceil(std::log10(std::fabs(v))));
+  if (digits > 300 || digits < -290) return v;  // 10^k would overflow or underflow
+  // v * mag holds 12 digits, far below 2^53: exact as an integer.
+  const double mag = std::pow(10.0, 12 - digits);
+  return std::round(v * mag) / mag;
+}
+
 std::string FormatNumber(double v) {
   if (!std::isfinite(v)) return "n/a";
+  v = StableValue(v);
   const double a = std::fabs(v);
   if (a >= 100 || a == std::floor(a)) return fmt::format("{:.0f}", v);
   if (a >= 10) return fmt::format("{:.1f}", v);
@@ -23,7 +33,7 @@ std::string FormatMs(double ms) {
 }
 
 std::string FormatPercent(double f) {
-  const double p = f * 100.0;
+  const double p = StableValue(f * 100.0);
   if (p > 0 && p < 1) return fmt::format("{:.2g}%", p);
   return fmt::format("{:.0f}%", p);
 }

@@ -18,9 +18,11 @@ using Json = nlohmann::ordered_json;
 Json Num(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 Json Opt(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
-// Rounds to 4 significant decimals so that JSON stays readable and stable.
+// Rounds to 4 significant decimals so that JSON stays readable and stable
+// (the same whatever order the sums were added up in: StableValue first).
 double Round(double v) {
   if (!std::isfinite(v) || v == 0) return v;
+  v = StableValue(v);
   const double mag = std::pow(10.0, 4 - static_cast<int>(std::ceil(std::log10(std::fabs(v)))));
   return std::round(v * mag) / mag;
 }

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "analyzer/analyzer.h"
+#include "analyzer/report/report_format.h"
 #include "analyzer/synthetic_log.h"
 
 namespace yoloscope {
@@ -206,6 +208,37 @@ TEST(ReportWriterTest, PredictedFixIsInEveryFormatAndCannotPredictOnlyInJson) {
   EXPECT_FALSE(n.contains("summary"));
   EXPECT_EQ(ReportWriter::Text(r).find("predicted:"), std::string::npos);
   EXPECT_EQ(ReportWriter::Markdown(r).find("Predicted fix"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace yoloscope
+
+namespace yoloscope {
+namespace {
+
+// A mean halfway between two printed roundings, added up in two orders (one
+// or two reading threads): its last bits differ, the printed number must not.
+TEST(ReportWriterTest, RoundingIgnoresTheLastBitsOfASum) {
+  const double tie = 70.125;
+  const double below = std::nextafter(std::nextafter(tie, 0.0), 0.0);
+  const double above = std::nextafter(std::nextafter(tie, 100.0), 100.0);
+  EXPECT_EQ(FormatNumber(below), FormatNumber(above));
+  EXPECT_EQ(FormatNumber(7.125 - 1e-14), FormatNumber(7.125 + 1e-14));
+  EXPECT_EQ(FormatPercent(0.125 - 1e-15), FormatPercent(0.125 + 1e-15));
+  EXPECT_EQ(StableValue(below), tie);
+  EXPECT_EQ(StableValue(above), tie);
+  EXPECT_EQ(StableValue(0.0), 0.0);
+  EXPECT_EQ(StableValue(1e-300), 1e-300);
+
+  AnalysisReport a = EventfulReport();
+  ASSERT_FALSE(a.time_series.windows.empty());
+  AnalysisReport b = a;
+  a.time_series.windows[0].temp_c = below;
+  b.time_series.windows[0].temp_c = above;
+  const auto ja = nlohmann::json::parse(ReportWriter::Json(a));
+  const auto jb = nlohmann::json::parse(ReportWriter::Json(b));
+  EXPECT_EQ(ja["time_series"]["windows"][0]["temp_c"], jb["time_series"]["windows"][0]["temp_c"]);
+  EXPECT_EQ(ReportWriter::Text(a, {}), ReportWriter::Text(b, {}));
 }
 
 }  // namespace
