@@ -24,6 +24,10 @@ TEST(BlasThreadsTest, JoinsTheWorkersOpenBlasStartedAtLoad) {
   // starts its workers; RTLD_GLOBAL puts its symbols where the binary's are.
   void* blas = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_GLOBAL);
   if (blas == nullptr) GTEST_SKIP() << "no libopenblas.so.0: " << dlerror();
+  // openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP (whose threads
+  // belong to the OpenMP runtime, not to OpenBLAS's shutdown).
+  auto parallel = reinterpret_cast<int (*)()>(dlsym(blas, "openblas_get_parallel"));
+  if (parallel == nullptr || parallel() != 1) GTEST_SKIP() << "not OpenBLAS's pthreads build";
   const int before = ThreadsOfThisProcess();
   if (before <= 1) GTEST_SKIP() << "OpenBLAS started no worker (one core?)";
   ASSERT_TRUE(ReleaseIdleBlasThreads());
