@@ -65,6 +65,14 @@ class ClickHouseSinkTest : public ::testing::Test {
     fs::remove_all(dir_, ec);
   }
 
+  // Serves config_ (set what a test needs first).
+  void StartServer() {
+    auto s = InferenceServer::Create(config_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(s).value();
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
   void Send(int n, const std::string& prefix) {
     auto c = TestHttpClient::Connect(server_->port(), "127.0.0.1", std::chrono::seconds(30));
     ASSERT_TRUE(c.ok());
@@ -115,10 +123,7 @@ class ClickHouseSinkTest : public ::testing::Test {
 };
 
 TEST_F(ClickHouseSinkTest, OutageIsBackFilledWithNoLossAndNoDuplicates) {
-  auto s = InferenceServer::Create(config_);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  server_ = std::move(s).value();
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());
 
   Send(30, "before-");
   ASSERT_TRUE(WaitFor([&] { return RowsById().size() == 30; }, std::chrono::seconds(30)))
@@ -178,10 +183,7 @@ TEST_F(ClickHouseSinkTest, TheShipperThreadRunsNicerThanServingAndShipsEverythin
   ASSERT_EQ(errno, 0);
   const int want = std::min(19, base + 7);
   config_.log.sink_nice = 7;
-  auto s = InferenceServer::Create(config_);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  server_ = std::move(s).value();
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());
   Send(12, "nice-");
   ASSERT_TRUE(WaitFor([&] { return RowsById().size() == 12; }, std::chrono::seconds(30)))
       << RowsById().size();
@@ -215,10 +217,7 @@ TEST_F(ClickHouseSinkTest, TheShipperThreadRunsNicerThanServingAndShipsEverythin
 
 TEST_F(ClickHouseSinkTest, ServeStartsWhileClickHouseIsDownAndTheSinkNeedsTheLog) {
   clickhouse_->Kill();
-  auto s = InferenceServer::Create(config_);
-  ASSERT_TRUE(s.ok()) << s.status().ToString();  // starts anyway: the log is the spool
-  server_ = std::move(s).value();
-  ASSERT_TRUE(server_->Start().ok());
+  ASSERT_NO_FATAL_FAILURE(StartServer());  // starts anyway: the log is the spool
   Send(5, "x-");
   server_->Shutdown(std::chrono::seconds(5));
   server_.reset();
