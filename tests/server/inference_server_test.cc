@@ -15,6 +15,7 @@
 
 #include "http/test_http_client.h"
 #include "pipeline/detector.h"
+#include "served_model_fixture.h"
 #include "testing/test_models.h"
 
 namespace yoloscope {
@@ -24,44 +25,13 @@ using testing::TestHttpClient;
 using testing::TestHttpResponse;
 using Json = nlohmann::json;
 
-std::string Photo(const std::string& name) {
-  return testing::ReadFileBytes(testing::PhotosDir() + "/" + name);
-}
-
-class InferenceServerTest : public ::testing::Test {
+class InferenceServerTest : public testing::ServedModelFixture {
  protected:
   void SetUp() override {
-    model_ = testing::ModelPath("yolov8tiny_320", "torchscript");
-    ASSERT_FALSE(model_.empty()) << "generated models missing in " << testing::ModelsDir();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("ys_server_test_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    config_.service.backend.model_path = model_;
-    config_.service.backend.num_threads = 1;
-    config_.service.batcher.max_batch_size = 4;
+    ServedModelFixture::SetUp();
     config_.service.batcher.max_queue_delay_us = 5000;
-    config_.http.port = 0;
-    config_.grpc.port = 0;
-    config_.http.io_threads = 2;
-    config_.log.path = (dir_ / "requests.jsonl").string();
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::seconds(5));
-    std::filesystem::remove_all(dir_);
   }
 
-  void Start() {
-    auto s = InferenceServer::Create(config_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    ASSERT_TRUE(server_->Start().ok());
-  }
-  TestHttpClient Client() {
-    auto c = TestHttpClient::Connect(server_->port(), "127.0.0.1", std::chrono::seconds(60));
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    return std::move(c).value();
-  }
   TestHttpResponse Post(const std::string& target, const std::string& body,
                         const TestHttpClient::Headers& headers) {
     auto c = Client();
@@ -74,19 +44,6 @@ class InferenceServerTest : public ::testing::Test {
     extra.emplace_back("Content-Type", "image/jpeg");
     return Post("/v1/detect" + query, body, extra);
   }
-  // Stops the server and returns the request log's records.
-  std::vector<Json> StopAndReadLog() {
-    server_->Shutdown(std::chrono::seconds(10));
-    std::vector<Json> records;
-    std::ifstream in(config_.log.path);
-    std::string line;
-    while (std::getline(in, line)) {
-      Json j = Json::parse(line, nullptr, false);
-      EXPECT_FALSE(j.is_discarded()) << line;
-      if (!j.is_discarded()) records.push_back(j);
-    }
-    return records;
-  }
   static std::vector<Json> OfEvent(const std::vector<Json>& all, const std::string& event) {
     std::vector<Json> out;
     for (const auto& j : all) {
@@ -94,11 +51,6 @@ class InferenceServerTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::string model_;
-  std::filesystem::path dir_;
-  ServeConfig config_;
-  std::unique_ptr<InferenceServer> server_;
 };
 
 TEST_F(InferenceServerTest, ConcurrentRequestsGetDetectionsAndExactlyOneRecordEach) {
