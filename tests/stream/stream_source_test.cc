@@ -54,6 +54,10 @@ class StreamSourceTest : public ::testing::Test {
     return frames;
   }
 
+  // Creates a source for `c`, starts it and waits for its final state
+  // (WaitForEnd); its stats.
+  StreamSourceStats RunToEnd(const StreamConfig& c);
+
   fs::path dir_;
   RealClock clock_;
 };
@@ -225,14 +229,19 @@ StreamSourceStats WaitForEnd(StreamSource* source) {
   return source->Stats();
 }
 
+StreamSourceStats StreamSourceTest::RunToEnd(const StreamConfig& c) {
+  auto source = StreamSource::Create(c, &clock_);
+  EXPECT_TRUE(source.ok()) << source.status().ToString();
+  if (!source.ok()) return {};
+  (*source)->Start();
+  return WaitForEnd(source->get());
+}
+
 TEST_F(StreamSourceTest, MissingFileFailsWithAClearError) {
   StreamConfig c;
   c.name = "missing";
   c.uri = (dir_ / "nope.mp4").string();
-  auto source = StreamSource::Create(c, &clock_);
-  ASSERT_TRUE(source.ok());
-  (*source)->Start();
-  const StreamSourceStats st = WaitForEnd(source->get());
+  const StreamSourceStats st = RunToEnd(c);
   EXPECT_EQ(st.state, StreamState::kFailed);
   EXPECT_NE(st.error.find("no such file"), std::string::npos) << st.error;
   EXPECT_EQ(st.frames_read, 0);
@@ -247,10 +256,7 @@ TEST_F(StreamSourceTest, GarbageFileFailsWithAClearError) {
   StreamConfig c;
   c.name = "garbage";
   c.uri = path;
-  auto source = StreamSource::Create(c, &clock_);
-  ASSERT_TRUE(source.ok());
-  (*source)->Start();
-  const StreamSourceStats st = WaitForEnd(source->get());
+  const StreamSourceStats st = RunToEnd(c);
   EXPECT_EQ(st.state, StreamState::kFailed);
   EXPECT_TRUE(st.error.find("cannot open video") != std::string::npos ||
               st.error.find("no decodable frame") != std::string::npos)
@@ -270,10 +276,7 @@ TEST_F(StreamSourceTest, FileThatNeverSendsAKeyframeFailsWithAClearError) {
   StreamConfig c;
   c.name = "nokey";
   c.uri = nokey;
-  auto source = StreamSource::Create(c, &clock_);
-  ASSERT_TRUE(source.ok());
-  (*source)->Start();
-  const StreamSourceStats st = WaitForEnd(source->get());
+  const StreamSourceStats st = RunToEnd(c);
   EXPECT_EQ(st.state, StreamState::kFailed);
   EXPECT_NE(st.error.find("has no decodable frame"), std::string::npos) << st.error;
   EXPECT_EQ(st.frames_read, 0);
@@ -306,10 +309,7 @@ TEST_F(StreamSourceTest, LiveSourceThatNeverSendsAKeyframeIsRetriedThenGivesUp) 
   c.reconnect_min_ms = 50;
   c.reconnect_max_ms = 100;
   c.max_reconnects = 1;
-  auto source = StreamSource::Create(c, &clock_);
-  ASSERT_TRUE(source.ok());
-  (*source)->Start();
-  const StreamSourceStats st = WaitForEnd(source->get());
+  const StreamSourceStats st = RunToEnd(c);
   EXPECT_EQ(st.state, StreamState::kFailed);
   EXPECT_EQ(st.reconnects, 1);
   EXPECT_NE(st.error.find("gave up after 1 reconnects"), std::string::npos) << st.error;
@@ -417,10 +417,7 @@ TEST_F(StreamSourceTest, UnsupportedCodecFailsWithAClearError) {
   StreamConfig c;
   c.name = "unknown_codec";
   c.uri = path;
-  auto source = StreamSource::Create(c, &clock_);
-  ASSERT_TRUE(source.ok());
-  (*source)->Start();
-  const StreamSourceStats st = WaitForEnd(source->get());
+  const StreamSourceStats st = RunToEnd(c);
   EXPECT_EQ(st.state, StreamState::kFailed);
   EXPECT_NE(st.error.find("codec FFmpeg cannot decode"), std::string::npos) << st.error;
   EXPECT_EQ(st.frames_read, 0);
