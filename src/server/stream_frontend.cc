@@ -374,12 +374,8 @@ void StreamFrontend::AddLiveStatus(nlohmann::json* live) const {
   auto number_or_null = [](double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); };
   for (const auto& sp : streams_) {
     const Stream* s = sp.get();
-    const StreamSourceStats st = s->source->Stats();
-    int in_flight = 0;
-    {
-      std::lock_guard<std::mutex> lock(s->mu);
-      in_flight = s->in_flight;
-    }
+    const FrameCounts counts = CountFrames(s);
+    const StreamSourceStats& st = counts.source;
     // Recent frames: fps over the window (or since the start, when
     // shorter), latency quantiles (nearest rank).
     std::vector<double> latencies;
@@ -414,12 +410,12 @@ void StreamFrontend::AddLiveStatus(nlohmann::json* live) const {
     j["recent_frames"] = latencies.size();
     j["window_s"] = kRecentWindowNs / 1'000'000'000;
     j["frames_read"] = st.frames_read;
-    j["frames_processed"] = s->processed.load();
-    j["frames_failed"] = s->failed.load();
+    j["frames_processed"] = counts.processed;
+    j["frames_failed"] = counts.failed;
     j["frames_dropped"] = st.frames_dropped;
     j["frames_skipped"] = st.frames_skipped;
     j["frames_queued"] = st.queued;
-    j["frames_in_flight"] = in_flight;
+    j["frames_in_flight"] = counts.in_flight;
     j["reconnects"] = st.reconnects;
     const StreamResultSinkStats rs = s->sink->stats();
     Json results = Json::object();
@@ -447,8 +443,24 @@ void StreamFrontend::AddLiveStatus(nlohmann::json* live) const {
   (*live)["streams"] = std::move(list);
 }
 
+// A stream's frame counts of one moment: the answered frames first, then the
+// source's (a frame is delivered before it is answered, and every count only
+// grows), so that in flight -- delivered, not yet answered -- is never
+// negative and read == processed + failed + dropped + skipped + queued + in
+// flight holds exactly in every record. s->in_flight (submitted, not yet
+// answered) misses a frame between Next and Submit.
+StreamFrontend::FrameCounts StreamFrontend::CountFrames(const Stream* s) {
+  FrameCounts c;
+  c.processed = s->processed.load();
+  c.failed = s->failed.load();
+  c.source = s->source->Stats();
+  c.in_flight = std::max<int64_t>(0, c.source.frames_delivered - c.processed - c.failed);
+  return c;
+}
+
 void StreamFrontend::WriteStreamRecord(Stream* s) {
-  const StreamSourceStats st = s->source->Stats();
+  const FrameCounts counts = CountFrames(s);
+  const StreamSourceStats& st = counts.source;
   StreamLogRecord rec;
   rec.ts_us = context_.clock->WallNowUs();
   rec.stream = s->config.name;
@@ -465,21 +477,14 @@ void StreamFrontend::WriteStreamRecord(Stream* s) {
   }
   if (st.source_fps > 0) rec.source_fps = st.source_fps;
   rec.target_fps = s->config.target_fps;
-  // Answered frames first, then the source's counts: a frame moves from
-  // delivered to answered, so read this way no frame is counted twice.
-  int in_flight = 0;
-  {
-    std::lock_guard<std::mutex> lock(s->mu);
-    in_flight = s->in_flight;
-  }
-  const int64_t processed = s->processed.load();
+  const int64_t processed = counts.processed;
   rec.frames_read = st.frames_read;
   rec.frames_processed = processed;
-  rec.frames_failed = s->failed.load();
+  rec.frames_failed = counts.failed;
   rec.frames_dropped = st.frames_dropped;
   rec.frames_skipped = st.frames_skipped;
   rec.frames_queued = st.queued;
-  rec.frames_in_flight = in_flight;
+  rec.frames_in_flight = counts.in_flight;
   rec.reconnects = st.reconnects;
   rec.error = st.error;
   {

@@ -36,6 +36,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -45,6 +46,7 @@
 #include "alerts/detection_alerter.h"
 #include "server/frontend.h"
 #include "server/stream_result_sink.h"
+#include "stream/stream_source.h"
 #include "stream/video_frame.h"
 
 namespace yoloscope {
@@ -82,6 +84,13 @@ class StreamFrontend final : public Frontend {
   // alerts resolve.
   void EndDetections(Stream* stream);
   void Notify(Stream* stream, std::vector<AlertTransition>&& transitions);
+  // A stream's frame counts of one moment (the stream record, the live page).
+  struct FrameCounts {
+    int64_t processed = 0, failed = 0;
+    int64_t in_flight = 0;  // delivered by the source, not yet answered
+    StreamSourceStats source;
+  };
+  static FrameCounts CountFrames(const Stream* stream);
   void WriteStreamRecord(Stream* stream);
   void SyncMetrics(Stream* stream);
   void StatsLoop();

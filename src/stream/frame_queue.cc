@@ -19,6 +19,7 @@ bool FrameQueue::Push(VideoFrame&& frame) {
     ++dropped_;
   }
   frames_.push_back(std::move(frame));
+  ++pushed_;
   lock.unlock();
   not_empty_.notify_one();
   return true;
@@ -30,6 +31,7 @@ std::optional<VideoFrame> FrameQueue::Pop(std::chrono::milliseconds wait) {
   if (frames_.empty()) return std::nullopt;
   VideoFrame frame = std::move(frames_.front());
   frames_.pop_front();
+  ++popped_;
   lock.unlock();
   not_full_.notify_one();
   return frame;
@@ -39,6 +41,7 @@ int64_t FrameQueue::Clear() {
   std::lock_guard<std::mutex> lock(mu_);
   const auto n = static_cast<int64_t>(frames_.size());
   frames_.clear();
+  cleared_ += n;
   not_full_.notify_all();
   return n;
 }
@@ -65,6 +68,17 @@ size_t FrameQueue::size() const {
 int64_t FrameQueue::dropped() const {
   std::lock_guard<std::mutex> lock(mu_);
   return dropped_;
+}
+
+FrameQueue::Counts FrameQueue::counts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  Counts c;
+  c.pushed = pushed_;
+  c.popped = popped_;
+  c.dropped = dropped_;
+  c.cleared = cleared_;
+  c.size = static_cast<int64_t>(frames_.size());
+  return c;
 }
 
 }  // namespace yoloscope

@@ -22,6 +22,16 @@ namespace yoloscope {
 
 class FrameQueue {
  public:
+  // Every count of one moment, taken under one lock:
+  //   pushed == popped + dropped + cleared + size.
+  struct Counts {
+    int64_t pushed = 0;   // accepted by Push
+    int64_t popped = 0;   // handed out by Pop
+    int64_t dropped = 0;  // discarded by kDropOldest
+    int64_t cleared = 0;  // removed by Clear
+    int64_t size = 0;     // queued now
+  };
+
   // `policy` kAuto is taken as kDropOldest; capacity >= 1.
   FrameQueue(size_t capacity, FrameDropPolicy policy);
 
@@ -38,6 +48,7 @@ class FrameQueue {
   bool closed() const;
   size_t size() const;
   int64_t dropped() const;  // frames discarded by kDropOldest
+  Counts counts() const;
   size_t capacity() const { return capacity_; }
 
  private:
@@ -47,7 +58,10 @@ class FrameQueue {
   std::condition_variable not_empty_, not_full_;
   std::deque<VideoFrame> frames_;  // Guarded by mu_.
   bool closed_ = false;            // Guarded by mu_.
+  int64_t pushed_ = 0;             // Guarded by mu_.
+  int64_t popped_ = 0;             // Guarded by mu_.
   int64_t dropped_ = 0;            // Guarded by mu_.
+  int64_t cleared_ = 0;            // Guarded by mu_.
 };
 
 }  // namespace yoloscope

@@ -52,12 +52,7 @@ void StreamSource::Start() {
 }
 
 std::optional<VideoFrame> StreamSource::Next(std::chrono::milliseconds wait) {
-  std::optional<VideoFrame> frame = queue_.Pop(wait);
-  if (frame) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++stats_.frames_delivered;
-  }
-  return frame;
+  return queue_.Pop(wait);  // counted by the queue (frames_delivered)
 }
 
 bool StreamSource::finished() const { return reader_done_.load() && queue_.size() == 0; }
@@ -68,23 +63,32 @@ void StreamSource::Stop() {
   wait_cv_.notify_all();
   queue_.Close();  // unblocks a reader waiting for room (block policy)
   if (thread_.joinable()) thread_.join();
-  const int64_t left = queue_.Clear();
+  (void)queue_.Clear();  // counted by the queue (frames_dropped)
   std::lock_guard<std::mutex> lock(mu_);
-  discarded_ += left;
   if (first && stats_.state != StreamState::kEnded && stats_.state != StreamState::kFailed) {
     stats_.state = StreamState::kStopped;
   }
 }
 
 StreamSourceStats StreamSource::Stats() const {
+  // The counts come from two snapshots (the reader's, under mu_, and the
+  // queue's, under its own lock) and frames_read is derived from them, so
+  // the balance holds exactly in every snapshot even while frames move:
+  // counting a frame as read when it was decoded and as queued when it was
+  // pushed left it in neither for a moment (a stream record once said 48
+  // read, 47 accounted for).
   StreamSourceStats s;
+  int64_t refused = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     s = stats_;
-    s.frames_dropped = discarded_;
+    refused = refused_;
   }
-  s.frames_dropped += queue_.dropped();
-  s.queued = static_cast<int64_t>(queue_.size());
+  const FrameQueue::Counts q = queue_.counts();
+  s.frames_delivered = q.popped;
+  s.frames_dropped = q.dropped + q.cleared + refused;
+  s.queued = q.size;
+  s.frames_read = s.frames_skipped + q.pushed + refused;
   return s;
 }
 
@@ -232,10 +236,6 @@ bool StreamSource::ReadConnection(VideoReader* reader, int connection) {
     frame.index = next_index_++;
     frame.decode_ms = static_cast<double>(t1 - t0) / 1e6;
     frame.connection = connection;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.frames_read;
-    }
     // A pts is usable when it advances: raw streams (.h264, .mjpeg) report
     // none, or 0 for every frame. Without one, a file's frames are timed by
     // their position and frame rate, a live source's by their capture.
@@ -273,7 +273,7 @@ bool StreamSource::ReadConnection(VideoReader* reader, int connection) {
     if (!queue_.Push(std::move(frame))) {
       // Closed by Stop while waiting for room: the frame is lost to shutdown.
       std::lock_guard<std::mutex> lock(mu_);
-      ++discarded_;
+      ++refused_;
       return false;
     }
   }

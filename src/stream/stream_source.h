@@ -4,9 +4,10 @@
 // consumer; a live source that fails or goes silent is reopened with
 // exponential backoff, a file ends at EOF.
 //
-// Accounting: every frame read is, at any moment, exactly one of skipped
-// (fps sampling), dropped (queue full under drop_oldest, or discarded at
-// shutdown), delivered (handed out by Next) or queued:
+// Accounting: a frame counts as read once the reader hands it on, and every
+// frame read is then exactly one of skipped (fps sampling), dropped (queue
+// full under drop_oldest, or discarded at shutdown), delivered (handed out
+// by Next) or queued. Every Stats() snapshot balances exactly:
 //   frames_read == frames_skipped + frames_dropped + frames_delivered + queued.
 //
 // Errors never throw and never stop the process: a file that cannot be
@@ -52,7 +53,7 @@ std::string_view StreamStateName(StreamState state);  // "connecting", "running"
 
 struct StreamSourceStats {
   StreamState state = StreamState::kConnecting;
-  int64_t frames_read = 0;       // decoded from the source
+  int64_t frames_read = 0;       // decoded from the source and handed on
   int64_t frames_skipped = 0;    // not due at the target fps
   int64_t frames_dropped = 0;    // queue overflow (drop_oldest) + discarded at shutdown
   int64_t frames_delivered = 0;  // handed out by Next
@@ -125,8 +126,10 @@ class StreamSource {
   std::condition_variable wait_cv_;
 
   mutable std::mutex mu_;
-  StreamSourceStats stats_;  // Guarded by mu_ (queued / dropped filled in by Stats()).
-  int64_t discarded_ = 0;    // Guarded by mu_: queued frames dropped at Stop.
+  // Guarded by mu_; Stats() fills in read, dropped, delivered and queued
+  // from the queue's counts.
+  StreamSourceStats stats_;
+  int64_t refused_ = 0;      // Guarded by mu_: frames the closed queue refused at Stop.
   int64_t next_index_ = 0;   // reader thread only
 };
 
