@@ -46,8 +46,11 @@ TEST(FrameQueueTest, CountsFollowEveryWayAFrameLeaves) {
 TEST(FrameQueueTest, EverySnapshotBalancesWhileFramesMove) {
   FrameQueue q(3, FrameDropPolicy::kDropOldest);
   constexpr int64_t kFrames = 20000;
-  std::atomic<bool> done{false};
+  std::atomic<bool> sampling{false}, done{false};
   std::thread producer([&] {
+    // Starts with the sampler, so that the snapshots overlap the pushes
+    // even when this thread gets the core first.
+    while (!sampling.load()) std::this_thread::yield();
     for (int64_t i = 0; i < kFrames; ++i) q.Push(Frame(i));
     done = true;
   });
@@ -55,10 +58,11 @@ TEST(FrameQueueTest, EverySnapshotBalancesWhileFramesMove) {
     while (!done.load() || q.size() > 0) (void)q.Pop(std::chrono::milliseconds(1));
   });
   int64_t samples = 0, unbalanced = 0;
-  while (!done.load()) {
+  sampling = true;
+  do {
     ++samples;
     if (!Balanced(q.counts())) ++unbalanced;
-  }
+  } while (!done.load());
   producer.join();
   consumer.join();
   EXPECT_GT(samples, 0);
